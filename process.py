@@ -1,0 +1,71 @@
+"""工会表格批量处理 — command line. Thin: parse options, call the engine, map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from unionbatch.pipeline import RunError, check_files, run_batch
+from unionbatch.policy import PolicyError, load_policy
+from unionbatch.report import finding_lines, summary_lines
+from unionbatch.spec import load_specs
+from unionbatch.template import write_templates
+
+EXIT_RUN_FAILED = 2
+
+
+class RunFailed(click.ClickException):
+    exit_code = EXIT_RUN_FAILED
+
+
+@click.group()
+def cli() -> None:
+    """工会表格批量处理:识别、校验、汇总各单位报送的 Excel 表格。"""
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True)
+def templates(out: Path) -> None:
+    """生成所有表单的空白模板。"""
+    for path in write_templates(load_specs(), out):
+        click.echo(f"已生成模板:{path}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
+    """只校验文件,不汇总。有错误时退出码为 1。"""
+    specs = load_specs()
+    try:
+        policy = load_policy(policy_path, specs)
+    except PolicyError as error:
+        raise RunFailed(str(error)) from error
+    results = check_files(list(files), specs, policy)
+    for line in finding_lines(results):
+        click.echo(line)
+    rejected = sum(not result.accepted for result in results)
+    click.echo(f"共 {len(results)} 个文件:{len(results) - rejected} 个通过,{rejected} 个有错误")
+    sys.exit(1 if rejected else 0)
+
+
+@cli.command()
+@click.option("--inbox", type=click.Path(path_type=Path), required=True, help="收件箱文件夹")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹")
+@click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
+    """处理收件箱中的全部文件,输出到 OUT/期间/。"""
+    try:
+        report = run_batch(inbox, out, period, policy_path)
+    except (RunError, PolicyError) as error:
+        raise RunFailed(str(error)) from error
+    for line in summary_lines(report):
+        click.echo(line)
+    sys.exit(report.exit_code)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,277 @@
+"""慰问名单: the list of needy workers a unit visits and pays (送温暖, 精准帮扶).
+
+Rules from DOMAIN.md Form 1 (seeds 000 篇十, 002 五(五), 004 方案一/方案二).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet, group_rows
+from unionbatch.findings import Finding
+from unionbatch.money import format_yuan, rmb_upper, to_fen
+from unionbatch.normalise import ParsedSheet
+from unionbatch.policy import PolicyError, amount, reject_unknown
+from unionbatch.spec import Column, FormSpec
+from unionbatch.validate import id_gender, valid_id
+
+TIERS = ("深度困难", "相对困难", "意外致困")
+CAUSES = ("因病", "因学", "因业", "因灾", "因残", "其他")
+MONTHS = Decimal(12)
+
+COLUMNS = (
+    Column("seq", "序号", "text", required=False, merged=False, width=6, help="可不填"),
+    Column("name", "姓名", "name", synonyms=("职工姓名", "慰问对象", "困难职工姓名"), help="填写本人姓名", example="张三", width=10),
+    Column("gender", "性别", "choice", required=False, choices=("男", "女"), help="从下拉列表选择", example="男", width=6),
+    Column(
+        "id_number",
+        "身份证号",
+        "id",
+        synonyms=("身份证号码", "证件号码", "公民身份号码", "身份证"),
+        help="18 位身份证号,本列已设为文本格式,请勿改为数字",
+        example="350102198001011234",
+        width=21,
+    ),
+    Column(
+        "phone",
+        "联系电话",
+        "phone",
+        synonyms=("联系方式", "手机号", "手机号码", "电话", "手机"),
+        help="手机 11 位,固定电话带区号",
+        example="13800138000",
+        width=14,
+    ),
+    Column("workplace", "工作单位", "text", required=False, synonyms=("单位", "所在单位", "单位名称"), help="可不填,默认为填报单位", width=18),
+    Column(
+        "tier",
+        "困难类别",
+        "choice",
+        choices=TIERS,
+        legacy=(("特困", "深度困难"), ("特困职工", "深度困难"), ("困难", "相对困难"), ("困难职工", "相对困难")),
+        synonyms=("困难程度", "困难类型", "帮扶类别"),
+        help="深度困难 / 相对困难 / 意外致困",
+        example="深度困难",
+        width=10,
+    ),
+    Column("cause", "致困原因", "choice", choices=CAUSES, synonyms=("致困原因类别", "困难原因"), help="因病、因学、因业、因灾、因残、其他", example="因病", width=10),
+    Column("household", "家庭人口", "int", minimum=Decimal(1), synonyms=("家庭人口数", "家庭人数", "家庭成员数", "人口"), help="含本人,整数", example="3", width=8),
+    Column("income", "家庭年收入(元)", "money", synonyms=("家庭年收入", "家庭年总收入", "年收入"), help="全家全年总收入,单位元", example="18000", width=12),
+    Column("expense", "刚性支出(元)", "money", required=False, synonyms=("刚性支出", "刚性支出金额", "医疗教育等刚性支出"), help="医疗、子女教育、灾害损失等,单位元;没有填 0", example="6000", width=12),
+    Column("amount", "慰问金额(元)", "money", synonyms=("慰问金额", "慰问金", "慰问金(元)", "发放金额", "慰问资金"), help="不低于本类别慰问标准", example="1000", width=12),
+    Column("goods", "慰问物资折款(元)", "money", required=False, synonyms=("慰问物资折款", "物资折款", "慰问品折款", "物资折款(元)"), help="慰问物资折合金额;没有填 0", example="200", width=12),
+    Column("archive_no", "建档编号", "text", required=False, synonyms=("档案编号", "建档号"), help="困难职工档案编号", example="FZ2026-001", width=14),
+    Column("remark", "备注", "text", required=False, width=16),
+)
+
+
+@dataclass(frozen=True)
+class ReliefPolicy:
+    dibao: Decimal  # 当地最低生活保障标准, 元/月
+    relative_multiple: Decimal  # 相对困难: below this × 低保
+    accident_ratio: Decimal  # 意外致困: 刚性支出 above this share of 家庭年收入
+    standards: dict[str, Decimal]  # 慰问标准 per tier, per household
+    per_extra_person: Decimal  # 每增加一人加发
+
+    def standard(self, tier: str, household: Decimal | None) -> Decimal:
+        extra = max(int(household or 1) - 1, 0)
+        return self.standards[tier] + self.per_extra_person * extra
+
+
+SECTION = "relief"
+DEFAULT_STANDARDS = {"深度困难": "1000", "相对困难": "800", "意外致困": "1000"}
+
+
+def parse_policy(section: Mapping[str, Any]) -> ReliefPolicy:
+    known = {"dibao", "relative_multiple", "accident_expense_ratio", "per_extra_person", "standards"}
+    reject_unknown(section, known, SECTION)
+    standards_section = section.get("standards", {})
+    if not isinstance(standards_section, dict):
+        raise PolicyError(f"策略文件中 {SECTION}.standards 应为一个表,如 深度困难 = 1000")
+    reject_unknown(standards_section, set(TIERS), f"{SECTION}.standards")
+    standards = {
+        tier: amount(standards_section, tier, DEFAULT_STANDARDS[tier], f"{SECTION}.standards") for tier in TIERS
+    }
+    ratio = amount(section, "accident_expense_ratio", "0.5", SECTION)
+    if ratio >= 1:
+        raise PolicyError(f"策略文件中 {SECTION}.accident_expense_ratio 应小于 1(如 0.5 表示 50%),现在是“{ratio}”")
+    return ReliefPolicy(
+        dibao=amount(section, "dibao", "800", SECTION),
+        relative_multiple=amount(section, "relative_multiple", "2", SECTION),
+        accident_ratio=ratio,
+        standards=standards,
+        per_extra_person=amount(section, "per_extra_person", "0", SECTION, allow_zero=True),
+    )
+
+
+# ---- row rules ----------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None
+
+
+def _household(value: Any) -> Decimal | None:
+    number = _number(value)
+    return number if number is not None and number >= 1 and number == number.to_integral_value() else None
+
+
+def gender_matches_id(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Finding]:
+    findings = []
+    for row, record in sheet.frame.iterrows():
+        gender, id_number = record["gender"], record["id_number"]
+        if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
+            findings.append(sheet.finding("gender_mismatch", row, "gender", expected=id_gender(id_number)))
+    return findings
+
+
+def per_head_monthly(income: Decimal, expense: Decimal, household: Decimal) -> Decimal:
+    """(家庭年收入 − 刚性支出) / 12 / 家庭人口, to the fen."""
+    return to_fen((income - expense) / MONTHS / household)
+
+
+def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
+    findings = []
+    for row, record in sheet.frame.iterrows():
+        tier, income, household = record["tier"], _number(record["income"]), _household(record["household"])
+        expense = _number(record["expense"]) or Decimal(0)
+        if tier not in TIERS or income is None or income < 0 or expense < 0:
+            continue
+        if tier == "意外致困":
+            if expense <= income * policy.accident_ratio:
+                ratio = f"{expense / income:.0%}" if income else "0%"
+                findings.append(
+                    sheet.finding(
+                        "expense_not_eligible", row, "tier",
+                        expense=format_yuan(expense), income=format_yuan(income), ratio=ratio,
+                        threshold=f"{policy.accident_ratio:.0%}",
+                    )
+                )
+            continue
+        if household is None:
+            continue
+        limit = policy.dibao if tier == "深度困难" else policy.dibao * policy.relative_multiple
+        per_head = per_head_monthly(income, expense, household)
+        if per_head >= limit:
+            limit_name = "低保标准" if tier == "深度困难" else f"低保标准的 {policy.relative_multiple} 倍"
+            findings.append(
+                sheet.finding(
+                    "income_not_eligible", row, "tier",
+                    tier=tier, per_head=format_yuan(per_head), limit_name=limit_name, limit=format_yuan(limit),
+                )
+            )
+    return findings
+
+
+def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
+    findings = []
+    for row, record in sheet.frame.iterrows():
+        tier, paid = record["tier"], _number(record["amount"])
+        if tier not in TIERS or paid is None:
+            continue
+        standard = policy.standard(tier, _household(record["household"]))
+        if paid < standard:
+            findings.append(
+                sheet.finding("below_standard", row, "amount", tier=tier, standard=format_yuan(standard))
+            )
+    return findings
+
+
+def archive_registered(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Finding]:
+    """依档帮扶: money goes to registered households; a blank 建档编号 is a warning."""
+    if not sheet.has_column("archive_no"):
+        return []
+    return [sheet.finding("archive_missing", row, "archive_no") for row, value in sheet.frame["archive_no"].items() if not value]
+
+
+# ---- summary ------------------------------------------------------------------------------
+
+MONEY = ("amount", "goods", "total")
+
+
+def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
+    frame = frame.copy()
+    frame["goods"] = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
+    frame["total"] = [to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], frame["goods"], strict=True)]
+    grand_total = decimal_sum(frame["total"])
+    upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
+    money_columns = [OutColumn("慰问金额(元)", "money"), OutColumn("慰问物资折款(元)", "money"), OutColumn("合计(元)", "money")]
+
+    detail = detail_sheet(SPEC, frame, [(OutColumn("合计(元)", "money"), "total")])
+    detail.notes.append(upper)
+
+    by_unit = OutSheet(
+        "按单位汇总",
+        [OutColumn("单位", "text", 24), OutColumn("户数", "int", 8), *money_columns],
+        group_rows(frame, ["source_unit"], MONEY),
+        title="慰问名单按单位汇总",
+        total_label="合计",
+        notes=[upper],
+        chart=Chart("各单位慰问金额合计(元)", category_column=0, value_column=4),
+    )
+    by_tier = OutSheet(
+        "按类别汇总",
+        [OutColumn("困难类别", "text", 12), OutColumn("致困原因", "text", 12), OutColumn("户数", "int", 8), *money_columns],
+        group_rows(frame, ["tier", "cause"], MONEY, order=[TIERS, CAUSES]),
+        title="慰问名单按困难类别、致困原因汇总",
+        total_label="合计",
+        notes=[upper],
+    )
+    signoff = OutSheet(
+        "实名制发放表",
+        [
+            OutColumn("序号", "int", 6), OutColumn("单位", "text", 20), OutColumn("姓名", "text", 10),
+            OutColumn("身份证号", "text", 21), OutColumn("困难类别", "text", 10), *money_columns,
+            OutColumn("领取人签字", "text", 16), OutColumn("领取日期", "text", 12),
+        ],
+        [
+            [number, r.source_unit, r.name, r.id_number, r.tier, _number(r.amount) or Decimal(0), r.goods, r.total, "", ""]
+            for number, r in enumerate(frame.sort_values(["source_unit", "source_row"]).itertuples(), start=1)
+        ],
+        title="困难职工慰问金实名制发放表",
+        total_label="合计",
+        notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
+        landscape=True,
+        tall_rows=True,
+        sum_exclude=(0,),
+    )
+    totals = {
+        "households": len(frame),
+        "units": int(frame["source_unit"].nunique()),
+        "amount": format_yuan(decimal_sum(frame["amount"])),
+        "goods": format_yuan(decimal_sum(frame["goods"])),
+        "total": format_yuan(grand_total),
+        "total_upper": rmb_upper(grand_total),
+    }
+    return Summary([by_unit, by_tier, detail, signoff], totals)
+
+
+SPEC = FormSpec(
+    kind="慰问名单",
+    version="2026.1",
+    title="困难职工慰问名单",
+    title_keywords=("慰问", "帮扶", "送温暖", "困难职工"),
+    columns=COLUMNS,
+    parse_policy=parse_policy,
+    summarise=summarise,
+    policy_section=SECTION,
+    row_rules=(gender_matches_id, tier_eligibility, amount_standard, archive_registered),
+    unit_column="workplace",
+    key_column="id_number",
+    total_columns=("amount", "goods"),
+    instructions=(
+        "一、本表用于报送困难职工慰问(送温暖、精准帮扶)名单,每位慰问对象填一行。",
+        "二、请先在表格上方填写“填报单位”和“填报日期”,不要改动表头、不要增删列。",
+        "三、身份证号列已设为文本格式,请直接输入 18 位号码;如果显示为 4.40103E+17,说明被存成了数字,后几位已丢失,请重新输入。",
+        "四、困难类别:深度困难(家庭人均月收入低于当地低保标准)、相对困难(低于低保标准的 2 倍)、意外致困(刚性支出超过家庭年收入的 50%)。",
+        "五、人均月收入 =(家庭年收入 − 刚性支出)÷ 12 ÷ 家庭人口。刚性支出指医疗、子女教育、灾害损失等必需支出。",
+        "六、慰问金额不得低于本类别慰问标准:深度困难 1000 元、相对困难 800 元、意外致困 1000 元(以当年通知为准)。",
+        "七、坚持依档帮扶、实名制发放:请填写建档编号;同一人不得在两个单位重复上报(不重复、不交叉)。",
+        "八、金额只填数字(单位:元,最多两位小数),不要写“元”字;可以在表格末尾加“合计”行,系统会核对。",
+        "九、虚报冒领者将取消其次年补助资格。",
+    ),
+)

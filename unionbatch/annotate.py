@@ -1,0 +1,114 @@
+"""The sender's own workbook, returned with every problem marked (openpyxl).
+
+Bad cells are filled red (warnings yellow) and carry a comment with the message; a first sheet
+错误清单 lists every finding. The original file is never touched: we load it and save a copy. Files
+openpyxl cannot open (.xls, .ods, .xlsb) are rebuilt from the values we read, cell for cell. Macros
+are never carried into the copy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .findings import ERROR, Finding
+from .read import META_SHEET, ReadFailure, read_book
+
+if TYPE_CHECKING:
+    from .report import FileResult
+
+FILLS = {
+    ERROR: PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
+    "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
+}
+LIST_SHEET = "错误清单"
+LIST_HEADERS = ("位置", "字段", "填写内容", "级别", "问题", "修改方法")
+LIST_WIDTHS = (14, 16, 22, 8, 60, 60)
+AUTHOR = "工会表格处理"
+
+
+def annotate_copy(result: FileResult, target: Path) -> Path | None:
+    """Write the annotated copy to `target`; None when the original cannot be opened at all."""
+    workbook = _open_copy(result.path)
+    if workbook is None:
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+    _mark_cells(workbook, result.findings)
+    _add_list_sheet(workbook, result.findings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.stem}.tmp.xlsx")
+    workbook.save(temporary)
+    temporary.replace(target)
+    return target
+
+
+def _open_copy(path: Path) -> Workbook | None:
+    """The sender's workbook with its formatting if openpyxl can read it, else rebuilt from values."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return load_workbook(path, keep_vba=False, rich_text=False)
+        except Exception:  # unreadable by openpyxl (corrupt, encrypted): fall back to the values
+            pass
+    try:
+        book = read_book(path)
+    except (ReadFailure, OSError):
+        return None
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet in book.sheets:
+        if sheet.name == META_SHEET:
+            continue
+        worksheet = workbook.create_sheet(sheet.name[:31])
+        for cells in sheet.rows:
+            worksheet.append([value if value != "" else None for value in cells])
+            _keep_text(worksheet[worksheet.max_row])
+    return workbook
+
+
+def _keep_text(cells: Any) -> None:
+    """openpyxl takes a string starting with '=' for a formula; a sender's text stays text."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def _mark_cells(workbook: Workbook, findings: list[Finding]) -> None:
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.sheet and finding.cell and finding.sheet in workbook.sheetnames:
+            by_cell[(finding.sheet, finding.cell)].append(finding)
+    for (sheet, cell), cell_findings in by_cell.items():
+        target = workbook[sheet][cell]
+        worst = ERROR if any(f.severity == ERROR for f in cell_findings) else "warning"
+        target.fill = FILLS[worst]
+        text = "\n".join(f"{f.problem}。{f.fix}。" for f in cell_findings)
+        target.comment = Comment(text, AUTHOR, width=320, height=40 + 40 * len(cell_findings))
+
+
+def _add_list_sheet(workbook: Workbook, findings: list[Finding]) -> None:
+    if LIST_SHEET in workbook.sheetnames:
+        del workbook[LIST_SHEET]
+    sheet: Worksheet = workbook.create_sheet(LIST_SHEET, 0)
+    sheet.append(LIST_HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for finding in findings:
+        place = f"{finding.sheet}!{finding.cell}" if finding.cell else "整个文件"
+        level = "错误" if finding.severity == ERROR else "警告"
+        sheet.append([place, finding.field or "", finding.value or "", level, finding.problem, finding.fix])
+        _keep_text(sheet[sheet.max_row])
+        for cell in sheet[sheet.max_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.cell(sheet.max_row, 4).fill = FILLS[finding.severity]
+    for index, width in enumerate(LIST_WIDTHS, start=1):
+        sheet.column_dimensions[chr(64 + index)].width = width
+    sheet.freeze_panes = "A2"
+    workbook.active = 0
+    for worksheet in workbook.worksheets:
+        worksheet.sheet_view.tabSelected = worksheet is sheet

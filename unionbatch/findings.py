@@ -1,0 +1,171 @@
+"""Findings: every problem with a user's file is data, never an exception.
+
+Each code has one severity and one message template (problem + how to fix it), in Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    severity: str
+    problem: str
+    fix: str
+
+
+CODES: dict[str, Code] = {
+    # file-level
+    "file_type": Code(ERROR, "不是电子表格文件(扩展名为“{ext}”)", "请提交 .xlsx、.xls、.xlsm 或 .ods 格式的表格"),
+    "file_unreadable": Code(
+        ERROR, "文件无法读取:{reason}", "请用 Excel 或 WPS 打开确认文件完好,另存为 .xlsx 后重新提交"
+    ),
+    "not_a_form": Code(
+        ERROR,
+        "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",
+        "请使用本会下发的模板填写,不要改动表头",
+    ),
+    "column_missing": Code(ERROR, "缺少必填列“{field}”", "请在表头行加上“{field}”列(建议直接使用本会模板)"),
+    "unit_missing": Code(ERROR, "未填写填报单位", "请在表格上方“填报单位”处填写本单位全称"),
+    "no_rows": Code(ERROR, "表中没有任何数据行", "请填写名单后再提交"),
+    "old_template": Code(
+        WARNING, "使用的是旧版模板(版本 {value}),现行版本为 {current}", "本次已按现行规则读取;下次请使用新版模板"
+    ),
+    "processing_failed": Code(
+        ERROR, "处理此文件时程序内部出错({reason}),文件未被处理", "文件本身可能没有问题;请把此文件转给系统管理员检查"
+    ),
+    # cell-level
+    "required_missing": Code(ERROR, "“{field}”未填写", "请补填{field}"),
+    "not_a_number": Code(ERROR, "“{field}”应为数字,填写的是“{value}”", "请只填写数字,不要带文字,如 800 或 1200.50"),
+    "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3"),
+    "money_precision": Code(ERROR, "金额“{value}”超过两位小数", "金额请精确到分,最多保留两位小数"),
+    "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数"),
+    "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正"),
+    "invalid_choice": Code(ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}"),
+    "legacy_choice": Code(
+        WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}"
+    ),
+    "id_as_number": Code(
+        ERROR,
+        "身份证号被 Excel 存成了数字(显示为 {value}),超过 15 位的数字后几位已变成 0,无法恢复",
+        "请先把该列单元格设置为“文本”格式(或在号码前加英文单引号 '),再重新输入完整的 18 位身份证号",
+    ),
+    "id_format": Code(
+        ERROR, "身份证号“{value}”格式不对:应为 18 位,前 17 位是数字,最后一位是数字或 X", "请对照身份证重新输入"
+    ),
+    "id_birthdate": Code(
+        ERROR, "身份证号中的出生日期“{birth}”不是有效日期", "请核对身份证号第 7 至 14 位(出生年月日)"
+    ),
+    "id_checksum": Code(ERROR, "身份证号校验不通过,号码中有数字填错", "请对照身份证逐位核对,注意最后一位 X"),
+    "gender_mismatch": Code(
+        ERROR, "性别填写为“{value}”,但身份证号显示为“{expected}”", "请核对性别或身份证号(第 17 位单数为男、双数为女)"
+    ),
+    "phone_invalid": Code(
+        ERROR, "联系电话“{value}”格式不对", "手机号为 1 开头的 11 位数字;固定电话请带区号,如 0591-87654321"
+    ),
+    "income_not_eligible": Code(
+        ERROR,
+        "困难类别为“{tier}”,但家庭人均月收入为 {per_head} 元,不低于{limit_name} {limit} 元",
+        "人均月收入 =(家庭年收入 − 刚性支出)÷ 12 ÷ 家庭人口。请核对这几项,或改为符合条件的困难类别",
+    ),
+    "expense_not_eligible": Code(
+        ERROR,
+        "困难类别为“意外致困”,但刚性支出 {expense} 元只占家庭年收入 {income} 元的 {ratio},未超过 {threshold}",
+        "意外致困要求刚性支出(医疗、子女教育、灾害损失)超过家庭年收入的 {threshold}。请核对金额,或改为符合条件的困难类别",
+    ),
+    "below_standard": Code(
+        ERROR,
+        "慰问金额 {value} 元低于“{tier}”的慰问标准 {standard} 元",
+        "慰问金不得低于标准,请调整为不少于 {standard} 元",
+    ),
+    "archive_missing": Code(WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号"),
+    "duplicate_in_file": Code(
+        ERROR, "此身份证号与本表第 {other_row} 行重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
+    ),
+    "duplicate_across_files": Code(
+        ERROR,
+        "此人也在“{other_unit}”的名单中({other_file} 第 {other_row} 行)",
+        "同一人不得由两个单位重复慰问(不重复、不交叉),请与对方单位核实后保留一处",
+    ),
+    "total_mismatch": Code(
+        ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    file: str
+    sheet: str | None = None
+    cell: str | None = None
+    field: str | None = None
+    value: str | None = None
+    problem: str = ""
+    fix: str = ""
+
+    @property
+    def severity(self) -> str:
+        return CODES[self.code].severity
+
+    @property
+    def message(self) -> str:
+        return f"{self.problem}。{self.fix}。"
+
+    def to_dict(self, full_ids: bool = False) -> dict[str, Any]:
+        show = (lambda text: text) if full_ids else mask_text
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "field": self.field,
+            "value": None if self.value is None else show(self.value),
+            "message": show(self.message),
+        }
+
+
+def make_finding(
+    code: str,
+    file: str,
+    *,
+    sheet: str | None = None,
+    cell: str | None = None,
+    field: str | None = None,
+    value: Any = None,
+    **params: Any,
+) -> Finding:
+    """Build a finding, filling the code's templates with field, value and params."""
+    template = CODES[code]
+    shown = None if value is None else str(value)
+    fill = {"field": field or "", "value": shown or "", **params}
+    return Finding(
+        code=code,
+        file=file,
+        sheet=sheet,
+        cell=cell,
+        field=field,
+        value=shown,
+        problem=template.problem.format(**fill),
+        fix=template.fix.format(**fill),
+    )
+
+
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+_ID15_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ID numbers (440103********1234) and phone numbers (138****8000) inside any text."""
+    text = _ID_RE.sub(lambda m: f"{m[1]}********{m[3][-4:]}", text)
+    text = _ID15_RE.sub(lambda m: f"{m[1]}*****{m[3]}", text)
+    text = _MOBILE_RE.sub(lambda m: f"{m[1]}****{m[3]}", text)
+    return _LANDLINE_RE.sub(lambda m: f"{m[1]}{'*' * len(m[2])}{m[3]}", text)

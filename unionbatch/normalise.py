@@ -1,0 +1,288 @@
+"""Turn a located sheet into clean values: the rows as units really fill them.
+
+Skips blank rows, reads 合计/小计 rows as totals to check, stops at the footer, takes 填报单位 from
+the header block, and normalises values (full-width characters, `800元`, `1,000.00`, numbers stored
+as text). A value that cannot be normalised becomes `Invalid(code)` for the validator to report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from .findings import Finding, make_finding
+from .recognise import Location
+from .spec import Column, FormSpec, cell_ref, header_key
+
+TOTAL_LABELS = ("合计", "总计", "小计")
+GRAND_TOTAL_LABELS = ("合计", "总计")
+FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "经办人", "单位盖章", "盖章", "联系电话:", "联系电话:")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A value that could not be normalised; `code` is the finding to raise for it."""
+
+    code: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    row: int  # Excel row number
+    label: str
+    covers: tuple[int, ...]  # Excel row numbers of the data rows it sums
+    values: dict[str, Any]  # column key → raw value as found
+
+
+@dataclass
+class ParsedSheet:
+    file: str
+    location: Location
+    unit: str | None
+    report_date: str | None
+    frame: pd.DataFrame  # index: Excel row number; columns: column keys; normalised values
+    raw: dict[tuple[int, str], Any]
+    totals: list[TotalRow] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def spec(self) -> FormSpec:
+        return self.location.spec
+
+    @property
+    def sheet_name(self) -> str:
+        return self.location.sheet.name
+
+    def has_column(self, key: str) -> bool:
+        return key in self.location.columns
+
+    def cell(self, row: int, key: str) -> str | None:
+        index = self.location.columns.get(key)
+        return None if index is None else cell_ref(row, index)
+
+    def shown(self, row: int, key: str) -> str:
+        return display(self.raw.get((row, key)))
+
+    def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
+        """A finding at the cell of column `key` in Excel row `row`, with the value as found."""
+        params.setdefault("value", self.shown(row, key))
+        return make_finding(
+            code,
+            self.file,
+            sheet=self.sheet_name,
+            cell=self.cell(row, key),
+            field=self.spec.column(key).header,
+            **params,
+        )
+
+
+def parse_sheet(file: str, location: Location) -> ParsedSheet:
+    spec = location.spec
+    rows = location.sheet.rows
+    header_values = _header_block(rows[: location.header_row], spec.header_fields)
+    records: dict[int, dict[str, Any]] = {}
+    raw: dict[tuple[int, str], Any] = {}
+    totals: list[TotalRow] = []
+    segment: list[int] = []
+    for index in range(location.first_data_row, len(rows)):
+        cells = rows[index]
+        excel_row = index + 1
+        if _is_footer(cells):
+            break
+        values = {key: _at(cells, col) for key, col in location.columns.items()}
+        label = _total_label(cells)
+        if label:
+            covers = tuple(segment) if label == "小计" else tuple(records)
+            totals.append(TotalRow(excel_row, label, covers, values))
+            segment = []
+            continue
+        if all(_blank(value) for value in values.values()):
+            continue
+        for key, value in values.items():
+            raw[(excel_row, key)] = value
+        records[excel_row] = {column.key: normalise(column, values.get(column.key)) for column in spec.columns}
+        segment.append(excel_row)
+    frame = pd.DataFrame.from_dict(records, orient="index", columns=[c.key for c in spec.columns], dtype=object)
+    frame.index.name = "excel_row"
+    unit = _clean_text(header_values.get("填报单位"))
+    parsed = ParsedSheet(file, location, unit, display(header_values.get("填报日期")) or None, frame, raw, totals)
+    _fill_unit(parsed)
+    parsed.findings.extend(_structure_findings(parsed))
+    return parsed
+
+
+def _fill_unit(parsed: ParsedSheet) -> None:
+    """The file's unit from its header block, else the commonest 工作单位; rows without one inherit it."""
+    column = parsed.spec.unit_column
+    if column is None:
+        return
+    named = [value for value in parsed.frame[column] if isinstance(value, str)] if len(parsed.frame) else []
+    if parsed.unit is None and named:
+        parsed.unit = Counter(named).most_common(1)[0][0]
+    if parsed.unit is not None and len(parsed.frame):
+        parsed.frame[column] = [value or parsed.unit for value in parsed.frame[column]]
+
+
+def _structure_findings(parsed: ParsedSheet) -> list[Finding]:
+    findings = [
+        make_finding("column_missing", parsed.file, sheet=parsed.sheet_name, field=column.header)
+        for column in parsed.spec.columns
+        if column.required and not parsed.has_column(column.key)
+    ]
+    if parsed.unit is None:
+        findings.append(make_finding("unit_missing", parsed.file, sheet=parsed.sheet_name))
+    if parsed.frame.empty:
+        findings.append(make_finding("no_rows", parsed.file, sheet=parsed.sheet_name))
+    version = parsed.location.stored_version
+    if version is not None and version != parsed.spec.version:
+        findings.append(
+            make_finding("old_template", parsed.file, sheet=parsed.sheet_name, value=version, current=parsed.spec.version)
+        )
+    return findings
+
+
+def _at(cells: list[Any], index: int) -> Any:
+    return cells[index] if index < len(cells) else ""
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _first_text(cells: list[Any]) -> str:
+    for cell in cells:
+        if not _blank(cell):
+            return header_key(cell)
+    return ""
+
+
+def _is_footer(cells: list[Any]) -> bool:
+    first = _first_text(cells)
+    return any(first.startswith(header_key(label)) for label in FOOTER_LABELS)
+
+
+def _total_label(cells: list[Any]) -> str | None:
+    for cell in cells[:4]:
+        text = header_key(cell) if isinstance(cell, str) else ""
+        for label in TOTAL_LABELS:
+            if text.startswith(label):
+                return "合计" if label in GRAND_TOTAL_LABELS else label
+    return None
+
+
+_PARENTHESIS = re.compile(r"^\([^)]*\)")
+
+
+def _header_block(rows: list[list[Any]], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Values like 填报单位:XX工会 above the table, in the same cell or the next filled one."""
+    found: dict[str, Any] = {}
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            if not isinstance(cell, str):
+                continue
+            text = header_key(cell)
+            for name in fields:
+                if name in found or not text.startswith(name):
+                    continue
+                rest = _PARENTHESIS.sub("", text[len(name) :])
+                if rest:
+                    found[name] = rest
+                else:
+                    following = [value for value in cells[index + 1 :] if not _blank(value)]
+                    if following and not _is_label(following[0], fields):
+                        found[name] = following[0]
+    return found
+
+
+def _is_label(value: Any, fields: tuple[str, ...]) -> bool:
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text.endswith(":") or any(header_key(text).startswith(name) for name in fields)
+
+
+# ---- values -------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
+_NUMBER_NOISE = re.compile(r"[,\s元¥￥]|RMB|人民币|[人口户]$")
+
+
+def normalise(column: Column, value: Any) -> Any:
+    """Clean value for `column`, None when blank, Invalid(code) when it cannot be read."""
+    if _blank(value):
+        return None
+    match column.kind:
+        case "money" | "int":
+            return parse_number(value)
+        case "id":
+            return _normalise_id(value)
+        case "phone":
+            return _normalise_phone(value)
+        case "name" | "choice":
+            return _SPACES.sub("", _clean_text(value) or "")
+        case _:
+            return _clean_text(value)
+
+
+def parse_number(value: Any) -> Decimal | Invalid:
+    if isinstance(value, bool):
+        return Invalid("not_a_number")
+    if isinstance(value, int | float):
+        return Decimal(f"{value:.15g}")
+    text = _NUMBER_NOISE.sub("", unicodedata.normalize("NFKC", str(value)).upper())
+    if not _NUMBER.match(text):
+        return Invalid("not_a_number")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Invalid("not_a_number")
+
+
+def _normalise_id(value: Any) -> str | Invalid:
+    if isinstance(value, int | float):
+        return Invalid("id_as_number")
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).upper().lstrip("'")
+    return Invalid("id_as_number") if _SCIENTIFIC.match(text) else text
+
+
+def _normalise_phone(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).replace("—", "-")
+
+
+def _clean_text(value: Any) -> str | None:
+    if _blank(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime | float | int):
+        return display(value)
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+
+
+def display(value: Any) -> str:
+    """A cell's value as the sender sees it in Excel (General format)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e11:
+            return str(int(value))
+        if abs(value) >= 1e11:
+            return f"{value:.5E}"
+        return f"{value:.15g}"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

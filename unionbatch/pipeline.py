@@ -1,0 +1,149 @@
+"""One batch run: every file through read → recognise → normalise → validate, then the batch through
+cross-check → compute → write. The CLI calls `check_files` and `run_batch`; nothing here knows click.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .annotate import annotate_copy
+from .compute import merge_rows
+from .crosscheck import cross_file_duplicates
+from .findings import make_finding
+from .normalise import parse_sheet
+from .policy import Policy, load_policy
+from .read import ReadFailure, is_spreadsheet, read_book
+from .recognise import recognise
+from .report import FileResult, MissingUnit, Report, report_sheets, unit_key, write_json
+from .spec import FormSpec, load_specs
+from .validate import validate_sheet
+from .write import write_workbook
+
+log = logging.getLogger("unionbatch")
+
+ANNOTATED_DIR = "批注"
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class RunError(Exception):
+    """The run itself cannot proceed (bad policy, unwritable output); a one-line Chinese reason."""
+
+
+def check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
+    """Read, recognise, normalise and validate one file; every problem becomes a finding."""
+    name = str(path)
+    if not is_spreadsheet(path):
+        return FileResult(path, findings=[make_finding("file_type", name, ext=path.suffix or "无")])
+    try:
+        book = read_book(path)
+        location = recognise(book, specs)
+        if location is None:
+            return FileResult(path, findings=[make_finding("not_a_form", name)])
+        parsed = parse_sheet(name, location)
+        findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
+    except ReadFailure as failure:
+        return FileResult(path, findings=[make_finding("file_unreadable", name, reason=failure.reason)])
+    except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
+        log.exception("processing %s failed", path.name)
+        return FileResult(path, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
+    return FileResult(path, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
+
+
+def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy) -> list[FileResult]:
+    results = [check_file(path, specs, policy) for path in paths]
+    cross_file_duplicates(results)
+    return results
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Files to process: everything in the inbox but hidden files and Office lock files (~$…)."""
+    return sorted(
+        path for path in inbox.iterdir() if path.is_file() and not path.name.startswith((".", "~$"))
+    )
+
+
+def resolve_period(period: str | None, today: dt.date | None = None) -> str:
+    today = today or dt.date.today()
+    if period in (None, "", "this-month"):
+        return f"{today:%Y-%m}"
+    if period == "last-month":
+        return f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}"
+    if not PERIOD_RE.match(period):
+        raise RunError(f"期间“{period}”格式不对,应为 YYYY-MM,如 2026-01")
+    return period
+
+
+def period_start(period: str) -> dt.datetime:
+    year, month = period.split("-")
+    return dt.datetime(int(year), int(month), 1)
+
+
+def run_batch(
+    inbox: Path,
+    out: Path,
+    period: str | None = None,
+    policy_path: Path | None = None,
+    specs: Mapping[str, FormSpec] | None = None,
+) -> Report:
+    """Process every file in `inbox` and write the period's outputs to `out/PERIOD/`."""
+    specs = specs if specs is not None else load_specs()
+    policy = load_policy(policy_path, specs)
+    period = resolve_period(period)
+    if not inbox.is_dir():
+        raise RunError(f"收件箱文件夹不存在:{inbox}")
+    folder = out / period
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"无法创建输出文件夹 {folder}:{error.strerror}") from error
+    created = period_start(period)
+    results = check_files(inbox_files(inbox), specs, policy)
+    report = Report(period=period, folder=folder, files=results)
+    try:
+        _write_outputs(report, specs, policy, created)
+    except OSError as error:
+        raise RunError(f"无法写入输出文件夹 {folder}:{error.strerror}") from error
+    return report
+
+
+def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime) -> None:
+    folder = report.folder
+    for result in report.files:
+        if result.findings:
+            target = folder / ANNOTATED_DIR / f"{result.path.stem}_批注.xlsx"
+            result.annotated = annotate_copy(result, target)
+    for kind, spec in specs.items():
+        accepted = [result for result in report.files if result.kind == kind and result.accepted]
+        report.missing[kind] = _missing_units(kind, report.files, policy)
+        if not accepted and not report.missing[kind]:
+            continue
+        frame = merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in accepted if r.parsed), spec)
+        summary = spec.summarise(frame, policy.for_form(kind))
+        report.totals[kind] = {"files": len(accepted), **summary.totals}
+        sheets = summary.sheets + report_sheets(report, kinds=[kind], missing_only=True)
+        write_workbook(folder / spec.output_name, sheets, created)
+        report.outputs.append(folder / spec.output_name)
+    write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
+    write_json(folder / "report.json", report.to_json())
+    report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+
+
+def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy) -> list[MissingUnit]:
+    """Units on the roster for `kind` without an accepted file: 未报送, or 被退回待重报 if rejected."""
+    sent: dict[str, bool] = {}
+    for result in results:
+        if result.kind == kind and result.unit:
+            key = unit_key(result.unit)
+            sent[key] = sent.get(key, False) or result.accepted
+    missing = []
+    for name in policy.expected_units(kind):
+        status = sent.get(unit_key(name))
+        if status is None:
+            missing.append(MissingUnit(name, "未报送"))
+        elif not status:
+            missing.append(MissingUnit(name, "被退回待重报"))
+    return missing

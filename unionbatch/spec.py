@@ -1,0 +1,142 @@
+"""The declarative description of a form, and the loader of `schemas/`.
+
+A form spec says everything the engine needs: columns (canonical header, synonyms, type, choices,
+help text), the rules across a row, what is totalled, how the form's policy section is read and how
+accepted rows are summed up. Reader, writer and CLI know nothing about any particular form.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .compute import Summary
+    from .findings import Finding
+    from .normalise import ParsedSheet
+
+COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone")
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str = "text"
+    required: bool = True
+    synonyms: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    legacy: tuple[tuple[str, str], ...] = ()
+    minimum: Decimal | None = None
+    help: str = ""
+    example: str = ""
+    width: int = 12
+    merged: bool = True  # False: read and checked, but not carried into the consolidated workbook
+
+    def __post_init__(self) -> None:
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"column {self.key}: unknown kind {self.kind!r}")
+
+    @property
+    def legacy_map(self) -> dict[str, str]:
+        return dict(self.legacy)
+
+    def header_names(self) -> set[str]:
+        """Normalised header texts this column answers to, with and without a unit suffix like (元)."""
+        names = {header_key(name) for name in (self.header, *self.synonyms)}
+        return names | {strip_unit(name) for name in names}
+
+
+RowRule = Callable[["ParsedSheet", Any], "list[Finding]"]
+Summarise = Callable[["pd.DataFrame", Any], "Summary"]
+PolicyParser = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    kind: str
+    version: str
+    title: str
+    title_keywords: tuple[str, ...]
+    columns: tuple[Column, ...]
+    parse_policy: PolicyParser
+    summarise: Summarise
+    policy_section: str
+    instructions: tuple[str, ...] = ()
+    row_rules: tuple[RowRule, ...] = ()
+    unit_column: str | None = None
+    key_column: str | None = None
+    total_columns: tuple[str, ...] = ()
+    header_fields: tuple[str, ...] = ("填报单位", "填报日期")
+    footer_fields: tuple[str, ...] = ("填表人", "联系电话", "单位盖章")
+    min_header_matches: int = 4
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+    @property
+    def output_name(self) -> str:
+        return f"{self.kind}汇总.xlsx"
+
+
+_UNIT_SUFFIX = re.compile(r"\((元|人|户|个|岁|周岁|元/月|元/人)\)$")
+_DROP = re.compile(r"[\s*※:]")
+
+
+def header_key(text: Any) -> str:
+    """Normalise header text for matching: full-width → half-width, no spaces, no * markers."""
+    return _DROP.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
+def strip_unit(text: str) -> str:
+    return _UNIT_SUFFIX.sub("", text)
+
+
+def load_specs(directory: Path = SCHEMAS_DIR) -> dict[str, FormSpec]:
+    """Import every `schemas/*.py` that defines SPEC; key the specs by form kind."""
+    specs: dict[str, FormSpec] = {}
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_spec = importlib.util.spec_from_file_location(f"schemas.{path.stem}", path)
+        assert module_spec and module_spec.loader
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module  # dataclasses in the spec look their module up here
+        module_spec.loader.exec_module(module)
+        spec = getattr(module, "SPEC", None)
+        if isinstance(spec, FormSpec):
+            specs[spec.kind] = spec
+    return specs
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def cell_ref(row_number: int, column_index: int) -> str:
+    """Excel row number (1-based) and column index (0-based) → A1 reference."""
+    return f"{column_letter(column_index)}{row_number}"
+
+
+def ordered(values: Sequence[str]) -> str:
+    return "、".join(values)

@@ -1,0 +1,188 @@
+"""Validate one parsed sheet: pandera (lazy) for every cell, then the form's row rules.
+
+The pandera schema is derived from the spec's columns; each check is named by the finding code it
+raises, and the DataFrame index is the Excel row, so a failure case maps straight to a cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pandera.pandas as pa
+from stdnum.cn import ric
+
+from .findings import Finding, make_finding
+from .money import FEN
+from .normalise import Invalid, ParsedSheet, display, parse_number
+from .spec import Column, ordered
+
+Predicate = Callable[[Any], bool]
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3}-?)\d{7,8}(-\d{1,6})?$")
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
+    """Every finding for one sheet: structure, cells, totals, duplicates and the form's rules."""
+    findings = list(parsed.findings) + cell_findings(parsed)
+    findings += total_findings(parsed) + duplicate_findings(parsed)
+    for rule in parsed.spec.row_rules:
+        findings += rule(parsed, policy)
+    return findings
+
+
+# ---- cells (pandera) ------------------------------------------------------------------------
+
+
+def cell_findings(parsed: ParsedSheet) -> list[Finding]:
+    columns = {
+        column.key: pa.Column(checks=_checks(column), nullable=True, required=False)
+        for column in parsed.spec.columns
+        if parsed.has_column(column.key)
+    }
+    try:
+        pa.DataFrameSchema(columns).validate(parsed.frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        return [
+            _cell_finding(parsed, str(case.check), int(case.index), str(case.column))
+            for case in cases.itertuples()
+            if case.index is not None
+        ]
+    return []
+
+
+def _checks(column: Column) -> list[pa.Check]:
+    return [
+        pa.Check(lambda series, ok=predicate: series.map(ok).astype(bool), name=code)
+        for code, predicate in column_predicates(column)
+    ]
+
+
+def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
+    """(finding code, value is acceptable) pairs in the order a sender should fix them."""
+    rules: list[tuple[str, Predicate]] = []
+    if column.required:
+        rules.append(("required_missing", lambda value: value is not None))
+    if column.kind in ("money", "int"):
+        rules.append(("not_a_number", lambda value: value != Invalid("not_a_number")))
+        rules.append(("negative_value", lambda value: not _decimal(value) or value >= 0))
+    if column.kind == "int":
+        rules.append(("not_integer", lambda value: not _decimal(value) or value == value.to_integral_value()))
+    if column.kind == "money":
+        rules.append(("money_precision", lambda value: not _decimal(value) or value == value.quantize(FEN)))
+    if column.minimum is not None:
+        minimum = column.minimum
+        rules.append(("below_minimum", lambda value: not _decimal(value) or value < 0 or value >= minimum))
+    if column.kind == "choice":
+        allowed = set(column.choices) | set(column.legacy_map)
+        rules.append(("invalid_choice", lambda value: value is None or value in allowed))
+        legacy = column.legacy_map
+        rules.append(("legacy_choice", lambda value: value not in legacy))
+    if column.kind == "id":
+        rules += [
+            ("id_as_number", lambda value: value != Invalid("id_as_number")),
+            ("id_format", lambda value: not isinstance(value, str) or bool(_ID_SHAPE.match(value))),
+            ("id_birthdate", lambda value: not _id_shaped(value) or birth_date(value) is not None),
+            ("id_checksum", lambda value: not _id_dated(value) or ric.calc_check_digit(value) == value[-1]),
+        ]
+    if column.kind == "phone":
+        rules.append(("phone_invalid", lambda value: value is None or valid_phone(value)))
+    return rules
+
+
+def _cell_finding(parsed: ParsedSheet, code: str, row: int, key: str) -> Finding:
+    column = parsed.spec.column(key)
+    value = parsed.frame.at[row, key]
+    params: dict[str, Any] = {}
+    if code in ("invalid_choice", "legacy_choice"):
+        params["choices"] = ordered(column.choices)
+        params["mapped"] = column.legacy_map.get(value, "")
+    elif code == "below_minimum":
+        params["minimum"] = column.minimum
+    elif code == "id_birthdate":
+        params["birth"] = f"{value[6:10]}年{value[10:12]}月{value[12:14]}日"
+    return parsed.finding(code, row, key, **params)
+
+
+def _decimal(value: Any) -> bool:
+    return isinstance(value, Decimal)
+
+
+def birth_date(id_number: str) -> dt.date | None:
+    try:
+        born = ric.get_birth_date(id_number)
+    except Exception:  # stdnum raises its own ValidationError subclasses for impossible dates
+        return None
+    return born if dt.date(1900, 1, 1) <= born <= dt.date.today() else None
+
+
+def _id_shaped(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ID_SHAPE.match(value))
+
+
+def _id_dated(value: Any) -> bool:
+    return _id_shaped(value) and birth_date(value) is not None
+
+
+def valid_id(value: Any) -> bool:
+    return _id_dated(value) and ric.calc_check_digit(value) == value[-1]
+
+
+def id_gender(id_number: str) -> str:
+    """身份证号 17th digit: odd for men, even for women."""
+    return "男" if int(id_number[16]) % 2 else "女"
+
+
+def valid_phone(value: str) -> bool:
+    return bool(_MOBILE.match(value) or _LANDLINE.match(value))
+
+
+# ---- across rows ----------------------------------------------------------------------------
+
+
+def duplicate_findings(parsed: ParsedSheet) -> list[Finding]:
+    """The same key (身份证号) twice in one file: an error on every repeat, naming the first row."""
+    key = parsed.spec.key_column
+    if key is None or not parsed.has_column(key):
+        return []
+    first_seen: dict[str, int] = {}
+    findings = []
+    for row, value in parsed.frame[key].items():
+        if not valid_id(value):
+            continue
+        if value in first_seen:
+            findings.append(parsed.finding("duplicate_in_file", row, key, other_row=first_seen[value]))
+        else:
+            first_seen[value] = row
+    return findings
+
+
+def total_findings(parsed: ParsedSheet) -> list[Finding]:
+    """A hand-typed 合计/小计 row must equal the sum of the rows it covers."""
+    findings = []
+    for total in parsed.totals:
+        for key in parsed.spec.total_columns:
+            stated = parse_number(total.values.get(key)) if parsed.has_column(key) else None
+            if not isinstance(stated, Decimal):
+                continue
+            computed = sum((parsed.frame.at[row, key] for row in total.covers if _decimal(parsed.frame.at[row, key])), Decimal(0))
+            if stated != computed:
+                findings.append(
+                    make_finding(
+                        "total_mismatch",
+                        parsed.file,
+                        sheet=parsed.sheet_name,
+                        cell=parsed.cell(total.row, key),
+                        field=parsed.spec.column(key).header,
+                        value=display(total.values.get(key)),
+                        computed=f"{computed:,.2f}",
+                        difference=f"{stated - computed:,.2f}",
+                    )
+                )
+    return findings

@@ -1,0 +1,150 @@
+"""Write any list of OutSheets as one workbook with xlsxwriter: titled, print-ready, totals as live
+SUM formulas carrying their computed values, optional chart. Written to a temporary name, then renamed.
+
+Text from submissions is always written as text (never a formula, number or link), and every
+xlsxwriter return code is checked: -1 / -2 mean data was silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from .compute import OutSheet
+
+MAX_TEXT = 32767  # Excel's limit for one cell
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+
+
+class WriteError(Exception):
+    """xlsxwriter refused data: a processor bug, never a user's mistake."""
+
+
+def _ok(code: int | None) -> None:
+    if code not in (None, 0):
+        raise WriteError(f"xlsxwriter returned {code}")
+
+
+def write_workbook(path: Path, sheets: list[OutSheet], created: dt.datetime) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.tmp.xlsx")
+    workbook = xlsxwriter.Workbook(str(temporary), WORKBOOK_OPTIONS)
+    workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
+    formats = _formats(workbook)
+    for sheet in sheets:
+        _write_sheet(workbook, sheet, formats)
+    workbook.close()
+    temporary.replace(path)
+    return path
+
+
+def _formats(workbook: Workbook) -> dict[str, Any]:
+    base = {"font_name": "宋体", "font_size": 11, "border": 1, "valign": "vcenter"}
+    return {
+        "title": workbook.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center"}),
+        "header": workbook.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}),
+        "text": workbook.add_format({**base, "num_format": "@"}),
+        "money": workbook.add_format({**base, "num_format": "#,##0.00"}),
+        "int": workbook.add_format({**base, "num_format": "0"}),
+        "total_text": workbook.add_format({**base, "bold": True, "num_format": "@"}),
+        "total_money": workbook.add_format({**base, "bold": True, "num_format": "#,##0.00"}),
+        "total_int": workbook.add_format({**base, "bold": True, "num_format": "0"}),
+        "note": workbook.add_format({"font_name": "宋体", "font_size": 11, "bold": True}),
+    }
+
+
+def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -> None:
+    worksheet = workbook.add_worksheet(sheet.name)
+    width = len(sheet.columns)
+    row = 0
+    if sheet.title:
+        if width > 1:
+            _ok(worksheet.merge_range(0, 0, 0, width - 1, sheet.title, formats["title"]))
+        else:
+            _ok(worksheet.write_string(0, 0, sheet.title, formats["title"]))
+        worksheet.set_row(0, 28)
+        row = 1
+    header_row = row
+    for index, column in enumerate(sheet.columns):
+        worksheet.set_column(index, index, column.width)
+        _ok(worksheet.write_string(header_row, index, column.header, formats["header"]))
+    first = header_row + 1
+    for offset, values in enumerate(sheet.rows):
+        if sheet.tall_rows:
+            worksheet.set_row(first + offset, 30)
+        for index, column in enumerate(sheet.columns):
+            _write_value(worksheet, first + offset, index, values[index], formats[column.kind])
+    last = first + len(sheet.rows) - 1
+    row = first + len(sheet.rows)
+    if sheet.total_label:
+        _write_totals(worksheet, sheet, row, first, last, formats)
+        row += 1
+    for note in sheet.notes:
+        row += 1
+        _ok(worksheet.write_string(row, 0, note[:MAX_TEXT], formats["note"]))
+    worksheet.freeze_panes(first, 0)
+    if sheet.rows:
+        worksheet.autofilter(header_row, 0, last, width - 1)
+    _print_setup(worksheet, sheet, header_row, row, width)
+    if sheet.chart and sheet.rows:
+        _add_chart(workbook, worksheet, sheet, first, last)
+
+
+def _write_value(worksheet: Worksheet, row: int, col: int, value: Any, fmt: Any) -> None:
+    if value is None or value == "":
+        _ok(worksheet.write_blank(row, col, None, fmt))
+    elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        _ok(worksheet.write_number(row, col, float(value), fmt))
+    else:
+        _ok(worksheet.write_string(row, col, str(value)[:MAX_TEXT], fmt))
+
+
+def _write_totals(worksheet: Worksheet, sheet: OutSheet, row: int, first: int, last: int, formats: dict[str, Any]) -> None:
+    totals = sheet.column_totals()
+    for index, column in enumerate(sheet.columns):
+        total = totals[index]
+        if index == 0 and total is None:
+            _ok(worksheet.write_string(row, 0, sheet.total_label or "", formats["total_text"]))
+        elif total is None:
+            _ok(worksheet.write_blank(row, index, None, formats["total_text"]))
+        else:
+            letter = xl_col_to_name(index)
+            formula = f"=SUM({letter}{first + 1}:{letter}{last + 1})" if sheet.rows else "=0"
+            _ok(worksheet.write_formula(row, index, formula, formats[f"total_{column.kind}"], float(total)))
+
+
+def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_row: int, width: int) -> None:
+    worksheet.set_paper(9)  # A4
+    if sheet.landscape:
+        worksheet.set_landscape()
+    worksheet.repeat_rows(0, header_row)
+    worksheet.fit_to_pages(1, 0)
+    worksheet.center_horizontally()
+    worksheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    worksheet.print_area(0, 0, max(last_row, header_row), width - 1)
+    worksheet.set_footer("&C第 &P 页,共 &N 页")
+
+
+def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first: int, last: int) -> None:
+    assert sheet.chart is not None
+    chart = workbook.add_chart({"type": "column"})
+    name = sheet.name
+    chart.add_series(
+        {
+            "name": sheet.columns[sheet.chart.value_column].header,
+            "categories": [name, first, sheet.chart.category_column, last, sheet.chart.category_column],
+            "values": [name, first, sheet.chart.value_column, last, sheet.chart.value_column],
+            "data_labels": {"value": True, "num_format": "#,##0"},
+        }
+    )
+    chart.set_title({"name": sheet.chart.title})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 720, "height": 360})
+    worksheet.insert_chart(xl_rowcol_to_cell(1, len(sheet.columns) + 1), chart)
