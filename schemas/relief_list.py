@@ -242,9 +242,9 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
     totals = {
         "households": len(frame),
         "units": int(frame["source_unit"].nunique()),
-        "amount": format_yuan(decimal_sum(frame["amount"])),
-        "goods": format_yuan(decimal_sum(frame["goods"])),
-        "total": format_yuan(grand_total),
+        "amount": f"{to_fen(decimal_sum(frame['amount'])):.2f}",
+        "goods": f"{to_fen(decimal_sum(frame['goods'])):.2f}",
+        "total": f"{to_fen(grand_total):.2f}",
         "total_upper": rmb_upper(grand_total),
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)

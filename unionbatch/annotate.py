@@ -37,8 +37,7 @@ def annotate_copy(result: FileResult, target: Path) -> Path | None:
     """Write the annotated copy to `target`; None when the original cannot be opened at all."""
     workbook = _open_copy(result.path)
     if workbook is None:
-        workbook = Workbook()
-        workbook.remove(workbook.active)
+        return None
     _mark_cells(workbook, result.findings)
     _add_list_sheet(workbook, result.findings)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ CODES: dict[str, Code] = {
         ERROR, "性别填写为“{value}”,但身份证号显示为“{expected}”", "请核对性别或身份证号(第 17 位单数为男、双数为女)"
     ),
     "phone_invalid": Code(
-        ERROR, "联系电话“{value}”格式不对", "手机号为 1 开头的 11 位数字;固定电话请带区号,如 0591-87654321"
+        ERROR, "联系电话“{value}”格式不对", "手机号为 1 开头的 11 位数字;固定电话请写上区号,区号和号码之间可加短横线"
     ),
     "income_not_eligible": Code(
         ERROR,

@@ -30,10 +30,19 @@ _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
     """Every finding for one sheet: structure, cells, totals, duplicates and the form's rules."""
     findings = list(parsed.findings) + cell_findings(parsed)
+    use_current_names(parsed)
     findings += total_findings(parsed) + duplicate_findings(parsed)
     for rule in parsed.spec.row_rules:
         findings += rule(parsed, policy)
-    return findings
+    return sorted(findings, key=reading_order)
+
+
+def reading_order(finding: Finding) -> tuple[int, int, str]:
+    """File-level findings first, then top to bottom, left to right."""
+    if finding.cell is None:
+        return (0, 0, "")
+    letters = finding.cell.rstrip("0123456789")
+    return (1, int(finding.cell[len(letters) :]), letters.rjust(3))
 
 
 # ---- cells (pandera) ------------------------------------------------------------------------
@@ -59,7 +68,7 @@ def cell_findings(parsed: ParsedSheet) -> list[Finding]:
 
 def _checks(column: Column) -> list[pa.Check]:
     return [
-        pa.Check(lambda series, ok=predicate: series.map(ok).astype(bool), name=code)
+        pa.Check(lambda series, ok=predicate: series.map(ok).astype(bool), name=code, ignore_na=False)
         for code, predicate in column_predicates(column)
     ]
 
@@ -94,6 +103,14 @@ def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
     if column.kind == "phone":
         rules.append(("phone_invalid", lambda value: value is None or valid_phone(value)))
     return rules
+
+
+def use_current_names(parsed: ParsedSheet) -> None:
+    """Replace old choice names (特困 → 深度困难) once they have been reported, so rules and sums see one name."""
+    for column in parsed.spec.columns:
+        if column.legacy and len(parsed.frame):
+            legacy = column.legacy_map
+            parsed.frame[column.key] = parsed.frame[column.key].map(lambda value: legacy.get(value, value))
 
 
 def _cell_finding(parsed: ParsedSheet, code: str, row: int, key: str) -> Finding:

@@ -1,0 +1,146 @@
+"""Make realistic 慰问名单 workbooks: fake people with valid IDs, filled into our template (openpyxl,
+as a unit filling it in Excel would) or into a unit's own home-made layout (xlsxwriter).
+
+Used by the tests (fixtures with one planted mistake at a known cell) and by samples/make_samples.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from openpyxl import load_workbook
+from stdnum.cn import ric
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "templates" / "慰问名单.xlsx"
+AREAS = ("350102", "350103", "350104", "350105", "350111", "350121", "440103", "110105")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂兰", "建国", "海燕", "志强")
+
+# Template layout: header on row 3, data from row 4; column letters of each field.
+FIRST_ROW = 4
+LETTERS = {
+    "seq": "A", "name": "B", "gender": "C", "id_number": "D", "phone": "E", "workplace": "F", "tier": "G",
+    "cause": "H", "household": "I", "income": "J", "expense": "K", "amount": "L", "goods": "M",
+    "archive_no": "N", "remark": "O",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    gender: str
+    id_number: Any
+    phone: Any
+    tier: str
+    cause: str
+    household: Any
+    income: Any
+    expense: Any
+    amount: Any
+    goods: Any
+    archive_no: str
+    workplace: str = ""
+    remark: str = ""
+
+
+def make_id(rng: random.Random, gender: str, born: dt.date | None = None) -> str:
+    born = born or dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 35 * 365))
+    digit17 = rng.choice("13579" if gender == "男" else "02468")  # odd for men, even for women
+    body = f"{rng.choice(AREAS)}{born:%Y%m%d}{rng.randrange(100):02d}{digit17}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def make_people(count: int, seed: int, prefix: str = "FZ") -> list[Person]:
+    """`count` eligible people, tiers and amounts meeting the default policy."""
+    rng = random.Random(seed)
+    people = []
+    for number in range(1, count + 1):
+        gender = rng.choice("男女")
+        tier = ("深度困难", "相对困难", "意外致困")[number % 3]
+        household = rng.randint(2, 5)
+        if tier == "深度困难":
+            income, expense = 500 * household * 12, rng.choice((0, 3000, 6000))
+        elif tier == "相对困难":
+            income, expense = 1200 * household * 12, rng.choice((0, 2000))
+        else:
+            income = rng.randint(30, 80) * 1000
+            expense = int(income * rng.choice((0.6, 0.8, 1.2)))
+        amount = {"深度困难": 1000, "相对困难": 800, "意外致困": 1000}[tier] + rng.choice((0, 200, 500))
+        people.append(
+            Person(
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                gender=gender,
+                id_number=make_id(rng, gender),
+                phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                tier=tier,
+                cause=rng.choice(("因病", "因学", "因业", "因灾", "因残", "其他")),
+                household=household,
+                income=income,
+                expense=expense,
+                amount=amount,
+                goods=rng.choice((0, 200, 300)),
+                archive_no=f"{prefix}{seed:02d}-{number:03d}",
+            )
+        )
+    return people
+
+
+def fill_template(path: Path, unit: str, people: Sequence[Person], *, date: str = "2026-11-15",
+                  total_row: dict[str, Any] | None = None, edits: dict[str, Any] | None = None,
+                  skip_rows: Sequence[int] = ()) -> Path:
+    """Fill our template as a unit would: 填报单位, rows from row 4 (leaving `skip_rows` blank),
+    an optional 合计 row and raw cell edits."""
+    workbook = load_workbook(TEMPLATE)
+    sheet = workbook["慰问名单"]
+    sheet["B2"] = unit
+    sheet["H2"] = date
+    rows = [row for row in range(FIRST_ROW, FIRST_ROW + len(people) + len(skip_rows)) if row not in skip_rows]
+    for offset, (row, person) in enumerate(zip(rows, people, strict=True)):
+        sheet[f"A{row}"] = offset + 1
+        for key, value in asdict(person).items():
+            if value != "":
+                sheet[f"{LETTERS[key]}{row}"] = value
+    if total_row is not None:
+        row = rows[-1] + 1
+        sheet[f"A{row}"] = "合计"
+        for key, value in total_row.items():
+            sheet[f"{LETTERS[key]}{row}"] = value
+    for cell, value in (edits or {}).items():
+        sheet[cell] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def write_own_layout(path: Path, title_rows: Sequence[Sequence[Any]], header: Sequence[str],
+                     rows: Sequence[Sequence[Any]], footer: Sequence[Sequence[Any]] = (),
+                     extra_sheets: dict[str, list[list[Any]]] | None = None) -> Path:
+    """A unit's home-made sheet: its own title rows, headers in its own words and order, a footer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    workbook.set_properties({"created": dt.datetime(2026, 11, 1)})
+    sheet = workbook.add_worksheet("Sheet1")
+    row = 0
+    for block in (title_rows, [header], rows, footer):
+        for values in block:
+            for col, value in enumerate(values):
+                if value is not None:
+                    sheet.write(row, col, value)
+            row += 1
+    for name, grid in (extra_sheets or {}).items():
+        extra = workbook.add_worksheet(name)
+        for r, values in enumerate(grid):
+            extra.write_row(r, 0, values)
+    workbook.close()
+    return path
+
+
+def with_changes(person: Person, **changes: Any) -> Person:
+    return replace(person, **changes)
