@@ -199,14 +199,15 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
     frame["total"] = [to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], frame["goods"], strict=True)]
     grand_total = decimal_sum(frame["total"])
     upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
-    money_columns = [OutColumn("慰问金额(元)", "money"), OutColumn("慰问物资折款(元)", "money"), OutColumn("合计(元)", "money")]
+    money_columns = [OutColumn(header, "money", 14, summed=True) for header in ("慰问金额(元)", "慰问物资折款(元)", "合计(元)")]
+    households = OutColumn("户数", "int", 8, summed=True)
 
-    detail = detail_sheet(SPEC, frame, [(OutColumn("合计(元)", "money"), "total")])
+    detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")])
     detail.notes.append(upper)
 
     by_unit = OutSheet(
         "按单位汇总",
-        [OutColumn("单位", "text", 24), OutColumn("户数", "int", 8), *money_columns],
+        [OutColumn("单位", "text", 24), households, *money_columns],
         group_rows(frame, ["source_unit"], MONEY),
         title="慰问名单按单位汇总",
         total_label="合计",
@@ -215,7 +216,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
     )
     by_tier = OutSheet(
         "按类别汇总",
-        [OutColumn("困难类别", "text", 12), OutColumn("致困原因", "text", 12), OutColumn("户数", "int", 8), *money_columns],
+        [OutColumn("困难类别", "text", 12), OutColumn("致困原因", "text", 12), households, *money_columns],
         group_rows(frame, ["tier", "cause"], MONEY, order=[TIERS, CAUSES]),
         title="慰问名单按困难类别、致困原因汇总",
         total_label="合计",
@@ -237,7 +238,6 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
         notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
         landscape=True,
         tall_rows=True,
-        sum_exclude=(0,),
     )
     totals = {
         "households": len(frame),

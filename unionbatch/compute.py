@@ -25,10 +25,7 @@ class OutColumn:
     header: str
     kind: str = "text"  # text | money | int
     width: int = 12
-
-    @property
-    def summed(self) -> bool:
-        return self.kind in ("money", "int")
+    summed: bool = False  # the sheet's totals row adds this column up
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,11 @@ class OutSheet:
     columns: list[OutColumn]
     rows: list[list[Any]]
     title: str | None = None
-    total_label: str | None = None  # add a totals row summing the money and count columns
+    total_label: str | None = None  # add a totals row summing the columns marked `summed`
     notes: list[str] = field(default_factory=list)  # lines under the table
     chart: Chart | None = None
     landscape: bool = False
     tall_rows: bool = False  # room for a handwritten signature
-    sum_exclude: tuple[int, ...] = ()  # numeric columns that are not summed (序号, 来源行)
 
     def column_totals(self) -> list[Decimal | None]:
         return [
@@ -99,8 +95,8 @@ def group_rows(
     return rows
 
 
-def out_column(kind: str, header: str, width: int) -> OutColumn:
-    return OutColumn(header, kind if kind in ("money", "int") else "text", width)
+def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutColumn:
+    return OutColumn(header, kind if kind in ("money", "int") else "text", width, summed)
 
 
 def detail_sheet(
@@ -109,12 +105,9 @@ def detail_sheet(
     """Every accepted row: a new 序号, the spec's merged columns, computed columns, then its source."""
     kept = [column for column in spec.columns if column.merged]
     columns = [OutColumn("序号", "int", 6)]
-    columns += [out_column(column.kind, column.header, column.width) for column in kept]
+    columns += [out_column(c.kind, c.header, c.width, c.key in spec.total_columns) for c in kept]
     columns += [column for column, _ in computed]
     columns += [OutColumn(header, "int" if key == SOURCE_ROW else "text", 14) for key, header in SOURCE_COLUMNS]
     keys = [column.key for column in kept] + [key for _, key in computed] + [key for key, _ in SOURCE_COLUMNS]
     rows = [[number, *values] for number, values in enumerate(frame[keys].itertuples(index=False), start=1)]
-    return OutSheet(
-        name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True,
-        sum_exclude=(0, len(columns) - 1),
-    )
+    return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True)

@@ -9,11 +9,13 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .compute import OutColumn, OutSheet
 from .findings import ERROR, WARNING, Finding, mask_text
+from .money import format_yuan
 
 if TYPE_CHECKING:
     from .normalise import ParsedSheet
@@ -130,7 +132,8 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"  {STATUS_TEXT[result.status]}  {result.unit or '未知单位'}  {result.path.name}  ({counts})")
     for kind, totals in report.totals.items():
         if "total" in totals:
-            lines.append(f"{kind}:{totals.get('households', 0)} 户,合计 {totals['total']} 元({totals['total_upper']})")
+            total = format_yuan(Decimal(totals["total"]))
+            lines.append(f"{kind}:{totals.get('households', 0)} 户,合计 {total} 元({totals['total_upper']})")
     for kind, units in report.missing.items():
         if units:
             lines.append(f"{kind} 未报送/待重报:" + "、".join(f"{unit.name}({unit.status})" for unit in units))
@@ -158,8 +161,8 @@ def report_sheets(report: Report, kinds: Sequence[str] | None = None, missing_on
         "文件",
         [
             OutColumn("单位", "text", 24), OutColumn("表单", "text", 10), OutColumn("文件", "text", 36),
-            OutColumn("状态", "text", 14), OutColumn("行数", "int", 8), OutColumn("错误数", "int", 8),
-            OutColumn("警告数", "int", 8), OutColumn("批注文件", "text", 40),
+            OutColumn("状态", "text", 14), OutColumn("行数", "int", 8, True), OutColumn("错误数", "int", 8, True),
+            OutColumn("警告数", "int", 8, True), OutColumn("批注文件", "text", 40),
         ],
         [
             [

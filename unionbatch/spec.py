@@ -79,7 +79,6 @@ class FormSpec:
     key_column: str | None = None
     total_columns: tuple[str, ...] = ()
     header_fields: tuple[str, ...] = ("填报单位", "填报日期")
-    footer_fields: tuple[str, ...] = ("填表人", "联系电话", "单位盖章")
     min_header_matches: int = 4
 
     def column(self, key: str) -> Column:

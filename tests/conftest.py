@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unionbatch.policy import Policy, load_policy
+from unionbatch.spec import FormSpec, load_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def specs() -> dict[str, FormSpec]:
+    return load_specs()
+
+
+@pytest.fixture(scope="session")
+def policy(specs: dict[str, FormSpec]) -> Policy:
+    return load_policy(SAMPLES / "policy.toml", specs)

@@ -1,0 +1,177 @@
+"""Every finding code, triggered by a fixture workbook at a known cell.
+
+Each fixture is a real workbook written by openpyxl into our template (as a unit filling it in would)
+or by xlsxwriter in a unit's own layout, with exactly one planted mistake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.factory import fill_template, make_people, with_changes, write_own_layout
+from unionbatch.findings import CODES, ERROR, mask_text
+from unionbatch.pipeline import check_files
+from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+
+PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
+DEEP, RELATIVE, ACCIDENT = 2, 0, 1  # indexes of one person of each tier
+
+
+def changed(index: int, **changes: object) -> list:
+    people = list(PEOPLE)
+    people[index] = with_changes(people[index], **changes)
+    return people
+
+
+def on_template(people: list, **options: object) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        return [fill_template(folder / "名单.xlsx", "测试工会", people, **options)]
+
+    return build
+
+
+def old_template(folder: Path) -> list[Path]:
+    path = fill_template(folder / "旧模板.xlsx", "测试工会", PEOPLE)
+    workbook = load_workbook(path)
+    workbook["_表单信息"]["B2"] = "2019.1"
+    workbook.save(path)
+    return [path]
+
+
+def two_units(folder: Path) -> list[Path]:
+    other = make_people(3, seed=12) + [PEOPLE[3]]  # PEOPLE[3] is row 7 here, row 7 there too
+    return [
+        fill_template(folder / "甲.xlsx", "甲工会", PEOPLE),
+        fill_template(folder / "乙.xlsx", "乙工会", other),
+    ]
+
+
+def own_layout(header: list[str], rows: list[list]) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        return [write_own_layout(folder / "自制表.xlsx", [["填报单位:测试工会"]], header, rows)]
+
+    return build
+
+
+def raw_file(name: str, content: bytes) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        path = folder / name
+        path.write_bytes(content)
+        return [path]
+
+    return build
+
+
+TOTALS = {"amount": sum(p.amount for p in PEOPLE), "goods": sum(p.goods for p in PEOPLE)}
+P = PEOPLE[0]
+
+# code → (fixture builder, expected cell (None: whole file))
+CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
+    "file_type": (raw_file("总结.docx", b"PK\x03\x04 word"), None),
+    "file_unreadable": (raw_file("坏文件.xlsx", b"this is not a spreadsheet at all"), None),
+    "not_a_form": (own_layout(["照片编号", "地点", "拍摄人"], [["P1", "操场", "小王"]]), None),
+    "column_missing": (
+        own_layout(
+            ["姓名", "性别", "联系电话", "困难类别", "致困原因", "家庭人口", "家庭年收入", "慰问金额"],
+            [[P.name, P.gender, P.phone, P.tier, P.cause, P.household, P.income, P.amount]],
+        ),
+        None,
+    ),
+    "unit_missing": (lambda folder: [fill_template(folder / "无单位.xlsx", "", PEOPLE)], None),
+    "no_rows": (on_template([]), None),
+    "old_template": (old_template, None),
+    "required_missing": (on_template(changed(1, name="")), "B5"),
+    "not_a_number": (on_template(changed(2, income="三万")), "J6"),
+    "not_integer": (on_template(changed(3, household=2.5)), "I7"),
+    "money_precision": (on_template(changed(4, amount=1000.123)), "L8"),
+    "negative_value": (on_template(changed(5, goods=-100)), "M9"),
+    "below_minimum": (on_template(changed(0, household=0)), "I4"),
+    "invalid_choice": (on_template(changed(1, cause="因穷")), "H5"),
+    "legacy_choice": (on_template(changed(DEEP, tier="特困")), "G6"),
+    "id_as_number": (on_template(changed(3, id_number=float(PEOPLE[3].id_number[:15] + "000"))), "D7"),
+    "id_format": (on_template(changed(4, id_number=PEOPLE[4].id_number[:17])), "D8"),
+    "id_birthdate": (on_template(changed(5, id_number=PEOPLE[5].id_number[:10] + "0230" + PEOPLE[5].id_number[14:])), "D9"),
+    "id_checksum": (on_template(changed(0, id_number=PEOPLE[0].id_number[:-1] + ("1" if PEOPLE[0].id_number[-1] == "0" else "0"))), "D4"),
+    "gender_mismatch": (on_template(changed(1, gender="女" if PEOPLE[1].gender == "男" else "男")), "C5"),
+    "phone_invalid": (on_template(changed(2, phone="12345")), "E6"),
+    "income_not_eligible": (on_template(changed(DEEP, income=120000, expense=0)), "G6"),
+    "expense_not_eligible": (on_template(changed(ACCIDENT, income=50000, expense=25000)), "G5"),
+    "below_standard": (on_template(changed(RELATIVE, amount=799.99)), "L4"),
+    "archive_missing": (on_template(changed(3, archive_no="")), "N7"),
+    "duplicate_in_file": (on_template([*PEOPLE, PEOPLE[2]]), "D10"),
+    "duplicate_across_files": (two_units, "D7"),
+    "total_mismatch": (on_template(PEOPLE, total_row={**TOTALS, "amount": TOTALS["amount"] + 100}), "L10"),
+}
+
+
+def broken_rule(sheet, policy):  # a spec bug, to show the batch survives its own failures
+    raise ZeroDivisionError
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, specs, policy) -> None:
+    build, cell = CASES[code]
+    results = check_files(build(tmp_path), specs, policy)
+    first = results[0]
+    matching = [f for f in first.findings if f.code == code]
+    assert matching, f"{code} not raised; got {[f.code for f in first.findings]}"
+    assert matching[0].cell == cell
+    assert first.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    if cell is not None:  # the one planted mistake is the only problem in the file
+        assert {f.code for f in first.findings} == {code}
+        assert matching[0].sheet == "慰问名单"
+
+
+def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, specs, policy) -> None:
+    spec = specs["慰问名单"]
+    broken = {spec.kind: dataclasses.replace(spec, row_rules=(broken_rule,))}
+    good = fill_template(tmp_path / "a.xlsx", "甲工会", PEOPLE)
+    results = check_files([good, good], broken, policy)
+    assert [f.code for r in results for f in r.findings] == ["processing_failed", "processing_failed"]
+
+
+def test_every_code_has_a_fixture() -> None:
+    assert set(CASES) | {"processing_failed"} == set(CODES)
+
+
+def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
+    first, second = check_files(two_units(tmp_path), specs, policy)
+    [a] = [f for f in first.findings if f.code == "duplicate_across_files"]
+    [b] = [f for f in second.findings if f.code == "duplicate_across_files"]
+    assert "乙工会" in a.message and "乙.xlsx 第 7 行" in a.message
+    assert "甲工会" in b.message and "甲.xlsx 第 7 行" in b.message
+
+
+def test_eligibility_message_shows_the_computed_figure(tmp_path: Path, specs, policy) -> None:
+    people = changed(DEEP, income=36000, expense=6000, household=2)  # (36000-6000)/12/2 = 1250.00
+    [result] = check_files(on_template(people)(tmp_path), specs, policy)
+    [finding] = result.findings
+    assert "1,250.00 元" in finding.message and "800.00 元" in finding.message
+
+
+def test_per_extra_person_increment_raises_the_standard(tmp_path: Path, specs) -> None:
+    from unionbatch.policy import load_policy
+
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text("[relief]\nper_extra_person = 100\n", encoding="utf-8")
+    policy = load_policy(policy_file, specs)
+    household = PEOPLE[RELATIVE].household  # standard = 800 + 100 × (household − 1)
+    people = changed(RELATIVE, amount=800 + 100 * (household - 1) - 1)
+    [result] = check_files(on_template(people)(tmp_path), specs, policy)
+    at_row_4 = [f for f in result.findings if f.cell == "L4"]
+    assert [f.code for f in at_row_4] == ["below_standard"]
+    assert f"{800 + 100 * (household - 1):,}.00 元" in at_row_4[0].message
+
+
+def test_messages_mask_personal_data_when_rendered() -> None:
+    person = PEOPLE[0]
+    text = mask_text(f"{person.id_number} {person.phone} 0591-87654321")
+    assert person.id_number not in text and person.phone not in text
+    assert text.startswith(person.id_number[:6] + "********" + person.id_number[-4:])
+    assert f"{person.phone[:3]}****{person.phone[-4:]}" in text
+    assert "0591-****4321" in text

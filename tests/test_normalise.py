@@ -1,0 +1,62 @@
+"""Values as units really type them, and headers in their own words."""
+
+from decimal import Decimal
+
+import pytest
+
+from unionbatch.normalise import Invalid, display, normalise, parse_number
+from unionbatch.recognise import match_row
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("800元", Decimal("800")),
+        ("1,000.00", Decimal("1000.00")),
+        ("１２００", Decimal("1200")),  # full-width digits
+        (" 500 ", Decimal("500")),
+        ("￥300", Decimal("300")),
+        ("3人", Decimal("3")),
+        (800.0, Decimal("800")),
+        (0.1 + 0.2, Decimal("0.3")),  # a float artefact is not a third decimal
+        ("八百", Invalid("not_a_number")),
+        ("", None),
+    ],
+)
+def test_numbers(raw, expected, specs) -> None:
+    column = specs["慰问名单"].column("amount")
+    assert normalise(column, raw) == expected
+
+
+def test_id_numbers(specs) -> None:
+    column = specs["慰问名单"].column("id_number")
+    assert normalise(column, " 35010219800101123x ") == "35010219800101123X"
+    assert normalise(column, "３５０１０２１９８００１０１１２３Ｘ") == "35010219800101123X"
+    assert normalise(column, 3.50102198001011e17) == Invalid("id_as_number")
+    assert normalise(column, "3.50102E+17") == Invalid("id_as_number")
+
+
+def test_names_and_phones(specs) -> None:
+    spec = specs["慰问名单"]
+    assert normalise(spec.column("name"), " 王  芳 ") == "王芳"
+    assert normalise(spec.column("phone"), 13800138000.0) == "13800138000"
+    assert normalise(spec.column("phone"), "１３８ ００１３ ８０００") == "13800138000"
+
+
+def test_display_shows_what_excel_shows() -> None:
+    assert display(4.40103199001011e17) == "4.40103E+17"
+    assert display(800.0) == "800"
+    assert display(1000.5) == "1000.5"
+
+
+def test_headers_match_synonyms_in_any_order(specs) -> None:
+    spec = specs["慰问名单"]
+    cells = ["备注", "慰问金(元)", "身份证号码", "联系方式", "家庭人口数", "姓 名", "困难类别*", "致困原因"]
+    columns = match_row(cells, spec)
+    assert columns == {
+        "remark": 0, "amount": 1, "id_number": 2, "phone": 3, "household": 4, "name": 5, "tier": 6, "cause": 7,
+    }
+
+
+def test_parse_number_rejects_booleans() -> None:
+    assert parse_number(True) == Invalid("not_a_number")

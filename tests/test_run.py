@@ -1,0 +1,171 @@
+"""The README's main job on samples/inbox, end to end, checked against independently computed sums."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import python_calamine as calamine
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from process import cli
+from tests.conftest import SAMPLES
+from tests.factory import make_people
+from unionbatch.money import rmb_upper
+
+EXPECTED_STATUS = {
+    "机关工会_慰问名单.xlsx": "accepted",
+    "城东街道工会 慰问名单(终稿).xlsx": "accepted_with_warnings",
+    "园区工会送温暖名单.xlsx": "accepted",
+    "教育系统工会慰问名单.xls": "accepted",
+    "城南街道工会.ods": "accepted",
+    "城西镇工会_慰问名单.xlsx": "rejected",
+    "交通系统工会.xlsx": "rejected",
+    "工作总结.docx": "rejected",
+    "活动照片登记.xlsx": "rejected",
+}
+# The accepted units and the factory seeds their people came from (samples/make_samples.py).
+ACCEPTED_SEEDS = {"机关工会": (8, 1), "城东街道工会": (6, 2), "高新园区联合工会": (7, 3), "教育系统工会": (5, 4), "城南街道工会": (4, 5)}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> tuple[object, Path, dict[str, str], dict[str, str]]:
+    out = tmp_path_factory.mktemp("out")
+    before = digest(SAMPLES / "inbox")
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--inbox", str(SAMPLES / "inbox"), "--out", str(out), "--period", "2026-11",
+         "--policy", str(SAMPLES / "policy.toml")],
+    )
+    return result, out / "2026-11", before, digest(SAMPLES / "inbox")
+
+
+def test_exit_code_and_console_summary(sample_run) -> None:
+    result, _, _, _ = sample_run
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "期间 2026-11:共 9 个文件"
+    assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
+    assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
+
+
+def test_inputs_are_never_modified(sample_run) -> None:
+    _, _, before, after = sample_run
+    assert before == after
+
+
+def test_report_json_shape_and_statuses(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["period"] == "2026-11"
+    statuses = {Path(f["path"]).name: f["status"] for f in report["files"]}
+    assert statuses == EXPECTED_STATUS
+    for entry in report["files"]:
+        assert set(entry) >= {"path", "kind", "status", "annotated", "findings"}
+        for finding in entry["findings"]:
+            assert set(finding) == {"code", "severity", "sheet", "cell", "field", "value", "message"}
+            assert finding["severity"] in ("error", "warning")
+        if entry["annotated"]:
+            assert (folder / entry["annotated"]).is_file()
+    by_name = {Path(f["path"]).name: f for f in report["files"]}
+    assert by_name["工作总结.docx"]["annotated"] is None  # nothing of the sender's to annotate
+    assert by_name["机关工会_慰问名单.xlsx"]["annotated"] is None  # nothing to mark
+
+
+def test_report_json_masks_ids(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    text = (folder / "report.json").read_text(encoding="utf-8")
+    for person in make_people(16, seed=6):
+        assert person.id_number not in text
+
+
+def test_consolidated_totals_match_independent_sums(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    expected = {
+        unit: sum(Decimal(p.amount) + Decimal(p.goods) for p in make_people(count, seed))
+        for unit, (count, seed) in ACCEPTED_SEEDS.items()
+    }
+    workbook = calamine.CalamineWorkbook.from_path(str(folder / "慰问名单汇总.xlsx"))
+    rows = workbook.get_sheet_by_name("按单位汇总").to_python()
+    header = rows[1]
+    by_unit = {row[0]: row for row in rows[2:] if row[0] in expected}
+    assert {unit: Decimal(str(row[header.index("合计(元)")])) for unit, row in by_unit.items()} == expected
+    assert {unit: int(row[header.index("户数")]) for unit, row in by_unit.items()} == {
+        unit: count for unit, (count, _) in ACCEPTED_SEEDS.items()
+    }
+    total_row = next(row for row in rows if row[0] == "合计")
+    grand = sum(expected.values())
+    assert Decimal(str(total_row[header.index("合计(元)")])) == grand
+    assert any(f"人民币{rmb_upper(grand)}" in str(row[0]) for row in rows)
+    detail = workbook.get_sheet_by_name("明细").to_python()
+    assert len([row for row in detail[2:] if isinstance(row[0], float)]) == sum(c for c, _ in ACCEPTED_SEEDS.values())
+
+
+def test_consolidated_workbook_has_every_sheet(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    workbook = load_workbook(folder / "慰问名单汇总.xlsx")
+    assert workbook.sheetnames == ["按单位汇总", "按类别汇总", "明细", "实名制发放表", "未报送"]
+    assert workbook["按单位汇总"]._charts, "chart of amounts by unit"
+    signoff = workbook["实名制发放表"]
+    assert [c.value for c in signoff[2]][-2:] == ["领取人签字", "领取日期"]
+    ids = [row[3] for row in signoff.iter_rows(min_row=3, values_only=True) if isinstance(row[0], int)]
+    assert ids and all(isinstance(value, str) and len(value) == 18 for value in ids)  # IDs as text, whole
+    missing = [row for row in workbook["未报送"].iter_rows(min_row=3, values_only=True)]
+    assert ("慰问名单", "卫健系统工会", "未报送") in missing
+    tiers = {row[0] for row in workbook["按类别汇总"].iter_rows(min_row=3, values_only=True)}
+    assert "特困" not in tiers and "深度困难" in tiers  # old names merged under the current one
+
+
+def test_annotated_copy_marks_each_bad_cell(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    entry = next(f for f in report["files"] if f["path"].endswith("城西镇工会_慰问名单.xlsx"))
+    workbook = load_workbook(folder / entry["annotated"])
+    assert workbook.sheetnames[0] == "错误清单"
+    assert [c.value for c in workbook["错误清单"][1]] == ["位置", "字段", "填写内容", "级别", "问题", "修改方法"]
+    assert workbook["错误清单"].max_row == len(entry["findings"]) + 1
+    sheet = workbook["慰问名单"]
+    for finding in entry["findings"]:
+        cell = sheet[finding["cell"]]
+        assert cell.fill.start_color.rgb.endswith("FFC7CE"), finding["cell"]
+        assert finding["message"].split("。")[0] in cell.comment.text
+    assert sheet["B4"].fill.start_color.rgb in (None, "00000000")  # good cells untouched
+
+
+def test_warning_cells_are_yellow(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    workbook = load_workbook(folder / "批注" / "城东街道工会 慰问名单(终稿)_批注.xlsx")
+    assert workbook["慰问名单"]["G6"].fill.start_color.rgb.endswith("FFEB9C")
+
+
+def test_office_report_lists_files_and_findings(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    workbook = load_workbook(folder / "处理报告.xlsx")
+    assert workbook.sheetnames == ["文件", "问题清单", "未报送"]
+    files = list(workbook["文件"].iter_rows(min_row=3, values_only=True))
+    assert ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0) == files[4][:7]
+    findings = list(workbook["问题清单"].iter_rows(min_row=3, values_only=True))
+    assert len(findings) == sum(f[5] + f[6] for f in files if isinstance(f[5], int))
+
+
+def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
+    _, folder, _, _ = sample_run
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    result = CliRunner().invoke(
+        cli, ["run", "--inbox", str(inbox), "--out", str(tmp_path / "out"), "--period", "2026-11",
+              "--policy", str(SAMPLES / "policy.toml")]
+    )
+    assert result.exit_code == 1
+    again = tmp_path / "out" / "2026-11"
+    for name in ("慰问名单汇总.xlsx", "处理报告.xlsx"):
+        assert (again / name).read_bytes() == (folder / name).read_bytes(), name
