@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import ROOT
 from tests.factory import fill_template, make_people, with_changes, write_own_layout
 from unionbatch.findings import CODES, ERROR, mask_text
 from unionbatch.pipeline import check_files
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
 
+CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"
 PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
 DEEP, RELATIVE, ACCIDENT = 2, 0, 1  # indexes of one person of each tier
 
@@ -74,6 +76,7 @@ P = PEOPLE[0]
 CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "file_type": (raw_file("总结.docx", b"PK\x03\x04 word"), None),
     "file_unreadable": (raw_file("坏文件.xlsx", b"this is not a spreadsheet at all"), None),
+    "file_encrypted": (lambda folder: [CORPUS / "password_2002_40_basecrypto.xls"], None),
     "not_a_form": (own_layout(["照片编号", "地点", "拍摄人"], [["P1", "操场", "小王"]]), None),
     "column_missing": (
         own_layout(

@@ -8,11 +8,14 @@ are never carried into the copy.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
@@ -22,6 +25,8 @@ from .read import META_SHEET, ReadFailure, read_book
 
 if TYPE_CHECKING:
     from .report import FileResult
+
+log = logging.getLogger(__name__)
 
 FILLS = {
     ERROR: PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
@@ -34,8 +39,17 @@ AUTHOR = "工会表格处理"
 
 
 def annotate_copy(result: FileResult, target: Path) -> Path | None:
-    """Write the annotated copy to `target`; None when the original cannot be opened at all."""
-    workbook = _open_copy(result.path)
+    """Write the annotated copy to `target`; None when the original cannot be opened at all.
+
+    A file we cannot annotate still has its findings in the report and the email; it never stops the run.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on extensions it drops
+            workbook = _open_copy(result.path)
+    except Exception:
+        log.exception("cannot open %s for annotation", result.path.name)
+        return None
     if workbook is None:
         return None
     _mark_cells(workbook, result.findings)
@@ -65,9 +79,15 @@ def _open_copy(path: Path) -> Workbook | None:
             continue
         worksheet = workbook.create_sheet(sheet.name[:31])
         for cells in sheet.rows:
-            worksheet.append([value if value != "" else None for value in cells])
+            worksheet.append([_cell_value(value) for value in cells])
             _keep_text(worksheet[worksheet.max_row])
     return workbook
+
+
+def _cell_value(value: Any) -> Any:
+    if value == "":
+        return None
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _keep_text(cells: Any) -> None:

@@ -26,6 +26,7 @@ CODES: dict[str, Code] = {
     "file_unreadable": Code(
         ERROR, "文件无法读取:{reason}", "请用 Excel 或 WPS 打开确认文件完好,另存为 .xlsx 后重新提交"
     ),
+    "file_encrypted": Code(ERROR, "文件设有密码", "请取消密码后重新提交"),
     "not_a_form": Code(
         ERROR,
         "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",

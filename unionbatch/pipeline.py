@@ -46,7 +46,7 @@ def check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> Fil
         parsed = parse_sheet(name, location)
         findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
-        return FileResult(path, findings=[make_finding("file_unreadable", name, reason=failure.reason)])
+        return FileResult(path, findings=[make_finding(failure.code, name, reason=failure.reason)])
     except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
         log.exception("processing %s failed", path.name)
         return FileResult(path, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])

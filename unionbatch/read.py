@@ -30,11 +30,12 @@ class Book:
 
 
 class ReadFailure(Exception):
-    """The file cannot be read as a spreadsheet; `reason` is a Chinese sentence for the sender."""
+    """The file cannot be read as a spreadsheet: the finding `code` and a Chinese `reason` for it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "file_unreadable") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 def is_spreadsheet(path: Path) -> bool:
@@ -49,7 +50,7 @@ def read_book(path: Path) -> Book:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
         sheets = [_read_sheet(workbook, meta) for meta in workbook.sheets_metadata]
     except calamine.PasswordError as error:
-        raise ReadFailure("文件设有密码,请取消密码后重新提交") from error
+        raise ReadFailure("文件设有密码", code="file_encrypted") from error
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError, OSError) as error:
         raise ReadFailure(f"文件已损坏或不是有效的表格文件({type(error).__name__})") from error
     if not sheets:
