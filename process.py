@@ -26,7 +26,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True)
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True
+)
 def templates(out: Path) -> None:
     """生成所有表单的空白模板。"""
     for path in write_templates(load_specs(), out):

@@ -8,7 +8,6 @@ The files are committed; this script documents how each was made and what was pl
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from decimal import Decimal
@@ -16,7 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.factory import fill_template, make_people, with_changes, write_own_layout  # noqa: E402
+from tests.factory import (
+    fill_template,
+    libreoffice_convert,
+    make_people,
+    with_changes,
+    write_own_layout,
+)
 
 INBOX = Path(__file__).resolve().parent / "inbox"
 
@@ -25,69 +30,125 @@ def total_of(people, key):
     return sum(Decimal(str(getattr(person, key))) for person in people)
 
 
-def convert(source: Path, target: Path, filter_name: str) -> None:
-    """Save `source` in another format with LibreOffice, as a unit using WPS/LibreOffice would."""
-    with tempfile.TemporaryDirectory() as work:
-        subprocess.run(
-            ["soffice", "--headless", "--convert-to", f"{target.suffix[1:]}:{filter_name}", "--outdir", work, str(source)],
-            check=True, capture_output=True, timeout=180,
-        )
-        shutil.move(Path(work) / f"{source.stem}{target.suffix}", target)
-
-
 def main() -> None:
     shutil.rmtree(INBOX, ignore_errors=True)
     INBOX.mkdir(parents=True)
 
     # 1. Clean, on our template, with a correct 合计 row.
     people = make_people(8, seed=1, prefix="JG")
-    fill_template(INBOX / "机关工会_慰问名单.xlsx", "机关工会", people,
-                  total_row={"amount": total_of(people, "amount"), "goods": total_of(people, "goods")})
+    fill_template(
+        INBOX / "机关工会_慰问名单.xlsx",
+        "机关工会",
+        people,
+        total_row={"amount": total_of(people, "amount"), "goods": total_of(people, "goods")},
+    )
 
     # 2. Messy but acceptable: full-width digits, "800元", "1,000.00", text numbers, a blank row,
     #    the old tier name 特困 and a missing 建档编号 (warnings), a footer.
     people = make_people(6, seed=2, prefix="CD")
     people[0] = with_changes(people[0], phone="１３９" + people[0].phone[3:], amount=f"{people[0].amount}元")
     people[1] = with_changes(people[1], amount=f"{people[1].amount:,}.00", household=str(people[1].household))
-    people[2] = with_changes(people[2], name=people[2].name[0] + " " + people[2].name[1:], id_number=f" {people[2].id_number} ")
+    people[2] = with_changes(
+        people[2], name=people[2].name[0] + " " + people[2].name[1:], id_number=f" {people[2].id_number} "
+    )
     deep = next(i for i, p in enumerate(people) if p.tier == "深度困难")
     people[deep] = with_changes(people[deep], tier="特困")
     people[3] = with_changes(people[3], archive_no="")
-    fill_template(INBOX / "城东街道工会 慰问名单(终稿).xlsx", "城东街道工会", people, skip_rows=[7],
-                  edits={"A12": "填表人:李明", "E12": "联系电话:0591-87654321"})
+    fill_template(
+        INBOX / "城东街道工会 慰问名单(终稿).xlsx",
+        "城东街道工会",
+        people,
+        skip_rows=[7],
+        edits={"A12": "填表人:李明", "E12": "联系电话:0591-87654321"},
+    )
 
     # 3. A unit's own sheet: title rows, 填报单位 inside one cell, renamed and reordered columns,
     #    no 工作单位 column, an extra sheet, a 合计 row and a footer.
     people = make_people(7, seed=3, prefix="GX")
-    header = ["序号", "姓名", "身份证号码", "性别", "困难程度", "致困原因", "家庭人口数", "家庭年收入",
-              "刚性支出", "慰问金(元)", "物资折款", "联系方式", "档案编号", "备注"]
-    rows = [[n, p.name, p.id_number, p.gender, p.tier, p.cause, p.household, p.income, p.expense, p.amount,
-             p.goods, p.phone, p.archive_no, ""] for n, p in enumerate(people, start=1)]
-    rows.append(["合  计", None, None, None, None, None, None, None, None, float(total_of(people, "amount")),
-                 float(total_of(people, "goods"))])
+    header = [
+        "序号",
+        "姓名",
+        "身份证号码",
+        "性别",
+        "困难程度",
+        "致困原因",
+        "家庭人口数",
+        "家庭年收入",
+        "刚性支出",
+        "慰问金(元)",
+        "物资折款",
+        "联系方式",
+        "档案编号",
+        "备注",
+    ]
+    rows = [
+        [
+            n,
+            p.name,
+            p.id_number,
+            p.gender,
+            p.tier,
+            p.cause,
+            p.household,
+            p.income,
+            p.expense,
+            p.amount,
+            p.goods,
+            p.phone,
+            p.archive_no,
+            "",
+        ]
+        for n, p in enumerate(people, start=1)
+    ]
+    rows.append(
+        [
+            "合  计",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            float(total_of(people, "amount")),
+            float(total_of(people, "goods")),
+        ]
+    )
     write_own_layout(
         INBOX / "园区工会送温暖名单.xlsx",
-        [["高新园区联合工会2026年“两节”送温暖困难职工慰问名单"],
-         ["填报单位(盖章):高新园区联合工会", None, None, None, None, None, "填报时间:2026年11月12日"]],
-        header, rows,
+        [
+            ["高新园区联合工会2026年“两节”送温暖困难职工慰问名单"],
+            ["填报单位(盖章):高新园区联合工会", None, None, None, None, None, "填报时间:2026年11月12日"],
+        ],
+        header,
+        rows,
         footer=[[], ["填表人:陈红", None, None, "审核人:林强", None, None, "联系电话:0591-83001234"]],
         extra_sheets={"说明": [["本表由园区联合工会汇总"], ["共 7 户"]]},
     )
 
     # 4. and 5. Saved by LibreOffice as .xls (Excel 97-2003) and .ods.
     with tempfile.TemporaryDirectory() as work:
-        source = fill_template(Path(work) / "教育系统工会慰问名单.xlsx", "教育系统工会", make_people(5, seed=4, prefix="JY"))
-        convert(source, INBOX / "教育系统工会慰问名单.xls", "MS Excel 97")
+        source = fill_template(
+            Path(work) / "教育系统工会慰问名单.xlsx", "教育系统工会", make_people(5, seed=4, prefix="JY")
+        )
+        libreoffice_convert(source, INBOX / "教育系统工会慰问名单.xls", "MS Excel 97")
         source = fill_template(Path(work) / "城南街道工会.xlsx", "城南街道工会", make_people(4, seed=5, prefix="CN"))
-        convert(source, INBOX / "城南街道工会.ods", "calc8")
+        libreoffice_convert(source, INBOX / "城南街道工会.ods", "calc8")
 
     # 6. One of every mistake (see the 备注 column of each row).
     people = make_people(16, seed=6, prefix="CX")
     shared = people[15]  # also listed by 交通系统工会
     bad = [
         with_changes(people[0], id_number=float(people[0].id_number[:15] + "000"), remark="身份证号被存成数字"),
-        with_changes(people[1], id_number=people[1].id_number[:-1] + ("0" if people[1].id_number[-1] != "0" else "1"), remark="校验位错"),
-        with_changes(people[2], id_number=people[2].id_number[:10] + "1332" + people[2].id_number[14:], remark="出生日期不存在"),
+        with_changes(
+            people[1],
+            id_number=people[1].id_number[:-1] + ("0" if people[1].id_number[-1] != "0" else "1"),
+            remark="校验位错",
+        ),
+        with_changes(
+            people[2], id_number=people[2].id_number[:10] + "1332" + people[2].id_number[14:], remark="出生日期不存在"
+        ),
         with_changes(people[3], gender="女" if people[3].gender == "男" else "男", remark="性别与身份证不符"),
         with_changes(people[4], phone="1380013800", remark="电话少一位"),
         with_changes(people[5], tier="一般困难", remark="旧类别,现行无此类"),
@@ -104,17 +165,25 @@ def main() -> None:
         shared,
     ]
     people_total = total_of([p for p in bad if isinstance(p.amount, int | float)], "amount")
-    fill_template(INBOX / "城西镇工会_慰问名单.xlsx", "城西镇工会", bad,
-                  total_row={"amount": float(people_total) + 1000, "goods": float(total_of(bad, "goods"))})
+    fill_template(
+        INBOX / "城西镇工会_慰问名单.xlsx",
+        "城西镇工会",
+        bad,
+        total_row={"amount": float(people_total) + 1000, "goods": float(total_of(bad, "goods"))},
+    )
 
     # 7. Otherwise clean, but one person is also on 城西镇工会's list.
-    people = make_people(5, seed=7, prefix="JT") + [with_changes(shared, archive_no="JT07-099")]
+    people = [*make_people(5, seed=7, prefix="JT"), with_changes(shared, archive_no="JT07-099")]
     fill_template(INBOX / "交通系统工会.xlsx", "交通系统工会", people)
 
     # 8. Not ours: a Word attachment and an unrelated spreadsheet sent by mistake.
     (INBOX / "工作总结.docx").write_bytes(b"PK\x03\x04 not really a document")
-    write_own_layout(INBOX / "活动照片登记.xlsx", [["2026年职工活动照片登记"]], ["照片编号", "拍摄地点", "拍摄人"],
-                     [["P001", "会议室", "小王"], ["P002", "操场", "小李"]])
+    write_own_layout(
+        INBOX / "活动照片登记.xlsx",
+        [["2026年职工活动照片登记"]],
+        ["照片编号", "拍摄地点", "拍摄人"],
+        [["P001", "会议室", "小王"], ["P002", "操场", "小李"]],
+    )
 
 
 if __name__ == "__main__":

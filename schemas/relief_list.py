@@ -26,8 +26,18 @@ MONTHS = Decimal(12)
 
 COLUMNS = (
     Column("seq", "序号", "text", required=False, merged=False, width=6, help="可不填"),
-    Column("name", "姓名", "name", synonyms=("职工姓名", "慰问对象", "困难职工姓名"), help="填写本人姓名", example="张三", width=10),
-    Column("gender", "性别", "choice", required=False, choices=("男", "女"), help="从下拉列表选择", example="男", width=6),
+    Column(
+        "name",
+        "姓名",
+        "name",
+        synonyms=("职工姓名", "慰问对象", "困难职工姓名"),
+        help="填写本人姓名",
+        example="张三",
+        width=10,
+    ),
+    Column(
+        "gender", "性别", "choice", required=False, choices=("男", "女"), help="从下拉列表选择", example="男", width=6
+    ),
     Column(
         "id_number",
         "身份证号",
@@ -46,7 +56,15 @@ COLUMNS = (
         example="13800138000",
         width=14,
     ),
-    Column("workplace", "工作单位", "text", required=False, synonyms=("单位", "所在单位", "单位名称"), help="可不填,默认为填报单位", width=18),
+    Column(
+        "workplace",
+        "工作单位",
+        "text",
+        required=False,
+        synonyms=("单位", "所在单位", "单位名称"),
+        help="可不填,默认为填报单位",
+        width=18,
+    ),
     Column(
         "tier",
         "困难类别",
@@ -58,13 +76,74 @@ COLUMNS = (
         example="深度困难",
         width=10,
     ),
-    Column("cause", "致困原因", "choice", choices=CAUSES, synonyms=("致困原因类别", "困难原因"), help="因病、因学、因业、因灾、因残、其他", example="因病", width=10),
-    Column("household", "家庭人口", "int", minimum=Decimal(1), synonyms=("家庭人口数", "家庭人数", "家庭成员数", "人口"), help="含本人,整数", example="3", width=8),
-    Column("income", "家庭年收入(元)", "money", synonyms=("家庭年收入", "家庭年总收入", "年收入"), help="全家全年总收入,单位元", example="18000", width=12),
-    Column("expense", "刚性支出(元)", "money", required=False, synonyms=("刚性支出", "刚性支出金额", "医疗教育等刚性支出"), help="医疗、子女教育、灾害损失等,单位元;没有填 0", example="6000", width=12),
-    Column("amount", "慰问金额(元)", "money", synonyms=("慰问金额", "慰问金", "慰问金(元)", "发放金额", "慰问资金"), help="不低于本类别慰问标准", example="1000", width=12),
-    Column("goods", "慰问物资折款(元)", "money", required=False, synonyms=("慰问物资折款", "物资折款", "慰问品折款", "物资折款(元)"), help="慰问物资折合金额;没有填 0", example="200", width=12),
-    Column("archive_no", "建档编号", "text", required=False, synonyms=("档案编号", "建档号"), help="困难职工档案编号", example="FZ2026-001", width=14),
+    Column(
+        "cause",
+        "致困原因",
+        "choice",
+        choices=CAUSES,
+        synonyms=("致困原因类别", "困难原因"),
+        help="因病、因学、因业、因灾、因残、其他",
+        example="因病",
+        width=10,
+    ),
+    Column(
+        "household",
+        "家庭人口",
+        "int",
+        minimum=Decimal(1),
+        synonyms=("家庭人口数", "家庭人数", "家庭成员数", "人口"),
+        help="含本人,整数",
+        example="3",
+        width=8,
+    ),
+    Column(
+        "income",
+        "家庭年收入(元)",
+        "money",
+        synonyms=("家庭年收入", "家庭年总收入", "年收入"),
+        help="全家全年总收入,单位元",
+        example="18000",
+        width=12,
+    ),
+    Column(
+        "expense",
+        "刚性支出(元)",
+        "money",
+        required=False,
+        synonyms=("刚性支出", "刚性支出金额", "医疗教育等刚性支出"),
+        help="医疗、子女教育、灾害损失等,单位元;没有填 0",
+        example="6000",
+        width=12,
+    ),
+    Column(
+        "amount",
+        "慰问金额(元)",
+        "money",
+        synonyms=("慰问金额", "慰问金", "慰问金(元)", "发放金额", "慰问资金"),
+        help="不低于本类别慰问标准",
+        example="1000",
+        width=12,
+    ),
+    Column(
+        "goods",
+        "慰问物资折款(元)",
+        "money",
+        required=False,
+        synonyms=("慰问物资折款", "物资折款", "慰问品折款", "物资折款(元)"),
+        help="慰问物资折合金额;没有填 0",
+        example="200",
+        width=12,
+    ),
+    Column(
+        "archive_no",
+        "建档编号",
+        "text",
+        required=False,
+        synonyms=("档案编号", "建档号"),
+        help="困难职工档案编号",
+        example="FZ2026-001",
+        width=14,
+    ),
     Column("remark", "备注", "text", required=False, width=16),
 )
 
@@ -146,8 +225,12 @@ def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
                 ratio = f"{expense / income:.0%}" if income else "0%"
                 findings.append(
                     sheet.finding(
-                        "expense_not_eligible", row, "tier",
-                        expense=format_yuan(expense), income=format_yuan(income), ratio=ratio,
+                        "expense_not_eligible",
+                        row,
+                        "tier",
+                        expense=format_yuan(expense),
+                        income=format_yuan(income),
+                        ratio=ratio,
                         threshold=f"{policy.accident_ratio:.0%}",
                     )
                 )
@@ -160,8 +243,13 @@ def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
             limit_name = "低保标准" if tier == "深度困难" else f"低保标准的 {policy.relative_multiple} 倍"
             findings.append(
                 sheet.finding(
-                    "income_not_eligible", row, "tier",
-                    tier=tier, per_head=format_yuan(per_head), limit_name=limit_name, limit=format_yuan(limit),
+                    "income_not_eligible",
+                    row,
+                    "tier",
+                    tier=tier,
+                    per_head=format_yuan(per_head),
+                    limit_name=limit_name,
+                    limit=format_yuan(limit),
                 )
             )
     return findings
@@ -175,9 +263,7 @@ def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
             continue
         standard = policy.standard(tier, _household(record["household"]))
         if paid < standard:
-            findings.append(
-                sheet.finding("below_standard", row, "amount", tier=tier, standard=format_yuan(standard))
-            )
+            findings.append(sheet.finding("below_standard", row, "amount", tier=tier, standard=format_yuan(standard)))
     return findings
 
 
@@ -185,7 +271,11 @@ def archive_registered(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Findin
     """依档帮扶: money goes to registered households; a blank 建档编号 is a warning."""
     if not sheet.has_column("archive_no"):
         return []
-    return [sheet.finding("archive_missing", row, "archive_no") for row, value in sheet.frame["archive_no"].items() if not value]
+    return [
+        sheet.finding("archive_missing", row, "archive_no")
+        for row, value in sheet.frame["archive_no"].items()
+        if not value
+    ]
 
 
 # ---- summary ------------------------------------------------------------------------------
@@ -196,10 +286,14 @@ MONEY = ("amount", "goods", "total")
 def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
     frame = frame.copy()
     frame["goods"] = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
-    frame["total"] = [to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], frame["goods"], strict=True)]
+    frame["total"] = [
+        to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], frame["goods"], strict=True)
+    ]
     grand_total = decimal_sum(frame["total"])
     upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
-    money_columns = [OutColumn(header, "money", 14, summed=True) for header in ("慰问金额(元)", "慰问物资折款(元)", "合计(元)")]
+    money_columns = [
+        OutColumn(header, "money", 14, summed=True) for header in ("慰问金额(元)", "慰问物资折款(元)", "合计(元)")
+    ]
     households = OutColumn("户数", "int", 8, summed=True)
 
     detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")])
@@ -225,12 +319,28 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
     signoff = OutSheet(
         "实名制发放表",
         [
-            OutColumn("序号", "int", 6), OutColumn("单位", "text", 20), OutColumn("姓名", "text", 10),
-            OutColumn("身份证号", "text", 21), OutColumn("困难类别", "text", 10), *money_columns,
-            OutColumn("领取人签字", "text", 16), OutColumn("领取日期", "text", 12),
+            OutColumn("序号", "int", 6),
+            OutColumn("单位", "text", 20),
+            OutColumn("姓名", "text", 10),
+            OutColumn("身份证号", "text", 21),
+            OutColumn("困难类别", "text", 10),
+            *money_columns,
+            OutColumn("领取人签字", "text", 16),
+            OutColumn("领取日期", "text", 12),
         ],
         [
-            [number, r.source_unit, r.name, r.id_number, r.tier, _number(r.amount) or Decimal(0), r.goods, r.total, "", ""]
+            [
+                number,
+                r.source_unit,
+                r.name,
+                r.id_number,
+                r.tier,
+                _number(r.amount) or Decimal(0),
+                r.goods,
+                r.total,
+                "",
+                "",
+            ]
             for number, r in enumerate(frame.sort_values(["source_unit", "source_row"]).itertuples(), start=1)
         ],
         title="困难职工慰问金实名制发放表",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,14 +24,49 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "慰问名单.xlsx"
 AREAS = ("350102", "350103", "350104", "350105", "350111", "350121", "440103", "110105")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑"
-GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂兰", "建国", "海燕", "志强")
+GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂兰",
+    "建国",
+    "海燕",
+    "志强",
+)
 
 # Template layout: header on row 3, data from row 4; column letters of each field.
 FIRST_ROW = 4
 LETTERS = {
-    "seq": "A", "name": "B", "gender": "C", "id_number": "D", "phone": "E", "workplace": "F", "tier": "G",
-    "cause": "H", "household": "I", "income": "J", "expense": "K", "amount": "L", "goods": "M",
-    "archive_no": "N", "remark": "O",
+    "seq": "A",
+    "name": "B",
+    "gender": "C",
+    "id_number": "D",
+    "phone": "E",
+    "workplace": "F",
+    "tier": "G",
+    "cause": "H",
+    "household": "I",
+    "income": "J",
+    "expense": "K",
+    "amount": "L",
+    "goods": "M",
+    "archive_no": "N",
+    "remark": "O",
 }
 
 
@@ -92,9 +130,16 @@ def make_people(count: int, seed: int, prefix: str = "FZ") -> list[Person]:
     return people
 
 
-def fill_template(path: Path, unit: str, people: Sequence[Person], *, date: str = "2026-11-15",
-                  total_row: dict[str, Any] | None = None, edits: dict[str, Any] | None = None,
-                  skip_rows: Sequence[int] = ()) -> Path:
+def fill_template(
+    path: Path,
+    unit: str,
+    people: Sequence[Person],
+    *,
+    date: str = "2026-11-15",
+    total_row: dict[str, Any] | None = None,
+    edits: dict[str, Any] | None = None,
+    skip_rows: Sequence[int] = (),
+) -> Path:
     """Fill our template as a unit would: 填报单位, rows from row 4 (leaving `skip_rows` blank),
     an optional 合计 row and raw cell edits."""
     workbook = load_workbook(TEMPLATE)
@@ -119,9 +164,14 @@ def fill_template(path: Path, unit: str, people: Sequence[Person], *, date: str 
     return path
 
 
-def write_own_layout(path: Path, title_rows: Sequence[Sequence[Any]], header: Sequence[str],
-                     rows: Sequence[Sequence[Any]], footer: Sequence[Sequence[Any]] = (),
-                     extra_sheets: dict[str, list[list[Any]]] | None = None) -> Path:
+def write_own_layout(
+    path: Path,
+    title_rows: Sequence[Sequence[Any]],
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    footer: Sequence[Sequence[Any]] = (),
+    extra_sheets: dict[str, list[list[Any]]] | None = None,
+) -> Path:
     """A unit's home-made sheet: its own title rows, headers in its own words and order, a footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
@@ -144,3 +194,26 @@ def write_own_layout(path: Path, title_rows: Sequence[Sequence[Any]], header: Se
 
 def with_changes(person: Person, **changes: Any) -> Person:
     return replace(person, **changes)
+
+
+def libreoffice_convert(source: Path, target: Path, filter_name: str) -> Path:
+    """Save `source` in another format with LibreOffice (as an office using WPS or LibreOffice would)."""
+    with tempfile.TemporaryDirectory() as work:
+        profile = Path(work) / "profile"
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                f"{target.suffix[1:]}:{filter_name}",
+                "--outdir",
+                work,
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        shutil.move(Path(work) / f"{source.stem}{target.suffix}", target)
+    return target

@@ -73,19 +73,21 @@ def test_period_defaults_to_this_month_and_accepts_last_month(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("policy_text", "reason"),
     [
-        ("[relief]\ndibao = \"abc\"\n", "Error: 策略文件中 relief.dibao 应为数字,现在是“abc”"),
+        ('[relief]\ndibao = "abc"\n', "Error: 策略文件中 relief.dibao 应为数字,现在是“abc”"),
         ("[relief]\ndibao = -5\n", "Error: 策略文件中 relief.dibao 应为正数,现在是“-5”"),
         ("[relief]\ndibo = 800\n", "Error: 策略文件中 [relief] 有无法识别的键:dibo;"),
-        ("[relief.standards]\n\"深度困难\" = \"一千\"\n", "Error: 策略文件中 relief.standards.深度困难 应为数字"),
-        ("[[roster]]\nforms = [\"慰问名单\"]\n", "Error: 策略文件中 roster 第 1 项 缺少 unit"),
-        ("[[roster]]\nunit = \"甲\"\nforms = [\"慰问单\"]\n", "Error: 策略文件中 roster 第 1 项.forms 含有未知表单"),
+        ('[relief.standards]\n"深度困难" = "一千"\n', "Error: 策略文件中 relief.standards.深度困难 应为数字"),
+        ('[[roster]]\nforms = ["慰问名单"]\n', "Error: 策略文件中 roster 第 1 项 缺少 unit"),
+        ('[[roster]]\nunit = "甲"\nforms = ["慰问单"]\n', "Error: 策略文件中 roster 第 1 项.forms 含有未知表单"),
         ("relief = [\n", "Error: 策略文件"),
     ],
 )
 def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, reason: str) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text(policy_text, encoding="utf-8")
-    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "out"), "--policy", str(policy))
+    result = invoke(
+        "run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "out"), "--policy", str(policy)
+    )
     assert result.exit_code == 2
     assert result.output.startswith(reason)
     assert len(result.output.strip().splitlines()) == 1
@@ -93,7 +95,15 @@ def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, 
 
 
 def test_missing_policy_file_exits_2(tmp_path: Path) -> None:
-    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "out"), "--policy", str(tmp_path / "无.toml"))
+    result = invoke(
+        "run",
+        "--inbox",
+        str(good_inbox(tmp_path)),
+        "--out",
+        str(tmp_path / "out"),
+        "--policy",
+        str(tmp_path / "无.toml"),
+    )
     assert result.exit_code == 2
     assert result.output == f"Error: 找不到策略文件 {tmp_path / '无.toml'}\n"
 
@@ -115,6 +125,14 @@ def test_bad_period_and_missing_inbox_exit_2(tmp_path: Path) -> None:
 
 
 def test_sample_policy_loads(tmp_path: Path) -> None:
-    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "o"), "--policy", str(SAMPLES / "policy.toml"))
+    result = invoke(
+        "run",
+        "--inbox",
+        str(good_inbox(tmp_path)),
+        "--out",
+        str(tmp_path / "o"),
+        "--policy",
+        str(SAMPLES / "policy.toml"),
+    )
     assert result.exit_code == 0
     assert "卫健系统工会(未报送)" in result.output

@@ -46,7 +46,7 @@ def old_template(folder: Path) -> list[Path]:
 
 
 def two_units(folder: Path) -> list[Path]:
-    other = make_people(3, seed=12) + [PEOPLE[3]]  # PEOPLE[3] is row 7 here, row 7 there too
+    other = [*make_people(3, seed=12), PEOPLE[3]]  # PEOPLE[3] is row 7 here, row 7 there too
     return [
         fill_template(folder / "甲.xlsx", "甲工会", PEOPLE),
         fill_template(folder / "乙.xlsx", "乙工会", other),
@@ -98,8 +98,14 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "legacy_choice": (on_template(changed(DEEP, tier="特困")), "G6"),
     "id_as_number": (on_template(changed(3, id_number=float(PEOPLE[3].id_number[:15] + "000"))), "D7"),
     "id_format": (on_template(changed(4, id_number=PEOPLE[4].id_number[:17])), "D8"),
-    "id_birthdate": (on_template(changed(5, id_number=PEOPLE[5].id_number[:10] + "0230" + PEOPLE[5].id_number[14:])), "D9"),
-    "id_checksum": (on_template(changed(0, id_number=PEOPLE[0].id_number[:-1] + ("1" if PEOPLE[0].id_number[-1] == "0" else "0"))), "D4"),
+    "id_birthdate": (
+        on_template(changed(5, id_number=PEOPLE[5].id_number[:10] + "0230" + PEOPLE[5].id_number[14:])),
+        "D9",
+    ),
+    "id_checksum": (
+        on_template(changed(0, id_number=PEOPLE[0].id_number[:-1] + ("1" if PEOPLE[0].id_number[-1] == "0" else "0"))),
+        "D4",
+    ),
     "gender_mismatch": (on_template(changed(1, gender="女" if PEOPLE[1].gender == "男" else "男")), "C5"),
     "phone_invalid": (on_template(changed(2, phone="12345")), "E6"),
     "income_not_eligible": (on_template(changed(DEEP, income=120000, expense=0)), "G6"),

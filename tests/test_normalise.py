@@ -54,7 +54,14 @@ def test_headers_match_synonyms_in_any_order(specs) -> None:
     cells = ["备注", "慰问金(元)", "身份证号码", "联系方式", "家庭人口数", "姓 名", "困难类别*", "致困原因"]
     columns = match_row(cells, spec)
     assert columns == {
-        "remark": 0, "amount": 1, "id_number": 2, "phone": 3, "household": 4, "name": 5, "tier": 6, "cause": 7,
+        "remark": 0,
+        "amount": 1,
+        "id_number": 2,
+        "phone": 3,
+        "household": 4,
+        "name": 5,
+        "tier": 6,
+        "cause": 7,
     }
 
 

@@ -30,7 +30,13 @@ EXPECTED_STATUS = {
     "活动照片登记.xlsx": "rejected",
 }
 # The accepted units and the factory seeds their people came from (samples/make_samples.py).
-ACCEPTED_SEEDS = {"机关工会": (8, 1), "城东街道工会": (6, 2), "高新园区联合工会": (7, 3), "教育系统工会": (5, 4), "城南街道工会": (4, 5)}
+ACCEPTED_SEEDS = {
+    "机关工会": (8, 1),
+    "城东街道工会": (6, 2),
+    "高新园区联合工会": (7, 3),
+    "教育系统工会": (5, 4),
+    "城南街道工会": (4, 5),
+}
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -43,8 +49,17 @@ def sample_run(tmp_path_factory) -> tuple[object, Path, dict[str, str], dict[str
     before = digest(SAMPLES / "inbox")
     result = CliRunner().invoke(
         cli,
-        ["run", "--inbox", str(SAMPLES / "inbox"), "--out", str(out), "--period", "2026-11",
-         "--policy", str(SAMPLES / "policy.toml")],
+        [
+            "run",
+            "--inbox",
+            str(SAMPLES / "inbox"),
+            "--out",
+            str(out),
+            "--period",
+            "2026-11",
+            "--policy",
+            str(SAMPLES / "policy.toml"),
+        ],
     )
     return result, out / "2026-11", before, digest(SAMPLES / "inbox")
 
@@ -152,7 +167,7 @@ def test_office_report_lists_files_and_findings(sample_run) -> None:
     workbook = load_workbook(folder / "处理报告.xlsx")
     assert workbook.sheetnames == ["文件", "问题清单", "未报送"]
     files = list(workbook["文件"].iter_rows(min_row=3, values_only=True))
-    assert ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0) == files[4][:7]
+    assert files[4][:7] == ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0)
     findings = list(workbook["问题清单"].iter_rows(min_row=3, values_only=True))
     assert len(findings) == sum(f[5] + f[6] for f in files if isinstance(f[5], int))
 
@@ -162,8 +177,18 @@ def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES / "inbox", inbox)
     result = CliRunner().invoke(
-        cli, ["run", "--inbox", str(inbox), "--out", str(tmp_path / "out"), "--period", "2026-11",
-              "--policy", str(SAMPLES / "policy.toml")]
+        cli,
+        [
+            "run",
+            "--inbox",
+            str(inbox),
+            "--out",
+            str(tmp_path / "out"),
+            "--period",
+            "2026-11",
+            "--policy",
+            str(SAMPLES / "policy.toml"),
+        ],
     )
     assert result.exit_code == 1
     again = tmp_path / "out" / "2026-11"

@@ -45,8 +45,12 @@ def test_template_layout_dropdowns_and_text_columns() -> None:
 
 
 def test_renamed_file_with_changed_title_is_still_recognised(tmp_path: Path, specs, policy) -> None:
-    path = fill_template(tmp_path / "新建 Microsoft Excel 工作表.xlsx", "机关工会", make_people(3, seed=31),
-                         edits={"A1": "2026年12月名单", "B3": "职工", "J3": "收入", "L3": "钱"})
+    path = fill_template(
+        tmp_path / "新建 Microsoft Excel 工作表.xlsx",
+        "机关工会",
+        make_people(3, seed=31),
+        edits={"A1": "2026年12月名单", "B3": "职工", "J3": "收入", "L3": "钱"},
+    )
     location = recognise(read_book(path), specs)
     assert location is not None and location.spec.kind == "慰问名单"
     [result] = check_files([path], specs, policy)

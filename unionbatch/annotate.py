@@ -66,7 +66,7 @@ def _open_copy(path: Path) -> Workbook | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             return load_workbook(path, keep_vba=False, rich_text=False)
-        except Exception:  # unreadable by openpyxl (corrupt, encrypted): fall back to the values
+        except Exception:  # noqa: BLE001 - openpyxl raises many kinds on odd files; fall back to the values
             pass
     try:
         book = read_book(path)

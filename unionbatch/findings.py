@@ -49,9 +49,7 @@ CODES: dict[str, Code] = {
     "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数"),
     "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正"),
     "invalid_choice": Code(ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}"),
-    "legacy_choice": Code(
-        WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}"
-    ),
+    "legacy_choice": Code(WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}"),
     "id_as_number": Code(
         ERROR,
         "身份证号被 Excel 存成了数字(显示为 {value}),超过 15 位的数字后几位已变成 0,无法恢复",
@@ -60,9 +58,7 @@ CODES: dict[str, Code] = {
     "id_format": Code(
         ERROR, "身份证号“{value}”格式不对:应为 18 位,前 17 位是数字,最后一位是数字或 X", "请对照身份证重新输入"
     ),
-    "id_birthdate": Code(
-        ERROR, "身份证号中的出生日期“{birth}”不是有效日期", "请核对身份证号第 7 至 14 位(出生年月日)"
-    ),
+    "id_birthdate": Code(ERROR, "身份证号中的出生日期“{birth}”不是有效日期", "请核对身份证号第 7 至 14 位(出生年月日)"),
     "id_checksum": Code(ERROR, "身份证号校验不通过,号码中有数字填错", "请对照身份证逐位核对,注意最后一位 X"),
     "gender_mismatch": Code(
         ERROR, "性别填写为“{value}”,但身份证号显示为“{expected}”", "请核对性别或身份证号(第 17 位单数为男、双数为女)"

@@ -146,7 +146,9 @@ def _structure_findings(parsed: ParsedSheet) -> list[Finding]:
     version = parsed.location.stored_version
     if version is not None and version != parsed.spec.version:
         findings.append(
-            make_finding("old_template", parsed.file, sheet=parsed.sheet_name, value=version, current=parsed.spec.version)
+            make_finding(
+                "old_template", parsed.file, sheet=parsed.sheet_name, value=version, current=parsed.spec.version
+            )
         )
     return findings
 

@@ -61,9 +61,7 @@ def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Po
 
 def inbox_files(inbox: Path) -> list[Path]:
     """Files to process: everything in the inbox but hidden files and Office lock files (~$…)."""
-    return sorted(
-        path for path in inbox.iterdir() if path.is_file() and not path.name.startswith((".", "~$"))
-    )
+    return sorted(path for path in inbox.iterdir() if path.is_file() and not path.name.startswith((".", "~$")))
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> str:

@@ -96,4 +96,6 @@ def reject_unknown(section: Mapping[str, Any], known: set[str], where: str) -> N
     """A misspelt key must not silently fall back to a default."""
     unknown = sorted(set(section) - known)
     if unknown:
-        raise PolicyError(f"策略文件中 [{where}] 有无法识别的键:{'、'.join(unknown)};可用的键:{'、'.join(sorted(known))}")
+        raise PolicyError(
+            f"策略文件中 [{where}] 有无法识别的键:{'、'.join(unknown)};可用的键:{'、'.join(sorted(known))}"
+        )

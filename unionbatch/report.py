@@ -160,14 +160,25 @@ def report_sheets(report: Report, kinds: Sequence[str] | None = None, missing_on
     files = OutSheet(
         "文件",
         [
-            OutColumn("单位", "text", 24), OutColumn("表单", "text", 10), OutColumn("文件", "text", 36),
-            OutColumn("状态", "text", 14), OutColumn("行数", "int", 8, True), OutColumn("错误数", "int", 8, True),
-            OutColumn("警告数", "int", 8, True), OutColumn("批注文件", "text", 40),
+            OutColumn("单位", "text", 24),
+            OutColumn("表单", "text", 10),
+            OutColumn("文件", "text", 36),
+            OutColumn("状态", "text", 14),
+            OutColumn("行数", "int", 8, True),
+            OutColumn("错误数", "int", 8, True),
+            OutColumn("警告数", "int", 8, True),
+            OutColumn("批注文件", "text", 40),
         ],
         [
             [
-                result.unit or "", result.kind or "未识别", result.path.name, STATUS_TEXT[result.status],
-                result.rows, result.errors, result.warnings, _relative(result.annotated, report.folder) or "",
+                result.unit or "",
+                result.kind or "未识别",
+                result.path.name,
+                STATUS_TEXT[result.status],
+                result.rows,
+                result.errors,
+                result.warnings,
+                _relative(result.annotated, report.folder) or "",
             ]
             for result in report.files
         ],
@@ -177,15 +188,27 @@ def report_sheets(report: Report, kinds: Sequence[str] | None = None, missing_on
     findings = OutSheet(
         "问题清单",
         [
-            OutColumn("文件", "text", 30), OutColumn("工作表", "text", 12), OutColumn("位置", "text", 8),
-            OutColumn("字段", "text", 14), OutColumn("填写内容", "text", 20), OutColumn("级别", "text", 6),
-            OutColumn("代码", "text", 18), OutColumn("问题", "text", 50), OutColumn("修改方法", "text", 50),
+            OutColumn("文件", "text", 30),
+            OutColumn("工作表", "text", 12),
+            OutColumn("位置", "text", 8),
+            OutColumn("字段", "text", 14),
+            OutColumn("填写内容", "text", 20),
+            OutColumn("级别", "text", 6),
+            OutColumn("代码", "text", 18),
+            OutColumn("问题", "text", 50),
+            OutColumn("修改方法", "text", 50),
         ],
         [
             [
-                result.path.name, finding.sheet or "", finding.cell or "整个文件", finding.field or "",
-                mask_text(finding.value or ""), SEVERITY_TEXT[finding.severity], finding.code,
-                mask_text(finding.problem), mask_text(finding.fix),
+                result.path.name,
+                finding.sheet or "",
+                finding.cell or "整个文件",
+                finding.field or "",
+                mask_text(finding.value or ""),
+                SEVERITY_TEXT[finding.severity],
+                finding.code,
+                mask_text(finding.problem),
+                mask_text(finding.fix),
             ]
             for result in report.files
             for finding in result.findings

@@ -120,4 +120,6 @@ def _instructions(workbook: xlsxwriter.Workbook, spec: FormSpec) -> None:
     for column in spec.columns:
         row += 1
         choices = f"可选:{'、'.join(column.choices)}。" if column.choices else ""
-        sheet.write_row(row, 0, [column.header, "必填" if column.required else "选填", choices + column.help, column.example], cell)
+        sheet.write_row(
+            row, 0, [column.header, "必填" if column.required else "选填", choices + column.help, column.example], cell
+        )

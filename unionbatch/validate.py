@@ -14,6 +14,7 @@ from typing import Any
 
 import pandera.pandas as pa
 from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from .findings import Finding, make_finding
 from .money import FEN
@@ -110,7 +111,7 @@ def use_current_names(parsed: ParsedSheet) -> None:
     for column in parsed.spec.columns:
         if column.legacy and len(parsed.frame):
             legacy = column.legacy_map
-            parsed.frame[column.key] = parsed.frame[column.key].map(lambda value: legacy.get(value, value))
+            parsed.frame[column.key] = parsed.frame[column.key].map(lambda value, old=legacy: old.get(value, value))
 
 
 def _cell_finding(parsed: ParsedSheet, code: str, row: int, key: str) -> Finding:
@@ -134,7 +135,7 @@ def _decimal(value: Any) -> bool:
 def birth_date(id_number: str) -> dt.date | None:
     try:
         born = ric.get_birth_date(id_number)
-    except Exception:  # stdnum raises its own ValidationError subclasses for impossible dates
+    except ValidationError:  # an impossible date such as 1993-13-32
         return None
     return born if dt.date(1900, 1, 1) <= born <= dt.date.today() else None
 
@@ -188,7 +189,9 @@ def total_findings(parsed: ParsedSheet) -> list[Finding]:
             stated = parse_number(total.values.get(key)) if parsed.has_column(key) else None
             if not isinstance(stated, Decimal):
                 continue
-            computed = sum((parsed.frame.at[row, key] for row in total.covers if _decimal(parsed.frame.at[row, key])), Decimal(0))
+            computed = sum(
+                (parsed.frame.at[row, key] for row in total.covers if _decimal(parsed.frame.at[row, key])), Decimal(0)
+            )
             if stated != computed:
                 findings.append(
                     make_finding(

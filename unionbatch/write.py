@@ -49,7 +49,9 @@ def _formats(workbook: Workbook) -> dict[str, Any]:
     base = {"font_name": "宋体", "font_size": 11, "border": 1, "valign": "vcenter"}
     return {
         "title": workbook.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center"}),
-        "header": workbook.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}),
+        "header": workbook.add_format(
+            {**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}
+        ),
         "text": workbook.add_format({**base, "num_format": "@"}),
         "money": workbook.add_format({**base, "num_format": "#,##0.00"}),
         "int": workbook.add_format({**base, "num_format": "0"}),
@@ -106,7 +108,9 @@ def _write_value(worksheet: Worksheet, row: int, col: int, value: Any, fmt: Any)
         _ok(worksheet.write_string(row, col, str(value)[:MAX_TEXT], fmt))
 
 
-def _write_totals(worksheet: Worksheet, sheet: OutSheet, row: int, first: int, last: int, formats: dict[str, Any]) -> None:
+def _write_totals(
+    worksheet: Worksheet, sheet: OutSheet, row: int, first: int, last: int, formats: dict[str, Any]
+) -> None:
     totals = sheet.column_totals()
     for index, column in enumerate(sheet.columns):
         total = totals[index]

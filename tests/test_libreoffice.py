@@ -1,0 +1,44 @@
+"""Real workbooks through LibreOffice: our outputs open and add up there, and files it saves are read."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from tests.factory import fill_template, libreoffice_convert, make_people
+from unionbatch.pipeline import check_files, run_batch
+
+
+def test_libreoffice_is_installed() -> None:
+    assert shutil.which("soffice"), ".ci/run installs libreoffice-calc-nogui"
+
+
+def test_consolidated_workbook_opens_in_libreoffice_and_totals_agree(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    groups = {"甲工会": make_people(4, seed=41), "乙工会": make_people(3, seed=42)}
+    for unit, people in groups.items():
+        fill_template(inbox / f"{unit}.xlsx", unit, people)
+    report = run_batch(inbox, tmp_path / "out", "2026-02")
+    assert report.exit_code == 0
+    exported = libreoffice_convert(
+        report.folder / "慰问名单汇总.xlsx", tmp_path / "按单位汇总.csv", "Text - txt - csv (StarCalc):44,34,76"
+    )
+    rows = list(csv.reader(exported.read_text(encoding="utf-8").splitlines()))
+    by_unit = {row[0]: row for row in rows if row and row[0] in groups}
+    for unit, people in groups.items():
+        expected = sum(Decimal(p.amount) + Decimal(p.goods) for p in people)
+        assert Decimal(by_unit[unit][4].replace(",", "")) == expected
+    total = next(row for row in rows if row and row[0] == "合计")
+    grand = sum(Decimal(p.amount) + Decimal(p.goods) for people in groups.values() for p in people)
+    assert Decimal(total[4].replace(",", "")) == grand  # LibreOffice's own SUM of the rows
+
+
+def test_template_saved_by_libreoffice_as_xls_is_recognised_and_read(tmp_path: Path, specs, policy) -> None:
+    people = make_people(5, seed=43)
+    filled = fill_template(tmp_path / "filled.xlsx", "丙工会", people)
+    legacy = libreoffice_convert(filled, tmp_path / "丙工会.xls", "MS Excel 97")
+    [result] = check_files([legacy], specs, policy)
+    assert (result.kind, result.unit, result.status, result.rows) == ("慰问名单", "丙工会", "accepted", 5)
+    assert list(result.parsed.frame["id_number"]) == [p.id_number for p in people]

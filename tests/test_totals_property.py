@@ -1,0 +1,45 @@
+"""Invariant: whatever the inputs, the merged totals equal the sum of the accepted rows, to the fen."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unionbatch.compute import merge_rows
+from unionbatch.money import rmb_upper
+
+money = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2)
+row = st.fixed_dictionaries(
+    {
+        "tier": st.sampled_from(["深度困难", "相对困难", "意外致困"]),
+        "cause": st.sampled_from(["因病", "因学"]),
+        "amount": money,
+        "goods": st.one_of(st.none(), money),
+    }
+)
+units = st.dictionaries(st.sampled_from(["甲", "乙", "丙", "丁"]), st.lists(row, min_size=1, max_size=8), min_size=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(units)
+def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -> None:
+    spec = specs["慰问名单"]
+    frames = []
+    for unit, rows in data.items():
+        frame = pd.DataFrame([{c.key: r.get(c.key) for c in spec.columns} for r in rows], dtype=object)
+        frame.index = range(4, 4 + len(rows))
+        frames.append((frame, unit, f"{unit}.xlsx"))
+    summary = spec.summarise(merge_rows(frames, spec), None)
+    expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
+    assert Decimal(summary.totals["total"]) == expected
+    assert summary.totals["total_upper"] == rmb_upper(expected)
+    for sheet in summary.sheets:
+        if sheet.name in ("按单位汇总", "按类别汇总"):
+            totals = sheet.column_totals()
+            assert totals[-1] == expected  # the 合计 column of the totals row
+            assert sum(r[-1] for r in sheet.rows) == expected
+    by_unit = {r[0]: r[-1] for r in summary.sheets[0].rows}
+    assert by_unit == {u: sum((r["amount"] + (r["goods"] or 0) for r in rows), Decimal(0)) for u, rows in data.items()}
