@@ -171,11 +171,14 @@ def write_own_layout(
     rows: Sequence[Sequence[Any]],
     footer: Sequence[Sequence[Any]] = (),
     extra_sheets: dict[str, list[list[Any]]] | None = None,
+    vba_project: Path | None = None,
 ) -> Path:
     """A unit's home-made sheet: its own title rows, headers in its own words and order, a footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     workbook.set_properties({"created": dt.datetime(2026, 11, 1)})
+    if vba_project is not None:
+        workbook.add_vba_project(str(vba_project))
     sheet = workbook.add_worksheet("Sheet1")
     row = 0
     for block in (title_rows, [header], rows, footer):

@@ -1,0 +1,75 @@
+"""Reading sheets as units really build them: two-row headers, 小计 rows, macros, formulas in the totals."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from tests.conftest import ROOT
+from tests.factory import make_people, write_own_layout
+from unionbatch.pipeline import check_files, run_batch
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"
+PEOPLE = make_people(6, seed=61)
+HEADER = ["姓名", "身份证号", "联系电话", "困难类别", "致困原因", "家庭人口", "家庭年收入", "刚性支出", "慰问金额"]
+
+
+def as_row(p) -> list:
+    return [p.name, p.id_number, p.phone, p.tier, p.cause, p.household, p.income, p.expense, p.amount]
+
+
+def test_two_row_header(tmp_path: Path, specs, policy) -> None:
+    upper = ["姓名", "身份证号", "联系电话", "困难类别", "致困原因", "家庭情况", None, None, "慰问金额"]
+    lower = [None, None, None, None, None, "家庭人口", "家庭年收入", "刚性支出", None]
+    rows = [as_row(p) for p in PEOPLE]
+    path = write_own_layout(tmp_path / "两行表头.xlsx", [["填报单位:甲工会"], upper], lower, rows)
+    [result] = check_files([path], specs, policy)
+    assert (result.status, result.rows) == ("accepted", 6)
+    assert result.parsed.location.header_row == 2  # the second header row (0-based), data from Excel row 4
+
+
+def test_subtotal_rows_check_their_own_block(tmp_path: Path, specs, policy) -> None:
+    first, second = PEOPLE[:3], PEOPLE[3:]
+    rows = [
+        *(as_row(p) for p in first),
+        ["小计", None, None, None, None, None, None, None, sum(p.amount for p in first)],
+        *(as_row(p) for p in second),
+        ["小计", None, None, None, None, None, None, None, sum(p.amount for p in second) + 10],
+        ["合计", None, None, None, None, None, None, None, sum(p.amount for p in PEOPLE)],
+    ]
+    path = write_own_layout(tmp_path / "小计.xlsx", [["填报单位:甲工会"]], HEADER, rows)
+    [result] = check_files([path], specs, policy)
+    assert result.rows == 6
+    assert [(f.code, f.cell) for f in result.findings] == [("total_mismatch", "I10")]
+    assert "相差 10.00" in result.findings[0].message
+
+
+def test_macros_never_reach_the_annotated_copy(tmp_path: Path) -> None:
+    vba = tmp_path / "vbaProject.bin"
+    with zipfile.ZipFile(CORPUS / "number_format.xlsm") as source:
+        vba.write_bytes(source.read("xl/vbaProject.bin"))
+    inbox = tmp_path / "inbox"
+    rows = [as_row(p) for p in PEOPLE]
+    rows[0][2] = "12345"
+    macro_book = write_own_layout(inbox / "带宏.xlsm", [["填报单位:甲工会"]], HEADER, rows, vba_project=vba)
+    with zipfile.ZipFile(macro_book) as book:
+        assert "xl/vbaProject.bin" in book.namelist()
+    report = run_batch(inbox, tmp_path / "out", "2026-04")
+    annotated = report.files[0].annotated
+    assert annotated is not None and annotated.suffix == ".xlsx"
+    with zipfile.ZipFile(annotated) as copy:
+        assert not any("vba" in name.lower() for name in copy.namelist())
+    assert load_workbook(annotated)["Sheet1"]["C3"].comment is not None
+
+
+def test_sender_text_that_looks_like_a_formula_stays_text(tmp_path: Path, specs, policy) -> None:
+    inbox = tmp_path / "inbox"
+    rows = [as_row(p) for p in PEOPLE]
+    rows[1][4] = '=HYPERLINK("http://example.invalid","点我")'
+    write_own_layout(inbox / "注入.xlsx", [["填报单位:甲工会"]], HEADER, rows)
+    report = run_batch(inbox, tmp_path / "out", "2026-04")
+    copy = load_workbook(report.files[0].annotated)
+    assert copy["错误清单"]["C2"].data_type == "s"
+    assert copy["错误清单"]["C2"].value == rows[1][4]
