@@ -54,6 +54,8 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     sheet.merge_range(INFO_ROW, 1, INFO_ROW, 4, "", entry)
     sheet.write_string(INFO_ROW, 6, "填报日期:", label)
     sheet.merge_range(INFO_ROW, 7, INFO_ROW, 8, "", entry)
+    for col in (5, *range(9, last_col + 1)):  # no column borders around the 填报单位 line
+        sheet.write_blank(INFO_ROW, col, None, label)
     for index, column in enumerate(spec.columns):
         sheet.write_string(HEADER_ROW, index, column.header + ("*" if column.required else ""), header)
         sheet.set_column(index, index, column.width, cells[column.kind])
