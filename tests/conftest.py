@@ -9,6 +9,7 @@ from unionbatch.spec import FormSpec, load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"  # CI clones the project with shared/ beside it
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,10 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import CORPUS
 from tests.factory import fill_template, make_people
 from unionbatch.pipeline import run_batch
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"
 VERDICTS = {"not_a_form", "file_unreadable", "file_encrypted", "file_type"}
 
 

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import ROOT
+from tests.conftest import CORPUS
 from tests.factory import fill_template, make_people, with_changes, write_own_layout
 from unionbatch.findings import CODES, ERROR, mask_text
 from unionbatch.pipeline import check_files
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"
 PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
 DEEP, RELATIVE, ACCIDENT = 2, 0, 1  # indexes of one person of each tier
 

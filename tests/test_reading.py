@@ -7,11 +7,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.conftest import ROOT
+from tests.conftest import CORPUS
 from tests.factory import make_people, write_own_layout
 from unionbatch.pipeline import check_files, run_batch
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"
 PEOPLE = make_people(6, seed=61)
 HEADER = ["姓名", "身份证号", "联系电话", "困难类别", "致困原因", "家庭人口", "家庭年收入", "刚性支出", "慰问金额"]
 
