@@ -22,6 +22,11 @@ def good_inbox(folder: Path) -> Path:
     return inbox
 
 
+def run_good(tmp_path: Path, *options: str, out: str = "out"):
+    """`run` on an inbox holding one clean file."""
+    return invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / out), *options)
+
+
 def test_templates_command_writes_every_form(tmp_path: Path) -> None:
     result = invoke("templates", "--out", str(tmp_path))
     assert result.exit_code == 0
@@ -53,7 +58,7 @@ def test_validate_masks_ids_on_the_console(tmp_path: Path) -> None:
 
 
 def test_run_all_accepted_exits_0(tmp_path: Path) -> None:
-    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "out"), "--period", "2026-01")
+    result = run_good(tmp_path, "--period", "2026-01")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "2026-01" / "慰问名单汇总.xlsx").is_file()
     assert result.output.splitlines()[1] == "  已受理  机关工会  机关工会.xlsx  (3 行,0 个错误,0 个警告)"
@@ -85,9 +90,7 @@ def test_period_defaults_to_this_month_and_accepts_last_month(tmp_path: Path) ->
 def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, reason: str) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text(policy_text, encoding="utf-8")
-    result = invoke(
-        "run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "out"), "--policy", str(policy)
-    )
+    result = run_good(tmp_path, "--policy", str(policy))
     assert result.exit_code == 2
     assert result.output.startswith(reason)
     assert len(result.output.strip().splitlines()) == 1
@@ -95,15 +98,7 @@ def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, 
 
 
 def test_missing_policy_file_exits_2(tmp_path: Path) -> None:
-    result = invoke(
-        "run",
-        "--inbox",
-        str(good_inbox(tmp_path)),
-        "--out",
-        str(tmp_path / "out"),
-        "--policy",
-        str(tmp_path / "无.toml"),
-    )
+    result = run_good(tmp_path, "--policy", str(tmp_path / "无.toml"))
     assert result.exit_code == 2
     assert result.output == f"Error: 找不到策略文件 {tmp_path / '无.toml'}\n"
 
@@ -118,21 +113,13 @@ def test_output_that_is_a_file_exits_2(tmp_path: Path) -> None:
 
 
 def test_bad_period_and_missing_inbox_exit_2(tmp_path: Path) -> None:
-    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "o"), "--period", "2026-13")
+    result = run_good(tmp_path, "--period", "2026-13")
     assert (result.exit_code, result.output) == (2, "Error: 期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
     result = invoke("run", "--inbox", str(tmp_path / "无"), "--out", str(tmp_path / "o"))
     assert (result.exit_code, result.output) == (2, f"Error: 收件箱文件夹不存在:{tmp_path / '无'}\n")
 
 
 def test_sample_policy_loads(tmp_path: Path) -> None:
-    result = invoke(
-        "run",
-        "--inbox",
-        str(good_inbox(tmp_path)),
-        "--out",
-        str(tmp_path / "o"),
-        "--policy",
-        str(SAMPLES / "policy.toml"),
-    )
+    result = run_good(tmp_path, "--policy", str(SAMPLES / "policy.toml"))
     assert result.exit_code == 0
     assert "卫健系统工会(未报送)" in result.output

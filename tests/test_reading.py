@@ -72,3 +72,14 @@ def test_sender_text_that_looks_like_a_formula_stays_text(tmp_path: Path, specs,
     copy = load_workbook(report.files[0].annotated)
     assert copy["错误清单"]["C2"].data_type == "s"
     assert copy["错误清单"]["C2"].value == rows[1][4]
+
+
+def test_same_name_different_format_get_separate_annotated_copies(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    rows = [as_row(p) for p in PEOPLE]
+    rows[0][2] = "12345"
+    for name in ("名单.xlsx", "名单.xlsm"):
+        write_own_layout(inbox / name, [["填报单位:甲工会"]], HEADER, rows)
+    report = run_batch(inbox, tmp_path / "out", "2026-04")
+    names = sorted(result.annotated.name for result in report.files if result.annotated)
+    assert names == ["名单.xlsx_批注.xlsx", "名单_批注.xlsx"]

@@ -29,12 +29,14 @@ def cross_file_duplicates(results: Sequence[FileResult]) -> None:
             continue
         for result, row in places:
             other, other_row = next((o, r) for o, r in places if o is not result)
-            assert result.parsed is not None and other.parsed is not None
+            parsed = result.parsed
+            if parsed is None or parsed.spec.key_column is None:
+                continue
             result.findings.append(
-                result.parsed.finding(
+                parsed.finding(
                     "duplicate_across_files",
                     row,
-                    result.parsed.spec.key_column or "",
+                    parsed.spec.key_column,
                     other_unit=other.unit or "未知单位",
                     other_file=other.path.name,
                     other_row=other_row,

@@ -23,7 +23,7 @@ from .spec import Column, FormSpec, cell_ref, header_key
 
 TOTAL_LABELS = ("合计", "总计", "小计")
 GRAND_TOTAL_LABELS = ("合计", "总计")
-FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "经办人", "单位盖章", "盖章", "联系电话:", "联系电话:")
+FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "经办人", "单位盖章", "盖章", "联系电话")
 
 
 @dataclass(frozen=True)

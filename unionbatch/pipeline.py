@@ -110,10 +110,10 @@ def run_batch(
 
 def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime) -> None:
     folder = report.folder
+    used: set[str] = set()
     for result in report.files:
         if result.findings:
-            target = folder / ANNOTATED_DIR / f"{result.path.stem}_批注.xlsx"
-            result.annotated = annotate_copy(result, target)
+            result.annotated = annotate_copy(result, folder / ANNOTATED_DIR / _annotated_name(result.path, used))
     for kind, spec in specs.items():
         accepted = [result for result in report.files if result.kind == kind and result.accepted]
         report.missing[kind] = _missing_units(kind, report.files, policy)
@@ -128,6 +128,15 @@ def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json())
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+
+
+def _annotated_name(path: Path, used: set[str]) -> str:
+    """名单_批注.xlsx; 名单.xls_批注.xlsx when 名单.xlsx is in the same batch."""
+    name = f"{path.stem}_批注.xlsx"
+    if name in used:
+        name = f"{path.name}_批注.xlsx"
+    used.add(name)
+    return name
 
 
 def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy) -> list[MissingUnit]:

@@ -28,7 +28,6 @@ class RosterUnit:
 
 @dataclass(frozen=True)
 class Policy:
-    path: Path | None
     roster: tuple[RosterUnit, ...]
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
 
@@ -55,7 +54,7 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         if not isinstance(section, dict):
             raise PolicyError(f"策略文件中 [{spec.policy_section}] 应为一个表(section)")
         forms[kind] = spec.parse_policy(section)
-    return Policy(path=path, roster=_roster(data.get("roster", []), specs), forms=forms)
+    return Policy(roster=_roster(data.get("roster", []), specs), forms=forms)
 
 
 def _roster(entries: Any, specs: Mapping[str, FormSpec]) -> tuple[RosterUnit, ...]:

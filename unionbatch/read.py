@@ -25,7 +25,8 @@ class Book:
     sheets: list[SheetData]
     meta: dict[str, str] = field(default_factory=dict)
 
-    def visible_sheets(self) -> list[SheetData]:
+    def form_sheets(self) -> list[SheetData]:
+        """Every sheet that may hold a form: all but the template's metadata sheet."""
         return [sheet for sheet in self.sheets if sheet.name != META_SHEET]
 
 

@@ -33,7 +33,7 @@ def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
     stored_kind = book.meta.get("kind")
     candidates = [specs[stored_kind]] if stored_kind in specs else list(specs.values())
     best: tuple[int, Location] | None = None
-    for sheet in book.visible_sheets():
+    for sheet in book.form_sheets():
         for spec in candidates:
             found = _best_header(sheet, spec)
             if found is None:
