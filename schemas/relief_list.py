@@ -25,7 +25,7 @@ CAUSES = ("因病", "因学", "因业", "因灾", "因残", "其他")
 MONTHS = Decimal(12)
 
 COLUMNS = (
-    Column("seq", "序号", "text", required=False, merged=False, width=6, help="可不填"),
+    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
     Column(
         "name",
         "姓名",

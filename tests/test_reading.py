@@ -8,7 +8,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.conftest import CORPUS
-from tests.factory import make_people, write_own_layout
+from tests.factory import fill_template, make_people, write_own_layout
 from unionbatch.pipeline import check_files, run_batch
 
 PEOPLE = make_people(6, seed=61)
@@ -83,3 +83,9 @@ def test_same_name_different_format_get_separate_annotated_copies(tmp_path: Path
     report = run_batch(inbox, tmp_path / "out", "2026-04")
     names = sorted(result.annotated.name for result in report.files if result.annotated)
     assert names == ["名单.xlsx_批注.xlsx", "名单_批注.xlsx"]
+
+
+def test_rows_with_only_a_prefilled_row_number_are_blank(tmp_path: Path, specs, policy) -> None:
+    path = fill_template(tmp_path / "预填序号.xlsx", "甲工会", PEOPLE[:3], edits={f"A{r}": r - 3 for r in range(7, 30)})
+    [result] = check_files([path], specs, policy)
+    assert (result.status, result.rows) == ("accepted", 3)

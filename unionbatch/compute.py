@@ -102,8 +102,8 @@ def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutC
 def detail_sheet(
     spec: FormSpec, frame: pd.DataFrame, computed: Sequence[tuple[OutColumn, str]] = (), name: str = "明细"
 ) -> OutSheet:
-    """Every accepted row: a new 序号, the spec's merged columns, computed columns, then its source."""
-    kept = [column for column in spec.columns if column.merged]
+    """Every accepted row: a new 序号, the spec's columns, computed columns, then its source."""
+    kept = [column for column in spec.columns if not column.row_number]
     columns = [OutColumn("序号", "int", 6)]
     columns += [out_column(c.kind, c.header, c.width, c.key in spec.total_columns) for c in kept]
     columns += [column for column, _ in computed]

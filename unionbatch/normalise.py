@@ -89,6 +89,7 @@ class ParsedSheet:
 def parse_sheet(file: str, location: Location) -> ParsedSheet:
     spec = location.spec
     rows = location.sheet.rows
+    content = {column.key for column in spec.columns if not column.row_number}
     header_values = _header_block(rows[: location.header_row], spec.header_fields)
     records: dict[int, dict[str, Any]] = {}
     raw: dict[tuple[int, str], Any] = {}
@@ -106,8 +107,8 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
             totals.append(TotalRow(excel_row, label, covers, values))
             segment = []
             continue
-        if all(_blank(value) for value in values.values()):
-            continue
+        if all(_blank(value) for key, value in values.items() if key in content):
+            continue  # blank, or only a pre-filled 序号
         for key, value in values.items():
             raw[(excel_row, key)] = value
         records[excel_row] = {column.key: normalise(column, values.get(column.key)) for column in spec.columns}

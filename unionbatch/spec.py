@@ -42,7 +42,7 @@ class Column:
     help: str = ""
     example: str = ""
     width: int = 12
-    merged: bool = True  # False: read and checked, but not carried into the consolidated workbook
+    row_number: bool = False  # the unit's own 序号: a row holding only this is blank; not carried into outputs
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
