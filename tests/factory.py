@@ -20,8 +20,10 @@ import xlsxwriter
 from openpyxl import load_workbook
 from stdnum.cn import ric
 
+from unionbatch.spec import column_letter, load_specs
+
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "templates" / "慰问名单.xlsx"
+TEMPLATES = ROOT / "templates"
 AREAS = ("350102", "350103", "350104", "350105", "350111", "350121", "440103", "110105")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑"
 GIVEN = (
@@ -49,25 +51,7 @@ GIVEN = (
     "志强",
 )
 
-# Template layout: header on row 3, data from row 4; column letters of each field.
-FIRST_ROW = 4
-LETTERS = {
-    "seq": "A",
-    "name": "B",
-    "gender": "C",
-    "id_number": "D",
-    "phone": "E",
-    "workplace": "F",
-    "tier": "G",
-    "cause": "H",
-    "household": "I",
-    "income": "J",
-    "expense": "K",
-    "amount": "L",
-    "goods": "M",
-    "archive_no": "N",
-    "remark": "O",
-}
+FIRST_ROW = 4  # generated templates: title, header block, header, then data
 
 
 @dataclass(frozen=True)
@@ -130,6 +114,43 @@ def make_people(count: int, seed: int, prefix: str = "FZ") -> list[Person]:
     return people
 
 
+def fill_form(
+    path: Path,
+    kind: str,
+    header: dict[str, Any],
+    records: Sequence[dict[str, Any]],
+    *,
+    total_row: dict[str, Any] | None = None,
+    edits: dict[str, Any] | None = None,
+    skip_rows: Sequence[int] = (),
+) -> Path:
+    """Fill a form's generated template as a unit would, with openpyxl: the header block (填报单位 …),
+    one record per row from row 4 (leaving `skip_rows` blank), an optional 合计 row and raw cell edits."""
+    spec = load_specs()[kind]
+    letters = {column.key: column_letter(index) for index, column in enumerate(spec.columns)}
+    workbook = load_workbook(TEMPLATES / f"{kind}.xlsx")
+    sheet = workbook[kind]
+    span = len(spec.columns) // len(spec.header_fields)
+    for number, name in enumerate(spec.header_fields):
+        if header.get(name):
+            sheet.cell(row=2, column=number * span + 2, value=header[name])
+    rows = [row for row in range(FIRST_ROW, FIRST_ROW + len(records) + len(skip_rows)) if row not in skip_rows]
+    for row, record in zip(rows, records, strict=False):
+        for key, value in record.items():
+            if value != "" and value is not None:
+                sheet[f"{letters[key]}{row}"] = value
+    if total_row is not None:
+        row = (rows[len(records) - 1] if records else FIRST_ROW - 1) + 1
+        sheet[f"A{row}"] = "合计"
+        for key, value in total_row.items():
+            sheet[f"{letters[key]}{row}"] = value
+    for cell, value in (edits or {}).items():
+        sheet[cell] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
 def fill_template(
     path: Path,
     unit: str,
@@ -140,28 +161,47 @@ def fill_template(
     edits: dict[str, Any] | None = None,
     skip_rows: Sequence[int] = (),
 ) -> Path:
-    """Fill our template as a unit would: 填报单位, rows from row 4 (leaving `skip_rows` blank),
-    an optional 合计 row and raw cell edits."""
-    workbook = load_workbook(TEMPLATE)
-    sheet = workbook["慰问名单"]
-    sheet["B2"] = unit
-    sheet["H2"] = date
-    rows = [row for row in range(FIRST_ROW, FIRST_ROW + len(people) + len(skip_rows)) if row not in skip_rows]
-    for offset, (row, person) in enumerate(zip(rows, people, strict=True)):
-        sheet[f"A{row}"] = offset + 1
-        for key, value in asdict(person).items():
-            if value != "":
-                sheet[f"{LETTERS[key]}{row}"] = value
-    if total_row is not None:
-        row = rows[-1] + 1
-        sheet[f"A{row}"] = "合计"
-        for key, value in total_row.items():
-            sheet[f"{LETTERS[key]}{row}"] = value
-    for cell, value in (edits or {}).items():
-        sheet[cell] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    """A 慰问名单 on our template, numbered 1, 2, 3 … in 序号."""
+    records = [{"seq": number, **asdict(person)} for number, person in enumerate(people, start=1)]
+    return fill_form(
+        path,
+        "慰问名单",
+        {"填报单位": unit, "填报日期": date},
+        records,
+        total_row=total_row,
+        edits=edits,
+        skip_rows=skip_rows,
+    )
+
+
+def stats_for(people: Sequence[Person], **changes: Any) -> dict[str, Any]:
+    """A 送温暖统计表 row that agrees with a unit's 慰问名单 `people` and adds up."""
+    record: dict[str, Any] = {
+        "hard_count": len(people),
+        "hard_amount": sum(p.amount for p in people),
+        "migrant_count": 2,
+        "migrant_amount": 1600,
+        "model_count": 1,
+        "model_amount": 2000,
+        "frontline_count": 10,
+        "frontline_amount": 5000,
+        "goods": sum(p.goods for p in people) + 1000,
+    }
+    record.update(changes)
+    parts = ("hard_amount", "migrant_amount", "model_amount", "frontline_amount", "goods")
+    record.setdefault("total", sum(record[key] for key in parts))
+    record.setdefault("fiscal", 3000)
+    record.setdefault("donations", 2000)
+    record.setdefault("other_sources", 0)
+    record.setdefault("union_funds", record["total"] - record["fiscal"] - record["donations"] - record["other_sources"])
+    return record
+
+
+def fill_stats(
+    path: Path, unit: str, records: Sequence[dict[str, Any]], *, date: str = "2026-11-20", **options: Any
+) -> Path:
+    header = {"填报单位": unit, "填表人": "张敏", "联系电话": "0591-83001234", "填报日期": date}
+    return fill_form(path, "送温暖统计表", header, records, **options)
 
 
 def write_own_layout(

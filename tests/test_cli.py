@@ -30,7 +30,9 @@ def run_good(tmp_path: Path, *options: str, out: str = "out"):
 def test_templates_command_writes_every_form(tmp_path: Path) -> None:
     result = invoke("templates", "--out", str(tmp_path))
     assert result.exit_code == 0
-    assert result.output == f"已生成模板:{tmp_path / '慰问名单.xlsx'}\n"
+    assert result.output.splitlines() == [
+        f"已生成模板:{tmp_path / name}" for name in ("慰问名单.xlsx", "送温暖统计表.xlsx")
+    ]
 
 
 def test_validate_exit_codes(tmp_path: Path) -> None:

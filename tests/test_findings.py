@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import CORPUS
-from tests.factory import fill_template, make_people, with_changes, write_own_layout
+from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
 from unionbatch.findings import CODES, ERROR, mask_text
 from unionbatch.pipeline import check_files
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
@@ -68,6 +68,23 @@ def raw_file(name: str, content: bytes) -> Callable[[Path], list[Path]]:
     return build
 
 
+def stats(**changes: object) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        return [fill_stats(folder / "统计表.xlsx", "测试工会", [stats_for(PEOPLE, **changes)])]
+
+    return build
+
+
+def stats_and_list(list_edits: dict[str, object], **changes: object) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        return [
+            fill_stats(folder / "统计表.xlsx", "测试工会", [stats_for(PEOPLE, **changes)]),
+            fill_template(folder / "名单.xlsx", "测试工会", PEOPLE, edits=list_edits),
+        ]
+
+    return build
+
+
 TOTALS = {"amount": sum(p.amount for p in PEOPLE), "goods": sum(p.goods for p in PEOPLE)}
 P = PEOPLE[0]
 
@@ -114,6 +131,13 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "duplicate_in_file": (on_template([*PEOPLE, PEOPLE[2]]), "D10"),
     "duplicate_across_files": (two_units, "D7"),
     "total_mismatch": (on_template(PEOPLE, total_row={**TOTALS, "amount": TOTALS["amount"] + 100}), "L10"),
+    # 送温暖统计表 (template columns: A 单位名称, B 困难职工户数, C 金额 … K 合计, L 工会经费 …)
+    "parts_mismatch": (stats(total=99999), "K4"),
+    "sources_mismatch": (stats(union_funds=0), "L4"),
+    "count_amount_mismatch": (stats(model_count=0), "F4"),
+    "per_household_below_standard": (stats(hard_amount=700 * len(PEOPLE)), "C4"),
+    "reconcile_mismatch": (stats_and_list({}, hard_count=len(PEOPLE) + 1), "B4"),
+    "reconcile_list_rejected": (stats_and_list({"E5": "12345"}), None),
 }
 
 
@@ -132,7 +156,7 @@ def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, specs, policy)
     assert first.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
     if cell is not None:  # the one planted mistake is the only problem in the file
         assert {f.code for f in first.findings} == {code}
-        assert matching[0].sheet == "慰问名单"
+        assert matching[0].sheet in ("慰问名单", "送温暖统计表")
 
 
 def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, specs, policy) -> None:

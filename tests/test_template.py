@@ -28,7 +28,7 @@ def test_template_layout_dropdowns_and_text_columns() -> None:
     assert workbook.sheetnames == ["慰问名单", "填表说明", META_SHEET]
     sheet = workbook["慰问名单"]
     assert sheet["A1"].value == "困难职工慰问名单"
-    assert (sheet["A2"].value, sheet["G2"].value) == ("填报单位:", "填报日期:")
+    assert (sheet["A2"].value, sheet["H2"].value) == ("填报单位:", "填报日期:")
     assert [c.value for c in sheet[3]][:5] == ["序号", "姓名*", "性别", "身份证号*", "联系电话*"]
     assert sheet.freeze_panes == "A4"
     assert sheet.column_dimensions["D"].number_format == "@"  # IDs stay text: no 4.40103E+17

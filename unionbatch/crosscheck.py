@@ -1,4 +1,5 @@
-"""Checks across files of one batch: the same person listed by two units (不重复、不交叉).
+"""Checks across files of one batch: the same person listed by two units (不重复、不交叉), and figures
+one form states that another form of the same unit must add up to (统计表 against 慰问名单).
 
 Hashing by key, never by comparing pairs of files: one pass over all rows.
 """
@@ -7,28 +8,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
-from .report import FileResult
+from .compute import decimal_sum
+from .findings import make_finding
+from .normalise import ParsedSheet
+from .report import FileResult, unit_key
+from .spec import Reconcile
 from .validate import valid_id
 
 
 def cross_file_duplicates(results: Sequence[FileResult]) -> None:
-    """Add an error to each file whose key (身份证号) also appears in another file of the same form."""
+    """Add an error to each file whose key (身份证号) also appears in another unit's file of the same form."""
     seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = defaultdict(list)
     for result in results:
         parsed = result.parsed
         key = parsed.spec.key_column if parsed else None
-        if parsed is None or key is None or not parsed.has_column(key):
+        if parsed is None or key is None or not parsed.has_column(key) or result.replaced_by:
             continue
         for row, value in parsed.frame[key].items():
             if valid_id(value):
                 seen[(parsed.spec.kind, value)].append((result, int(row)))
     for places in seen.values():
-        files = {id(result) for result, _ in places}
-        if len(files) < 2:
+        units = {unit_key(result.unit or "") for result, _ in places}
+        if len(units) < 2:  # one unit's own versions are resubmissions, not duplicates
             continue
         for result, row in places:
-            other, other_row = next((o, r) for o, r in places if o is not result)
+            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
             parsed = result.parsed
             if parsed is None or parsed.spec.key_column is None:
                 continue
@@ -42,3 +49,83 @@ def cross_file_duplicates(results: Sequence[FileResult]) -> None:
                     other_row=other_row,
                 )
             )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    kind: str  # the form that states the figure (统计表)
+    unit: str
+    label: str
+    stated: Decimal
+    other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
+    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单
+
+
+def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
+    """Check each form's declared figures against the same unit's current file of the other form."""
+    current = {(r.kind, unit_key(r.unit)): r for r in results if r.current and r.unit}
+    rows = []
+    for result in results:
+        parsed = result.parsed
+        if parsed is None or result.unit is None or result.replaced_by:
+            continue
+        unit = unit_key(result.unit)
+        for rule in parsed.spec.reconcile:
+            if not parsed.has_column(rule.column):
+                continue
+            stated = decimal_sum(parsed.frame[rule.column])
+            other = current.get((rule.other_kind, unit))
+            if other is None or other.parsed is None:
+                rows.append(_unmatched(result, parsed, rule, stated, results))
+                continue
+            frame = other.parsed.frame
+            figure = Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
+            rows.append(
+                Reconciliation(
+                    parsed.spec.kind, result.unit, rule.label, stated, figure, "一致" if stated == figure else "不一致"
+                )
+            )
+            if stated != figure:
+                result.findings.append(
+                    parsed.finding(
+                        "reconcile_mismatch",
+                        _figure_row(parsed),
+                        rule.column,
+                        value=_plain(stated),
+                        other_kind=rule.other_kind,
+                        other_file=other.path.name,
+                        other=_plain(figure),
+                        difference=_plain(stated - figure),
+                    )
+                )
+    return rows
+
+
+def _unmatched(
+    result: FileResult, parsed: ParsedSheet, rule: Reconcile, stated: Decimal, results: Sequence[FileResult]
+) -> Reconciliation:
+    """No current file of the other form: rejected (a warning on this file, once) or never sent."""
+    unit = result.unit or ""
+    rejected = [r for r in results if r.kind == rule.other_kind and unit_key(r.unit or "") == unit_key(unit)]
+    if rejected and not any(f.code == "reconcile_list_rejected" for f in result.findings):
+        result.findings.append(
+            make_finding(
+                "reconcile_list_rejected",
+                parsed.file,
+                sheet=parsed.sheet_name,
+                other_kind=rule.other_kind,
+                other_file=rejected[-1].path.name,
+            )
+        )
+    status = "名单被退回" if rejected else "未收到名单"
+    return Reconciliation(parsed.spec.kind, unit, rule.label, stated, None, status)
+
+
+def _figure_row(parsed: ParsedSheet) -> int:
+    """Where a unit's figure stands: its 合计 row if it typed one, else its first row."""
+    grand = [total.row for total in parsed.totals if total.label == "合计"]
+    return grand[-1] if grand else int(parsed.frame.index[0])
+
+
+def _plain(number: Decimal) -> str:
+    return f"{number:,.2f}" if number != number.to_integral_value() or number.as_tuple().exponent < 0 else f"{number:,}"

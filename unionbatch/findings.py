@@ -93,6 +93,36 @@ CODES: dict[str, Code] = {
     "total_mismatch": Code(
         ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"
     ),
+    # 统计表
+    "parts_mismatch": Code(
+        ERROR,
+        "合计 {value} 元不等于四项慰问金额与物资折款之和 {computed} 元(相差 {difference} 元)",
+        "请核对各项金额,或改正合计",
+    ),
+    "sources_mismatch": Code(
+        ERROR,
+        "资金来源之和为 {sources} 元,与合计 {total} 元不符",
+        "工会经费、财政拨款、社会捐助、其他四项之和应等于合计",
+    ),
+    "count_amount_mismatch": Code(
+        ERROR,
+        "{group}的“{field}”为 {value},慰问金额为 {paid} 元,两者不一致",
+        "有金额就要填人(户)数,有人(户)数就要填金额;都没有请都填 0",
+    ),
+    "per_household_below_standard": Code(
+        ERROR, "困难职工户均慰问金额为 {average} 元,低于标准 {standard} 元", "请核对户数和金额;每户慰问金不得低于标准"
+    ),
+    # across forms
+    "reconcile_mismatch": Code(
+        ERROR,
+        "统计表的“{field}”为 {value},但本单位已受理的{other_kind}({other_file})合计为 {other}(相差 {difference})",
+        "统计表应与慰问名单一致,请核对后改正统计表,或重报名单",
+    ),
+    "reconcile_list_rejected": Code(
+        WARNING,
+        "本单位的{other_kind}({other_file})已被退回,统计表暂时无法与之核对",
+        "请尽快重报{other_kind};名单受理后系统会自动核对",
+    ),
 }
 
 

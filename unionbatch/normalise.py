@@ -49,7 +49,7 @@ class ParsedSheet:
     file: str
     location: Location
     unit: str | None
-    report_date: str | None
+    report_date: Any  # 填报日期 as found in the header block
     frame: pd.DataFrame  # index: Excel row number; columns: column keys; normalised values
     raw: dict[tuple[int, str], Any]
     totals: list[TotalRow] = field(default_factory=list)
@@ -116,7 +116,7 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
     frame = pd.DataFrame.from_dict(records, orient="index", columns=[c.key for c in spec.columns], dtype=object)
     frame.index.name = "excel_row"
     unit = _clean_text(header_values.get("填报单位"))
-    parsed = ParsedSheet(file, location, unit, display(header_values.get("填报日期")) or None, frame, raw, totals)
+    parsed = ParsedSheet(file, location, unit, header_values.get("填报日期"), frame, raw, totals)
     _fill_unit(parsed)
     parsed.findings.extend(_structure_findings(parsed))
     return parsed
@@ -289,3 +289,21 @@ def display(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+_DATE = re.compile(r"^(\d{4})\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date as units write it: a real date cell, 2026-11-15, 2026年11月15日, 2026.11.15, 2026/11/15."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    match = _DATE.match(unicodedata.normalize("NFKC", str(value or "")).strip())
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from .annotate import annotate_copy
 from .compute import merge_rows
-from .crosscheck import cross_file_duplicates
+from .crosscheck import Reconciliation, cross_file_duplicates, reconcile_forms
 from .findings import make_finding
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import recognise
-from .report import FileResult, MissingUnit, Report, report_sheets, unit_key, write_json
+from .report import FileResult, MissingUnit, Report, form_report_sheets, report_sheets, unit_key, write_json
 from .spec import FormSpec, load_specs
 from .validate import validate_sheet
+from .versions import choose_current
 from .write import write_workbook
 
 log = logging.getLogger("unionbatch")
@@ -35,6 +36,12 @@ class RunError(Exception):
 
 def check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
     """Read, recognise, normalise and validate one file; every problem becomes a finding."""
+    result = _check_file(path, specs, policy)
+    result.received = dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
+    return result
+
+
+def _check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
     name = str(path)
     if not is_spreadsheet(path):
         return FileResult(path, findings=[make_finding("file_type", name, ext=path.suffix or "无")])
@@ -54,9 +61,21 @@ def check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> Fil
 
 
 def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy) -> list[FileResult]:
+    return check_batch(paths, specs, policy)[0]
+
+
+def check_batch(
+    paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy
+) -> tuple[list[FileResult], list[Reconciliation]]:
+    """Check each file, then the batch: resubmissions, duplicates across units, figures across forms.
+
+    Versions are chosen again at the end, because a reconciliation error can reject a newer file."""
     results = [check_file(path, specs, policy) for path in paths]
+    choose_current(results)
     cross_file_duplicates(results)
-    return results
+    reconciliations = reconcile_forms(results)
+    choose_current(results)
+    return results, reconciliations
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -99,8 +118,8 @@ def run_batch(
     except OSError as error:
         raise RunError(f"无法创建输出文件夹 {folder}:{error.strerror}") from error
     created = period_start(period)
-    results = check_files(inbox_files(inbox), specs, policy)
-    report = Report(period=period, folder=folder, files=results)
+    results, reconciliations = check_batch(inbox_files(inbox), specs, policy)
+    report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     try:
         _write_outputs(report, specs, policy, created)
     except OSError as error:
@@ -115,14 +134,14 @@ def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy
         if result.findings:
             result.annotated = annotate_copy(result, folder / ANNOTATED_DIR / _annotated_name(result.path, used))
     for kind, spec in specs.items():
-        accepted = [result for result in report.files if result.kind == kind and result.accepted]
+        current = [result for result in report.files if result.kind == kind and result.current]
         report.missing[kind] = _missing_units(kind, report.files, policy)
-        if not accepted and not report.missing[kind]:
+        if not current and not report.missing[kind]:
             continue
-        frame = merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in accepted if r.parsed), spec)
+        frame = merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in current if r.parsed), spec)
         summary = spec.summarise(frame, policy.for_form(kind))
-        report.totals[kind] = {"files": len(accepted), **summary.totals}
-        sheets = summary.sheets + report_sheets(report, kinds=[kind], missing_only=True)
+        report.totals[kind] = {"files": len(current), **summary.totals}
+        sheets = summary.sheets + form_report_sheets(report, kind)
         write_workbook(folder / spec.output_name, sheets, created)
         report.outputs.append(folder / spec.output_name)
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)

@@ -49,35 +49,60 @@ def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
     return best[1] if best else None
 
 
-def match_row(cells: list[Any], spec: FormSpec, taken: Mapping[str, int] | None = None) -> dict[str, int]:
-    """Columns of `spec` whose header appears in `cells`, first occurrence wins."""
+def match_row(cells: list[Any], spec: FormSpec) -> dict[str, int]:
+    """Columns of `spec` whose header appears in one header row, first occurrence wins."""
+    return match_headers([[cell] for cell in cells], spec)
+
+
+def match_headers(candidates: list[list[Any]], spec: FormSpec) -> dict[str, int]:
+    """Columns of `spec` found among each column's candidate header texts (tried in order)."""
     names = {column.key: column.header_names() for column in spec.columns}
-    columns = dict(taken or {})
-    for index, cell in enumerate(cells):
-        if cell in ("", None) or index in columns.values():
-            continue
-        text = header_key(cell)
-        for key, accepted in names.items():
-            if key not in columns and (text in accepted or strip_unit(text) in accepted):
+    columns: dict[str, int] = {}
+    for index, texts in enumerate(candidates):
+        for text in (header_key(text) for text in texts if text not in ("", None)):
+            key = next(
+                (
+                    k
+                    for k, accepted in names.items()
+                    if k not in columns and (text in accepted or strip_unit(text) in accepted)
+                ),
+                None,
+            )
+            if key is not None:
                 columns[key] = index
                 break
     return columns
 
 
+def two_row_candidates(upper: list[Any], lower: list[Any]) -> list[list[Any]]:
+    """Header texts of a two-row header: a group title (merged across columns) joined to each sub-header,
+    the sub-header alone, or the upper cell alone where the column has no sub-header."""
+    width = max(len(upper), len(lower))
+    group = ""
+    candidates = []
+    for index in range(width):
+        top = upper[index] if index < len(upper) else ""
+        bottom = lower[index] if index < len(lower) else ""
+        if top not in ("", None):
+            group = str(top)
+        if bottom in ("", None):
+            candidates.append([top])
+        else:
+            candidates.append([f"{group}{bottom}", bottom])
+    return candidates
+
+
 def _best_header(sheet: SheetData, spec: FormSpec) -> tuple[int, dict[str, int]] | None:
+    """The header row (the last one, for a two-row header) and its columns: the most columns matched wins."""
     best: tuple[int, dict[str, int]] | None = None
-    for index, cells in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-        columns = match_row(cells, spec)
-        if columns and (best is None or len(columns) > len(best[1])):
-            best = (index, columns)
-    if best is None:
-        return None
-    row, columns = best
-    # A two-level header: sub-headers in the next row fill the columns the first row left open.
-    if row + 1 < len(sheet.rows):
-        extended = match_row(sheet.rows[row + 1], spec, columns)
-        if len(extended) > len(columns):
-            return row + 1, extended
+    rows = sheet.rows[:HEADER_SCAN_ROWS]
+    for index, cells in enumerate(rows):
+        options = [(index, match_row(cells, spec))]
+        if index + 1 < len(sheet.rows):
+            options.append((index + 1, match_headers(two_row_candidates(cells, sheet.rows[index + 1]), spec)))
+        for row, columns in options:
+            if columns and (best is None or len(columns) > len(best[1])):
+                best = (row, columns)
     return best
 
 

@@ -4,6 +4,7 @@ are renderings of this one object; personal data is masked in all of them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import unicodedata
@@ -18,7 +19,9 @@ from .findings import ERROR, WARNING, Finding, mask_text
 from .money import format_yuan
 
 if TYPE_CHECKING:
+    from .crosscheck import Reconciliation
     from .normalise import ParsedSheet
+    from .versions import Changes
 
 ACCEPTED = "accepted"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
@@ -30,11 +33,19 @@ SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
 @dataclass
 class FileResult:
     path: Path
+    received: dt.datetime = dt.datetime.min  # when the file arrived (its modification time in the inbox)
     kind: str | None = None
     unit: str | None = None
     findings: list[Finding] = field(default_factory=list)
     parsed: ParsedSheet | None = None
     annotated: Path | None = None
+    replaced_by: str | None = None  # a newer file of the same unit and form
+    changes: Changes | None = None  # what this file changed against the version it replaces
+
+    @property
+    def current(self) -> bool:
+        """Counted in this period's totals: accepted and not replaced by a newer version."""
+        return self.accepted and self.replaced_by is None
 
     @property
     def errors(self) -> int:
@@ -73,6 +84,7 @@ class Report:
     totals: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: dict[str, list[MissingUnit]] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    reconciliations: list[Reconciliation] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -89,13 +101,33 @@ class Report:
                     "status": result.status,
                     "rows": result.rows,
                     "annotated": _relative(result.annotated, self.folder),
+                    "received": result.received.isoformat(timespec="seconds"),
+                    "replaced_by": result.replaced_by,
+                    "replaces": _changes_json(result.changes, full_ids),
                     "findings": [finding.to_dict(full_ids) for finding in result.findings],
                 }
                 for result in self.files
             ],
             "totals": self.totals,
             "missing": {kind: [vars(unit) for unit in units] for kind, units in self.missing.items()},
+            "reconciliation": [
+                {**vars(row), "stated": str(row.stated), "other": None if row.other is None else str(row.other)}
+                for row in self.reconciliations
+            ],
         }
+
+
+def _changes_json(changes: Changes | None, full_ids: bool) -> dict[str, Any] | None:
+    if changes is None:
+        return None
+    show = (lambda text: text) if full_ids else mask_text
+    return {
+        "file": changes.previous_file,
+        "added": changes.count("新增"),
+        "removed": changes.count("删除"),
+        "changed": changes.count("修改"),
+        "items": [{**vars(item), "subject": show(item.subject)} for item in changes.items],
+    }
 
 
 def unit_key(name: str) -> str:
@@ -111,6 +143,22 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     temporary.replace(path)
+
+
+def status_text(result: FileResult) -> str:
+    if result.replaced_by:
+        return f"{STATUS_TEXT[result.status]},已被新版替换"
+    return STATUS_TEXT[result.status]
+
+
+def note_text(result: FileResult) -> str:
+    """What a file replaced or was replaced by, in one phrase."""
+    if result.replaced_by:
+        return f"已被 {result.replaced_by} 替换,不计入汇总"
+    if result.changes:
+        c = result.changes
+        return f"替换 {c.previous_file}:新增 {c.count('新增')} 行,删除 {c.count('删除')} 行,修改 {c.count('修改')} 处"
+    return ""
 
 
 def finding_lines(results: Sequence[FileResult]) -> list[str]:
@@ -129,7 +177,8 @@ def summary_lines(report: Report) -> list[str]:
     lines = [f"期间 {report.period}:共 {len(report.files)} 个文件"]
     for result in report.files:
         counts = f"{result.rows} 行,{result.errors} 个错误,{result.warnings} 个警告"
-        lines.append(f"  {STATUS_TEXT[result.status]}  {result.unit or '未知单位'}  {result.path.name}  ({counts})")
+        note = f"  {note_text(result)}" if note_text(result) else ""
+        lines.append(f"  {status_text(result)}  {result.unit or '未知单位'}  {result.path.name}  ({counts}){note}")
     for kind, totals in report.totals.items():
         if "total" in totals:
             total = format_yuan(Decimal(totals["total"]))
@@ -141,22 +190,84 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
-def report_sheets(report: Report, kinds: Sequence[str] | None = None, missing_only: bool = False) -> list[OutSheet]:
-    """The office's 处理报告 (files, findings, units not reported); with missing_only just the last."""
-    missing_rows = [
-        [kind, unit.name, unit.status]
-        for kind, units in report.missing.items()
-        if kinds is None or kind in kinds
-        for unit in units
-    ]
-    missing = OutSheet(
+def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
+    return OutSheet(
         "未报送",
         [OutColumn("表单", "text", 12), OutColumn("单位", "text", 28), OutColumn("状态", "text", 14)],
-        missing_rows,
+        [[kind, unit.name, unit.status] for kind in kinds for unit in report.missing.get(kind, [])],
         title=f"{report.period} 未报送或被退回的单位",
     )
-    if missing_only:
-        return [missing]
+
+
+def form_report_sheets(report: Report, kind: str) -> list[OutSheet]:
+    """Sheets the engine adds to a form's consolidated workbook: reconciliation, resubmissions, 未报送."""
+    sheets = []
+    checks = [row for row in report.reconciliations if row.kind == kind]
+    if checks:
+        sheets.append(
+            OutSheet(
+                "与名单核对",
+                [
+                    OutColumn("单位", "text", 22),
+                    OutColumn("项目", "text", 20),
+                    OutColumn("统计表", "money", 14),
+                    OutColumn("名单", "money", 14),
+                    OutColumn("差额", "money", 14),
+                    OutColumn("结果", "text", 12),
+                ],
+                [
+                    [
+                        row.unit,
+                        row.label,
+                        row.stated,
+                        row.other,
+                        None if row.other is None else row.stated - row.other,
+                        row.status,
+                    ]
+                    for row in checks
+                ],
+                title="统计表与慰问名单核对",
+            )
+        )
+    changed = [result for result in report.files if result.kind == kind and result.changes]
+    if changed:
+        sheets.append(
+            OutSheet(
+                "重报变更",
+                [
+                    OutColumn("单位", "text", 20),
+                    OutColumn("新文件", "text", 28),
+                    OutColumn("原文件", "text", 28),
+                    OutColumn("变更", "text", 8),
+                    OutColumn("对象", "text", 30),
+                    OutColumn("字段", "text", 16),
+                    OutColumn("原值", "text", 14),
+                    OutColumn("新值", "text", 14),
+                ],
+                [
+                    [
+                        r.unit or "",
+                        r.path.name,
+                        r.changes.previous_file,
+                        item.kind,
+                        item.subject,
+                        item.field,
+                        item.old,
+                        item.new,
+                    ]
+                    for r in changed
+                    if r.changes
+                    for item in r.changes.items
+                ],
+                title="重报文件与原文件的差异",
+                landscape=True,
+            )
+        )
+    return [*sheets, missing_sheet(report, [kind])]
+
+
+def report_sheets(report: Report) -> list[OutSheet]:
+    """The office's 处理报告: files, findings, units not reported."""
     files = OutSheet(
         "文件",
         [
@@ -216,4 +327,4 @@ def report_sheets(report: Report, kinds: Sequence[str] | None = None, missing_on
         title="全部问题",
         landscape=True,
     )
-    return [files, findings, missing]
+    return [files, findings, missing_sheet(report, list(report.missing))]

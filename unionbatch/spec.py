@@ -58,6 +58,17 @@ class Column:
         return names | {strip_unit(name) for name in names}
 
 
+@dataclass(frozen=True)
+class Reconcile:
+    """A figure on this form that must equal what the same unit's accepted `other_kind` adds up to:
+    the sum of `other_column`, or its number of rows when `other_column` is None."""
+
+    column: str
+    other_kind: str
+    other_column: str | None
+    label: str
+
+
 RowRule = Callable[["ParsedSheet", Any], "list[Finding]"]
 Summarise = Callable[["pd.DataFrame", Any], "Summary"]
 PolicyParser = Callable[[Mapping[str, Any]], Any]
@@ -80,6 +91,8 @@ class FormSpec:
     total_columns: tuple[str, ...] = ()
     header_fields: tuple[str, ...] = ("填报单位", "填报日期")
     min_header_matches: int = 4
+    output_file: str | None = None  # the consolidated workbook's name; default 《kind》汇总.xlsx
+    reconcile: tuple[Reconcile, ...] = ()
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -89,7 +102,7 @@ class FormSpec:
 
     @property
     def output_name(self) -> str:
-        return f"{self.kind}汇总.xlsx"
+        return self.output_file or f"{self.kind}汇总.xlsx"
 
 
 _UNIT_SUFFIX = re.compile(r"\((元|人|户|个|岁|周岁|元/月|元/人)\)$")

@@ -50,12 +50,7 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     last_col = len(spec.columns) - 1
     sheet.merge_range(TITLE_ROW, 0, TITLE_ROW, last_col, spec.title, title)
     sheet.set_row(TITLE_ROW, 32)
-    sheet.write_string(INFO_ROW, 0, "填报单位:", label)
-    sheet.merge_range(INFO_ROW, 1, INFO_ROW, 4, "", entry)
-    sheet.write_string(INFO_ROW, 6, "填报日期:", label)
-    sheet.merge_range(INFO_ROW, 7, INFO_ROW, 8, "", entry)
-    for col in (5, *range(9, last_col + 1)):  # no column borders around the 填报单位 line
-        sheet.write_blank(INFO_ROW, col, None, label)
+    _header_block(sheet, spec, label, entry)
     for index, column in enumerate(spec.columns):
         sheet.write_string(HEADER_ROW, index, column.header + ("*" if column.required else ""), header)
         sheet.set_column(index, index, column.width, cells[column.kind])
@@ -76,6 +71,18 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     meta.very_hidden()
     workbook.close()
     return path
+
+
+def _header_block(sheet: Worksheet, spec: FormSpec, label: object, entry: object) -> None:
+    """填报单位:____ 填报日期:____ … spread evenly over the row above the header."""
+    width = len(spec.columns)
+    span = width // len(spec.header_fields)
+    for col in range(width):
+        sheet.write_blank(INFO_ROW, col, None, label)
+    for number, name in enumerate(spec.header_fields):
+        start = number * span
+        sheet.write_string(INFO_ROW, start, f"{name}:", label)
+        sheet.merge_range(INFO_ROW, start + 1, INFO_ROW, start + span - 1, "", entry)
 
 
 def _validation(sheet: Worksheet, index: int, column: Column) -> None:

@@ -1,0 +1,123 @@
+"""Resubmissions: a unit that sends a corrected file replaces its earlier one for that form.
+
+The newest accepted file per (form, unit) is the current one: newest by 填报日期, then by arrival time.
+Every other file of that unit and form is marked replaced, so totals never count a unit twice, and
+the current file carries what changed against the version it replaces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .normalise import ParsedSheet, parse_date
+from .report import FileResult, unit_key
+from .validate import valid_id
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # 新增 | 删除 | 修改
+    subject: str  # who or what: a person's name and ID, or a unit's row
+    field: str = ""
+    old: str = ""
+    new: str = ""
+
+
+@dataclass
+class Changes:
+    previous_file: str
+    items: list[Change] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(item.kind == kind for item in self.items)
+
+
+def arrival_order(result: FileResult) -> tuple[dt.date, dt.datetime, str]:
+    filed = parse_date(result.parsed.report_date) if result.parsed else None
+    return (filed or dt.date.min, result.received, result.path.name)
+
+
+def choose_current(results: Sequence[FileResult]) -> None:
+    """Mark every accepted file but the newest of its (form, unit) as replaced; diff the newest against
+    the latest accepted file before it. Safe to call again: it starts from scratch."""
+    for result in results:
+        result.replaced_by, result.changes = None, None
+    groups: dict[tuple[str, str], list[FileResult]] = defaultdict(list)
+    for result in results:
+        if result.kind and result.unit and result.parsed is not None:
+            groups[(result.kind, unit_key(result.unit))].append(result)
+    for versions in groups.values():
+        if len(versions) < 2:
+            continue
+        versions.sort(key=arrival_order)
+        accepted = [result for result in versions if result.accepted]
+        if not accepted:
+            continue
+        current = accepted[-1]
+        for result in versions:
+            if result is not current and arrival_order(result) < arrival_order(current):
+                result.replaced_by = current.path.name
+        earlier = [result for result in accepted if result is not current and result.replaced_by]
+        if earlier and earlier[-1].parsed is not None and current.parsed is not None:
+            current.changes = diff(earlier[-1].parsed, current.parsed, earlier[-1].path.name)
+
+
+def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
+    """Rows added, removed and figures changed, matched by the form's key (身份证号) or row unit."""
+    spec = new.spec
+    key = spec.key_column or spec.unit_column
+    changes = Changes(previous_file=old_file)
+    if key is None:
+        return changes
+    before, after = _rows_by_key(old, key), _rows_by_key(new, key)
+    for subject in after.keys() - before.keys():
+        changes.items.append(Change("新增", _describe(after[subject], subject)))
+    for subject in before.keys() - after.keys():
+        changes.items.append(Change("删除", _describe(before[subject], subject)))
+    for subject in after.keys() & before.keys():
+        for column in spec.total_columns:
+            was, now = before[subject].get(column), after[subject].get(column)
+            if _differs(was, now):
+                kind = spec.column(column).kind
+                changes.items.append(
+                    Change(
+                        "修改",
+                        _describe(after[subject], subject),
+                        spec.column(column).header,
+                        _text(was, kind),
+                        _text(now, kind),
+                    )
+                )
+    changes.items.sort(key=lambda change: (change.kind, change.subject, change.field))
+    return changes
+
+
+def _rows_by_key(parsed: ParsedSheet, key: str) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for record in parsed.frame.to_dict("records"):
+        value = record.get(key)
+        if isinstance(value, str) and (key != parsed.spec.key_column or valid_id(value)):
+            rows.setdefault(value, record)
+    return rows
+
+
+def _describe(record: dict[str, Any], subject: str) -> str:
+    name = record.get("name")
+    return f"{name}({subject})" if isinstance(name, str) else subject
+
+
+def _differs(was: Any, now: Any) -> bool:
+    if isinstance(was, Decimal) and isinstance(now, Decimal):
+        return was != now
+    return (was or None) != (now or None)
+
+
+def _text(value: Any, kind: str) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}" if kind == "money" else f"{value:,}"
+    return "" if value is None else str(value)
