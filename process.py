@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from unionbatch.pipeline import RunError, check_files, run_batch
+from unionbatch.pipeline import RunError, check_files, resolve_period, run_batch
 from unionbatch.policy import PolicyError, load_policy
+from unionbatch.remind import ReminderError, due_reminders
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
 from unionbatch.template import write_templates
@@ -67,6 +68,26 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None) ->
     for line in summary_lines(report):
         click.echo(line)
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(与 run 相同)")
+@click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def remind(out: Path, period: str | None, policy_path: Path | None) -> None:
+    """列出本期未报送或被退回的单位,以及给每个单位的催报通知。"""
+    try:
+        period = resolve_period(period)
+        policy = load_policy(policy_path, load_specs())
+        reminders = due_reminders(policy, period, out / period / "report.json")
+    except (RunError, PolicyError, ReminderError) as error:
+        raise RunFailed(str(error)) from error
+    if not reminders:
+        click.echo(f"{period}:应报送单位均已报送。")
+        return
+    click.echo(f"{period}:{len(reminders)} 项待报送")
+    for reminder in reminders:
+        click.echo(reminder.text(period))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.factory import (
+    fill_stats,
     fill_template,
     libreoffice_convert,
     make_people,
+    stats_for,
     with_changes,
     write_own_layout,
 )
@@ -176,7 +178,19 @@ def main() -> None:
     people = [*make_people(5, seed=7, prefix="JT"), with_changes(shared, archive_no="JT07-099")]
     fill_template(INBOX / "交通系统工会.xlsx", "交通系统工会", people)
 
-    # 8. Not ours: a Word attachment and an unrelated spreadsheet sent by mistake.
+    # 8. 送温暖统计表: one that agrees with its unit's list, one that does not (户数 off by one), one
+    #    resubmitted (the corrected version is newer by 填报日期), one whose unit's list was rejected.
+    #    教育系统工会 and 卫健系统工会 send none (未报送).
+    fill_stats(INBOX / "机关工会_送温暖统计表.xlsx", "机关工会", [stats_for(make_people(8, seed=1, prefix="JG"))])
+    east = make_people(6, seed=2, prefix="CD")
+    fill_stats(INBOX / "城东街道工会_统计表.xlsx", "城东街道工会", [stats_for(east, hard_count=len(east) + 1)])
+    park = make_people(7, seed=3, prefix="GX")
+    fill_stats(INBOX / "园区统计表(初稿).xlsx", "高新园区联合工会", [stats_for(park, frontline_count=8, frontline_amount=4000)],
+               date="2026-11-12")
+    fill_stats(INBOX / "园区统计表(更正).xlsx", "高新园区联合工会", [stats_for(park)], date="2026-11-19")
+    fill_stats(INBOX / "城西镇工会_统计表.xlsx", "城西镇工会", [stats_for(make_people(16, seed=6, prefix="CX"))])
+
+    # 9. Not ours: a Word attachment and an unrelated spreadsheet sent by mistake.
     (INBOX / "工作总结.docx").write_bytes(b"PK\x03\x04 not really a document")
     write_own_layout(
         INBOX / "活动照片登记.xlsx",

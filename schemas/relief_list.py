@@ -356,6 +356,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
         "goods": f"{to_fen(decimal_sum(frame['goods'])):.2f}",
         "total": f"{to_fen(grand_total):.2f}",
         "total_upper": rmb_upper(grand_total),
+        "summary": f"{len(frame)} 户,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)
 

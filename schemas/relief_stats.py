@@ -187,6 +187,10 @@ def counts_match_amounts(sheet: ParsedSheet, policy: StatsPolicy) -> list[Findin
     return findings
 
 
+def totals_units(frame: pd.DataFrame) -> int:
+    return int(frame["source_unit"].nunique()) if len(frame) else 0
+
+
 def summarise(frame: pd.DataFrame, _policy: StatsPolicy) -> Summary:
     figures = (*COUNT_KEYS, *AMOUNT_KEYS, "goods", "total")
     grand_total = decimal_sum(frame["total"])
@@ -221,11 +225,12 @@ def summarise(frame: pd.DataFrame, _policy: StatsPolicy) -> Summary:
         notes=[upper],
     )
     totals = {
-        "units": int(frame["source_unit"].nunique()) if len(frame) else 0,
+        "units": totals_units(frame),
         "hard_households": int(decimal_sum(frame["hard_count"])),
         "hard_amount": f"{to_fen(decimal_sum(frame['hard_amount'])):.2f}",
         "total": f"{to_fen(grand_total):.2f}",
         "total_upper": rmb_upper(grand_total),
+        "summary": f"{totals_units(frame)} 个单位,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
     }
     return Summary([by_unit, sources, detail_sheet(SPEC, frame)], totals)
 

@@ -125,3 +125,34 @@ def test_sample_policy_loads(tmp_path: Path) -> None:
     result = run_good(tmp_path, "--policy", str(SAMPLES / "policy.toml"))
     assert result.exit_code == 0
     assert "卫健系统工会(未报送)" in result.output
+
+
+def test_remind_before_and_after_a_run(tmp_path: Path) -> None:
+    policy = str(SAMPLES / "policy.toml")
+    before = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
+    assert before.exit_code == 0
+    assert before.output.splitlines()[0] == "2026-11:14 项待报送"
+    run_good(tmp_path, "--period", "2026-11", "--policy", policy, out="o")
+    after = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
+    lines = after.output.splitlines()
+    assert lines[0] == "2026-11:13 项待报送"  # 机关工会 sent its 慰问名单
+    assert "【催报】卫健系统工会:贵单位尚未报送 2026-11《慰问名单》,截止日期为 2026-12-20,请尽快报送,谢谢。" in lines
+    assert not any("机关工会:贵单位尚未报送 2026-11《慰问名单》" in line for line in lines)
+
+
+def test_remind_says_when_everyone_has_reported(tmp_path: Path) -> None:
+    result = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11")
+    assert (result.exit_code, result.output) == (0, "2026-11:应报送单位均已报送。\n")
+
+
+def test_deadline_as_day_of_next_month(tmp_path: Path, specs) -> None:
+    from unionbatch.policy import load_policy
+
+    path = tmp_path / "p.toml"
+    path.write_text('[deadlines]\n"送温暖统计表" = 5\n"慰问名单" = 2026-12-20\n', encoding="utf-8")
+    policy = load_policy(path, specs)
+    assert str(policy.deadline("送温暖统计表", "2026-12")) == "2027-01-05"
+    assert str(policy.deadline("慰问名单", "2026-03")) == "2026-12-20"
+    path.write_text('[deadlines]\n"慰问名单" = 31\n', encoding="utf-8")
+    result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "x"), "--policy", str(path))
+    assert result.exit_code == 2 and "deadlines.慰问名单" in result.output

@@ -28,6 +28,11 @@ EXPECTED_STATUS = {
     "交通系统工会.xlsx": "rejected",
     "工作总结.docx": "rejected",
     "活动照片登记.xlsx": "rejected",
+    "机关工会_送温暖统计表.xlsx": "accepted",
+    "城东街道工会_统计表.xlsx": "rejected",
+    "园区统计表(初稿).xlsx": "accepted",
+    "园区统计表(更正).xlsx": "accepted",
+    "城西镇工会_统计表.xlsx": "accepted_with_warnings",
 }
 # The accepted units and the factory seeds their people came from (samples/make_samples.py).
 ACCEPTED_SEEDS = {
@@ -68,9 +73,15 @@ def test_exit_code_and_console_summary(sample_run) -> None:
     result, _, _, _ = sample_run
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "期间 2026-11:共 9 个文件"
+    assert lines[0] == "期间 2026-11:共 14 个文件"
     assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
     assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
+    assert "送温暖统计表 未报送/待重报:城东街道工会(被退回待重报)、教育系统工会(未报送)、卫健系统工会(未报送)" in lines
+    assert "慰问名单:30 户,合计 37,300.00 元(叁万柒仟叁佰元整)" in lines
+    assert (
+        "  已受理,已被新版替换  高新园区联合工会  园区统计表(初稿).xlsx  (1 行,0 个错误,0 个警告)"
+        "  已被 园区统计表(更正).xlsx 替换,不计入汇总"
+    ) in lines
 
 
 def test_inputs_are_never_modified(sample_run) -> None:
@@ -135,7 +146,7 @@ def test_consolidated_workbook_has_every_sheet(sample_run) -> None:
     ids = [row[3] for row in signoff.iter_rows(min_row=3, values_only=True) if isinstance(row[0], int)]
     assert ids and all(isinstance(value, str) and len(value) == 18 for value in ids)  # IDs as text, whole
     missing = [row for row in workbook["未报送"].iter_rows(min_row=3, values_only=True)]
-    assert ("慰问名单", "卫健系统工会", "未报送") in missing
+    assert ("慰问名单", "卫健系统工会", "未报送", "2026-12-20") in missing
     tiers = {row[0] for row in workbook["按类别汇总"].iter_rows(min_row=3, values_only=True)}
     assert "特困" not in tiers and "深度困难" in tiers  # old names merged under the current one
 
@@ -167,7 +178,8 @@ def test_office_report_lists_files_and_findings(sample_run) -> None:
     workbook = load_workbook(folder / "处理报告.xlsx")
     assert workbook.sheetnames == ["文件", "问题清单", "未报送"]
     files = list(workbook["文件"].iter_rows(min_row=3, values_only=True))
-    assert files[4][:7] == ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0)
+    row = next(f for f in files if f[2] == "城西镇工会_慰问名单.xlsx")
+    assert row[:7] == ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0)
     findings = list(workbook["问题清单"].iter_rows(min_row=3, values_only=True))
     assert len(findings) == sum(f[5] + f[6] for f in files if isinstance(f[5], int))
 
@@ -194,3 +206,21 @@ def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
     again = tmp_path / "out" / "2026-11"
     for name in ("慰问名单汇总.xlsx", "处理报告.xlsx"):
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_stats_roll_up_reconciliation_and_resubmission(sample_run) -> None:
+    _, folder, _, _ = sample_run
+    workbook = load_workbook(folder / "送温暖统计汇总.xlsx")
+    assert workbook.sheetnames == ["按单位汇总", "资金来源", "明细", "与名单核对", "重报变更", "未报送"]
+    units = [row[0] for row in workbook["按单位汇总"].iter_rows(min_row=3, values_only=True) if row[1] is not None]
+    assert units[:-1] == ["高新园区联合工会", "城西镇工会", "机关工会"]  # the 初稿 is not counted: one row per unit
+    checks = {(r[0], r[1]): r[5] for r in workbook["与名单核对"].iter_rows(min_row=3, values_only=True)}
+    assert checks[("机关工会", "困难职工户数")] == "一致"
+    assert checks[("城东街道工会", "困难职工户数")] == "不一致"
+    assert checks[("城西镇工会", "困难职工户数")] == "名单被退回"
+    changes = [r for r in workbook["重报变更"].iter_rows(min_row=3, values_only=True)]
+    assert {(r[1], r[2]) for r in changes} == {("园区统计表(更正).xlsx", "园区统计表(初稿).xlsx")}
+    assert ("修改", "一线职工人数", "8", "10") in {(r[3], r[5], r[6], r[7]) for r in changes}
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    draft = next(f for f in report["files"] if f["path"].endswith("园区统计表(初稿).xlsx"))
+    assert draft["replaced_by"] == "园区统计表(更正).xlsx"

@@ -135,7 +135,7 @@ def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy
             result.annotated = annotate_copy(result, folder / ANNOTATED_DIR / _annotated_name(result.path, used))
     for kind, spec in specs.items():
         current = [result for result in report.files if result.kind == kind and result.current]
-        report.missing[kind] = _missing_units(kind, report.files, policy)
+        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
         if not current and not report.missing[kind]:
             continue
         frame = merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in current if r.parsed), spec)
@@ -158,18 +158,19 @@ def _annotated_name(path: Path, used: set[str]) -> str:
     return name
 
 
-def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy) -> list[MissingUnit]:
+def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy, period: str) -> list[MissingUnit]:
     """Units on the roster for `kind` without an accepted file: 未报送, or 被退回待重报 if rejected."""
     sent: dict[str, bool] = {}
     for result in results:
         if result.kind == kind and result.unit:
             key = unit_key(result.unit)
             sent[key] = sent.get(key, False) or result.accepted
+    deadline = policy.deadline(kind, period)
     missing = []
     for name in policy.expected_units(kind):
         status = sent.get(unit_key(name))
         if status is None:
-            missing.append(MissingUnit(name, "未报送"))
+            missing.append(MissingUnit(name, "未报送", deadline))
         elif not status:
-            missing.append(MissingUnit(name, "被退回待重报"))
+            missing.append(MissingUnit(name, "被退回待重报", deadline))
     return missing

@@ -5,9 +5,10 @@ A bad policy stops the run before any file is touched, with a message naming the
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,16 @@ class RosterUnit:
 class Policy:
     roster: tuple[RosterUnit, ...]
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
+    deadlines: dict[str, dt.date | int] = field(default_factory=dict)  # a date, or day N of the next month
+
+    def deadline(self, kind: str, period: str) -> dt.date | None:
+        """The form's deadline for `period` (YYYY-MM): a fixed date, or day N of the month after the period."""
+        rule = self.deadlines.get(kind)
+        if rule is None or isinstance(rule, dt.date):
+            return rule
+        year, month = (int(part) for part in period.split("-"))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return dt.date(year, month, rule)
 
     def expected_units(self, kind: str) -> list[str]:
         return [unit.name for unit in self.roster if kind in unit.forms]
@@ -54,7 +65,24 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         if not isinstance(section, dict):
             raise PolicyError(f"策略文件中 [{spec.policy_section}] 应为一个表(section)")
         forms[kind] = spec.parse_policy(section)
-    return Policy(roster=_roster(data.get("roster", []), specs), forms=forms)
+    return Policy(
+        roster=_roster(data.get("roster", []), specs),
+        forms=forms,
+        deadlines=_deadlines(data.get("deadlines", {}), specs),
+    )
+
+
+def _deadlines(section: Any, specs: Mapping[str, FormSpec]) -> dict[str, dt.date | int]:
+    if not isinstance(section, dict):
+        raise PolicyError('策略文件中 [deadlines] 应为一个表,如 "慰问名单" = 2026-12-20')
+    reject_unknown(section, set(specs), "deadlines")
+    for kind, value in section.items():
+        valid_day = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 28
+        if not (valid_day or (isinstance(value, dt.date) and not isinstance(value, dt.datetime))):
+            raise PolicyError(
+                f"策略文件中 deadlines.{kind} 应为日期(如 2026-12-20)或次月的日(1 至 28 的整数),现在是“{value}”"
+            )
+    return dict(section)
 
 
 def _roster(entries: Any, specs: Mapping[str, FormSpec]) -> tuple[RosterUnit, ...]:

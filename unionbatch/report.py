@@ -10,13 +10,11 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .compute import OutColumn, OutSheet
 from .findings import ERROR, WARNING, Finding, mask_text
-from .money import format_yuan
 
 if TYPE_CHECKING:
     from .crosscheck import Reconciliation
@@ -74,6 +72,10 @@ class FileResult:
 class MissingUnit:
     name: str
     status: str  # 未报送 | 被退回待重报
+    deadline: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "deadline": self.deadline and self.deadline.isoformat()}
 
 
 @dataclass
@@ -109,7 +111,7 @@ class Report:
                 for result in self.files
             ],
             "totals": self.totals,
-            "missing": {kind: [vars(unit) for unit in units] for kind, units in self.missing.items()},
+            "missing": {kind: [unit.to_json() for unit in units] for kind, units in self.missing.items()},
             "reconciliation": [
                 {**vars(row), "stated": str(row.stated), "other": None if row.other is None else str(row.other)}
                 for row in self.reconciliations
@@ -180,9 +182,7 @@ def summary_lines(report: Report) -> list[str]:
         note = f"  {note_text(result)}" if note_text(result) else ""
         lines.append(f"  {status_text(result)}  {result.unit or '未知单位'}  {result.path.name}  ({counts}){note}")
     for kind, totals in report.totals.items():
-        if "total" in totals:
-            total = format_yuan(Decimal(totals["total"]))
-            lines.append(f"{kind}:{totals.get('households', 0)} 户,合计 {total} 元({totals['total_upper']})")
+        lines.append(f"{kind}:{totals['summary']}")
     for kind, units in report.missing.items():
         if units:
             lines.append(f"{kind} 未报送/待重报:" + "、".join(f"{unit.name}({unit.status})" for unit in units))
@@ -193,8 +193,17 @@ def summary_lines(report: Report) -> list[str]:
 def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
     return OutSheet(
         "未报送",
-        [OutColumn("表单", "text", 12), OutColumn("单位", "text", 28), OutColumn("状态", "text", 14)],
-        [[kind, unit.name, unit.status] for kind in kinds for unit in report.missing.get(kind, [])],
+        [
+            OutColumn("表单", "text", 14),
+            OutColumn("单位", "text", 28),
+            OutColumn("状态", "text", 14),
+            OutColumn("截止日期", "text", 12),
+        ],
+        [
+            [kind, unit.name, unit.status, unit.deadline.isoformat() if unit.deadline else ""]
+            for kind in kinds
+            for unit in report.missing.get(kind, [])
+        ],
         title=f"{report.period} 未报送或被退回的单位",
     )
 
