@@ -185,8 +185,12 @@ def main() -> None:
     east = make_people(6, seed=2, prefix="CD")
     fill_stats(INBOX / "城东街道工会_统计表.xlsx", "城东街道工会", [stats_for(east, hard_count=len(east) + 1)])
     park = make_people(7, seed=3, prefix="GX")
-    fill_stats(INBOX / "园区统计表(初稿).xlsx", "高新园区联合工会", [stats_for(park, frontline_count=8, frontline_amount=4000)],
-               date="2026-11-12")
+    fill_stats(
+        INBOX / "园区统计表(初稿).xlsx",
+        "高新园区联合工会",
+        [stats_for(park, frontline_count=8, frontline_amount=4000)],
+        date="2026-11-12",
+    )
     fill_stats(INBOX / "园区统计表(更正).xlsx", "高新园区联合工会", [stats_for(park)], date="2026-11-19")
     fill_stats(INBOX / "城西镇工会_统计表.xlsx", "城西镇工会", [stats_for(make_people(16, seed=6, prefix="CX"))])
 

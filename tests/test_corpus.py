@@ -10,7 +10,7 @@ from tests.conftest import CORPUS
 from tests.factory import fill_template, make_people
 from unionbatch.pipeline import run_batch
 
-VERDICTS = {"not_a_form", "file_unreadable", "file_encrypted", "file_type"}
+VERDICTS = {"not_a_form", "file_unreadable", "file_encrypted", "file_type", "file_disguised", "too_large"}
 
 
 def test_every_corpus_file_gets_a_verdict_and_a_good_file_is_still_accepted(tmp_path: Path) -> None:

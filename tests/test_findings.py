@@ -7,6 +7,7 @@ or by xlsxwriter in a unit's own layout, with exactly one planted mistake.
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +86,45 @@ def stats_and_list(list_edits: dict[str, object], **changes: object) -> Callable
     return build
 
 
+def zip_bomb(folder: Path) -> list[Path]:
+    """201 MB of spaces in 200 KB: more than the default 200 MB limit once expanded."""
+    path = folder / "炸弹.xlsx"
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member,
+    ):
+        for _ in range(201):
+            member.write(b" " * (1024 * 1024))
+    return [path]
+
+
+def doctype(folder: Path) -> list[Path]:
+    """Our template with an external entity declared in its sheet XML (an XXE attempt)."""
+    source = fill_template(folder / "原.xlsx", "测试工会", PEOPLE)
+    path = folder / "实体.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as crafted:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + data
+            crafted.writestr(item, data)
+    return [path]
+
+
+def hidden(sheet: bool = False, row: int | None = None) -> Callable[[Path], list[Path]]:
+    def build(folder: Path) -> list[Path]:
+        path = fill_template(folder / "隐藏.xlsx", "测试工会", PEOPLE)
+        workbook = load_workbook(path)
+        if sheet:
+            workbook.create_sheet("旧名单").sheet_state = "hidden"
+        if row:
+            workbook["慰问名单"].row_dimensions[row].hidden = True
+        workbook.save(path)
+        return [path]
+
+    return build
+
+
 TOTALS = {"amount": sum(p.amount for p in PEOPLE), "goods": sum(p.goods for p in PEOPLE)}
 P = PEOPLE[0]
 
@@ -93,6 +133,12 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "file_type": (raw_file("总结.docx", b"PK\x03\x04 word"), None),
     "file_unreadable": (raw_file("坏文件.xlsx", b"this is not a spreadsheet at all"), None),
     "file_encrypted": (lambda folder: [CORPUS / "password_2002_40_basecrypto.xls"], None),
+    "file_disguised": (raw_file("名单.xlsx", b"%PDF-1.7 a report"), None),
+    "too_large": (zip_bomb, None),
+    "file_unsafe": (doctype, None),
+    "formulas_not_calculated": (on_template(PEOPLE, total_row={"amount": "=SUM(L4:L9)"}), None),
+    "hidden_sheet": (hidden(sheet=True), None),
+    "hidden_rows": (hidden(row=6), "A6"),
     "not_a_form": (own_layout(["照片编号", "地点", "拍摄人"], [["P1", "操场", "小王"]]), None),
     "column_missing": (
         own_layout(

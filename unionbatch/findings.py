@@ -27,6 +27,25 @@ CODES: dict[str, Code] = {
         ERROR, "文件无法读取:{reason}", "请用 Excel 或 WPS 打开确认文件完好,另存为 .xlsx 后重新提交"
     ),
     "file_encrypted": Code(ERROR, "文件设有密码", "请取消密码后重新提交"),
+    "file_disguised": Code(
+        ERROR,
+        "文件实际上是{real},不是电子表格(只是扩展名为“{ext}”)",
+        "请提交 Excel 表格本身;从其他系统导出的文件,请先用 Excel 或 WPS 打开,另存为 .xlsx 后再提交",
+    ),
+    "file_unsafe": Code(
+        ERROR, "文件中含有不安全的内容({reason}),已拒绝处理", "请用 Excel 或 WPS 打开后另存为新的 .xlsx 文件再提交"
+    ),
+    "too_large": Code(
+        ERROR, "文件超过处理上限:{reason}", "请删除多余的行、列或工作表后重新提交;确需报送大文件的,请联系工会办公室"
+    ),
+    "formulas_not_calculated": Code(
+        ERROR,
+        "表中有 {count} 个公式没有保存计算结果(如 {value}),文件可能由程序生成、从未在 Excel 中打开过",
+        "请用 Excel 或 WPS 打开此文件,保存后重新提交",
+    ),
+    "hidden_sheet": Code(
+        WARNING, "工作表“{value}”处于隐藏状态,其中的内容未读取", "如其中有要报送的数据,请取消隐藏并填入报送的表中"
+    ),
     "not_a_form": Code(
         ERROR,
         "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",
@@ -42,6 +61,9 @@ CODES: dict[str, Code] = {
         ERROR, "处理此文件时程序内部出错({reason}),文件未被处理", "文件本身可能没有问题;请把此文件转给系统管理员检查"
     ),
     # cell-level
+    "hidden_rows": Code(
+        WARNING, "第 {line} 行被隐藏,已按正常数据读取", "请确认隐藏行中的数据确实要报送;不需要的请整行删除,不要只隐藏"
+    ),
     "required_missing": Code(ERROR, "“{field}”未填写", "请补填{field}"),
     "not_a_number": Code(ERROR, "“{field}”应为数字,填写的是“{value}”", "请只填写数字,不要带文字,如 800 或 1200.50"),
     "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3"),

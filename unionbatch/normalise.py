@@ -144,6 +144,22 @@ def _structure_findings(parsed: ParsedSheet) -> list[Finding]:
         findings.append(make_finding("unit_missing", parsed.file, sheet=parsed.sheet_name))
     if parsed.frame.empty:
         findings.append(make_finding("no_rows", parsed.file, sheet=parsed.sheet_name))
+    sheet = parsed.location.sheet
+    if sheet.uncalculated:
+        findings.append(
+            make_finding(
+                "formulas_not_calculated",
+                parsed.file,
+                sheet=parsed.sheet_name,
+                value=sheet.uncalculated[0],
+                count=len(sheet.uncalculated),
+            )
+        )
+    first_column = min(parsed.location.columns, key=parsed.location.columns.__getitem__)
+    read_rows = set(parsed.frame.index) | {total.row for total in parsed.totals}
+    findings += [
+        parsed.finding("hidden_rows", row, first_column, line=row) for row in sorted(sheet.hidden_rows & read_rows)
+    ]
     version = parsed.location.stored_version
     if version is not None and version != parsed.spec.version:
         findings.append(

@@ -17,8 +17,17 @@ from .findings import make_finding
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
-from .recognise import recognise
-from .report import FileResult, MissingUnit, Report, form_report_sheets, report_sheets, unit_key, write_json
+from .recognise import hidden_sheet_findings, recognise
+from .report import (
+    FileResult,
+    MissingUnit,
+    Report,
+    append_log,
+    form_report_sheets,
+    report_sheets,
+    unit_key,
+    write_json,
+)
 from .spec import FormSpec, load_specs
 from .validate import validate_sheet
 from .versions import choose_current
@@ -27,6 +36,7 @@ from .write import write_workbook
 log = logging.getLogger("unionbatch")
 
 ANNOTATED_DIR = "批注"
+RUN_LOG = "run.log"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -46,14 +56,15 @@ def _check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> Fi
     if not is_spreadsheet(path):
         return FileResult(path, findings=[make_finding("file_type", name, ext=path.suffix or "无")])
     try:
-        book = read_book(path)
+        book = read_book(path, policy.limits)
         location = recognise(book, specs)
         if location is None:
             return FileResult(path, findings=[make_finding("not_a_form", name)])
         parsed = parse_sheet(name, location)
+        parsed.findings.extend(hidden_sheet_findings(book, location, name))
         findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
-        return FileResult(path, findings=[make_finding(failure.code, name, reason=failure.reason)])
+        return FileResult(path, findings=[make_finding(failure.code, name, ext=path.suffix, **failure.params)])
     except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
         log.exception("processing %s failed", path.name)
         return FileResult(path, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
@@ -105,6 +116,7 @@ def run_batch(
     period: str | None = None,
     policy_path: Path | None = None,
     specs: Mapping[str, FormSpec] | None = None,
+    full_ids: bool = False,
 ) -> Report:
     """Process every file in `inbox` and write the period's outputs to `out/PERIOD/`."""
     specs = specs if specs is not None else load_specs()
@@ -121,13 +133,16 @@ def run_batch(
     results, reconciliations = check_batch(inbox_files(inbox), specs, policy)
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     try:
-        _write_outputs(report, specs, policy, created)
+        _write_outputs(report, specs, policy, created, full_ids)
+        append_log(out / RUN_LOG, report)
     except OSError as error:
         raise RunError(f"无法写入输出文件夹 {folder}:{error.strerror}") from error
     return report
 
 
-def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime) -> None:
+def _write_outputs(
+    report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime, full_ids: bool
+) -> None:
     folder = report.folder
     used: set[str] = set()
     for result in report.files:
@@ -145,17 +160,33 @@ def _write_outputs(report: Report, specs: Mapping[str, FormSpec], policy: Policy
         write_workbook(folder / spec.output_name, sheets, created)
         report.outputs.append(folder / spec.output_name)
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
-    write_json(folder / "report.json", report.to_json())
+    write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
 
 
 def _annotated_name(path: Path, used: set[str]) -> str:
-    """名单_批注.xlsx; 名单.xls_批注.xlsx when 名单.xlsx is in the same batch."""
-    name = f"{path.stem}_批注.xlsx"
+    """名单_批注.xlsx; 名单.xls_批注.xlsx when 名单.xlsx is in the same batch. Always a safe name."""
+    name = f"{safe_name(path.stem, 60)}_批注.xlsx"
     if name in used:
-        name = f"{path.name}_批注.xlsx"
+        name = f"{safe_name(path.name, 60)}_批注.xlsx"
     used.add(name)
     return name
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_name(name: str, limit: int = 80) -> str:
+    """A file name from outside (attachment, sheet) made safe to write: no folders, no control characters,
+    not hidden, at most `limit` characters with its extension kept."""
+    flat = _UNSAFE.sub("", name).replace("/", "_").replace("\\", "_").lstrip("._ ").strip()
+    if not flat or set(flat) <= {"."}:
+        return "文件"
+    stem, dot, suffix = flat.rpartition(".")
+    if not dot or len(suffix) > 8:
+        stem, suffix = flat, ""
+    keep = limit - len(suffix) - (1 if suffix else 0)
+    return f"{stem[:keep]}.{suffix}" if suffix else flat[:limit]
 
 
 def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy, period: str) -> list[MissingUnit]:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .read import Limits
 from .spec import FormSpec
 
 
@@ -32,6 +33,7 @@ class Policy:
     roster: tuple[RosterUnit, ...]
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
     deadlines: dict[str, dt.date | int] = field(default_factory=dict)  # a date, or day N of the next month
+    limits: Limits = field(default_factory=Limits)
 
     def deadline(self, kind: str, period: str) -> dt.date | None:
         """The form's deadline for `period` (YYYY-MM): a fixed date, or day N of the month after the period."""
@@ -69,7 +71,22 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         roster=_roster(data.get("roster", []), specs),
         forms=forms,
         deadlines=_deadlines(data.get("deadlines", {}), specs),
+        limits=_limits(data.get("limits", {})),
     )
+
+
+def _limits(section: Any) -> Limits:
+    if not isinstance(section, dict):
+        raise PolicyError("策略文件中 [limits] 应为一个表")
+    defaults = Limits()
+    reject_unknown(section, set(vars(defaults)), "limits")
+    values = {}
+    for key, default in vars(defaults).items():
+        value = amount(section, key, str(default), "limits")
+        if value != value.to_integral_value():
+            raise PolicyError(f"策略文件中 limits.{key} 应为正整数,现在是“{section[key]}”")
+        values[key] = int(value)
+    return Limits(**values)
 
 
 def _deadlines(section: Any, specs: Mapping[str, FormSpec]) -> dict[str, dt.date | int]:

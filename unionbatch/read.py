@@ -1,15 +1,37 @@
-"""Read any spreadsheet a unit sends (.xlsx .xlsm .xls .xlsb .ods) into plain grids, via calamine."""
+"""Read any spreadsheet a unit sends (.xlsx .xlsm .xls .xlsb .ods) into plain grids, via calamine.
+
+Every file is untrusted: its size, its uncompressed size (a zip bomb is refused before anything is
+expanded), its rows and columns are held to the policy's limits; a file whose content is not what its
+name says (a PDF or Word document renamed .xlsx) is named for what it is. For .xlsx/.xlsm the sheet
+XML is also scanned (with defusedxml) for hidden rows and for formulas that were never calculated.
+"""
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import python_calamine as calamine
+from defusedxml import ElementTree as SafeTree
+from defusedxml.common import DefusedXmlException
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 META_SHEET = "_表单信息"
+MB = 1024 * 1024
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may be; refusals say which limit. Set in the policy's [limits]."""
+
+    max_file_mb: int = 20
+    max_unzipped_mb: int = 200
+    max_rows: int = 20000
+    max_columns: int = 200
 
 
 @dataclass(frozen=True)
@@ -17,6 +39,8 @@ class SheetData:
     name: str
     rows: list[list[Any]]
     hidden: bool = False
+    hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
+    uncalculated: tuple[str, ...] = ()  # cells holding a formula with no saved value
 
 
 @dataclass(frozen=True)
@@ -31,39 +55,61 @@ class Book:
 
 
 class ReadFailure(Exception):
-    """The file cannot be read as a spreadsheet: the finding `code` and a Chinese `reason` for it."""
+    """The file cannot be read as a spreadsheet: the finding `code` and the parameters of its message."""
 
-    def __init__(self, reason: str, code: str = "file_unreadable") -> None:
+    def __init__(self, reason: str, code: str = "file_unreadable", **params: str) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.params = {"reason": reason, **params}
 
 
 def is_spreadsheet(path: Path) -> bool:
     return path.suffix.lower() in SPREADSHEET_SUFFIXES
 
 
-def read_book(path: Path) -> Book:
+def read_book(path: Path, limits: Limits = Limits()) -> Book:
     """All sheets as grids anchored at A1 (row 0 is Excel row 1), plus the hidden form metadata."""
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ReadFailure("文件是空的(0 字节)")
+    if size > limits.max_file_mb * MB:
+        raise ReadFailure(f"文件大小 {size / MB:.1f} MB,超过上限 {limits.max_file_mb} MB", code="too_large")
+    _check_content(path, limits)
+    extras = _ooxml_extras(path) if zipfile.is_zipfile(path) else {}
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
-        sheets = [_read_sheet(workbook, meta) for meta in workbook.sheets_metadata]
+        sheets = [_read_sheet(workbook, meta, limits, extras.get(meta.name)) for meta in workbook.sheets_metadata]
     except calamine.PasswordError as error:
         raise ReadFailure("文件设有密码", code="file_encrypted") from error
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError, OSError) as error:
-        raise ReadFailure(f"文件已损坏或不是有效的表格文件({type(error).__name__})") from error
+        raise ReadFailure(f"文件已损坏、不完整或不是有效的表格文件({type(error).__name__})") from error
     if not sheets:
         raise ReadFailure("工作簿中没有任何工作表")
     return Book(path=path, sheets=sheets, meta=_read_meta(sheets))
 
 
-def _read_sheet(workbook: calamine.CalamineWorkbook, meta: calamine.SheetMetadata) -> SheetData:
+def _read_sheet(
+    workbook: calamine.CalamineWorkbook,
+    meta: calamine.SheetMetadata,
+    limits: Limits,
+    extras: tuple[frozenset[int], tuple[str, ...]] | None,
+) -> SheetData:
     sheet = workbook.get_sheet_by_name(meta.name)
-    rows = sheet.to_python(skip_empty_area=False)
-    hidden = meta.visible != calamine.SheetVisibleEnum.Visible
-    return SheetData(name=meta.name, rows=rows, hidden=hidden)
+    rows, columns = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+    if rows > limits.max_rows or columns > limits.max_columns:
+        raise ReadFailure(
+            f"工作表“{meta.name}”有 {rows} 行、{columns} 列,超过上限 {limits.max_rows} 行、{limits.max_columns} 列",
+            code="too_large",
+        )
+    hidden_rows, uncalculated = extras or (frozenset(), ())
+    return SheetData(
+        name=meta.name,
+        rows=sheet.to_python(skip_empty_area=False),
+        hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
+        hidden_rows=hidden_rows,
+        uncalculated=uncalculated,
+    )
 
 
 def _read_meta(sheets: list[SheetData]) -> dict[str, str]:
@@ -72,3 +118,90 @@ def _read_meta(sheets: list[SheetData]) -> dict[str, str]:
         if sheet.name == META_SHEET:
             return {str(row[0]): str(row[1]) for row in sheet.rows if len(row) >= 2 and row[0] != ""}
     return {}
+
+
+# ---- what the bytes really are ------------------------------------------------------------
+
+_MAGIC = (
+    (b"%PDF", "PDF 文档"),
+    (b"{\\rtf", "RTF 文档"),
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPEG 图片"),
+    (b"<html", "网页(HTML)文件"),
+    (b"<!doctype html", "网页(HTML)文件"),
+    (b"<?xml", "XML 文件"),
+)
+_ZIPPED = (("word/document.xml", "Word 文档(.docx)"), ("ppt/presentation.xml", "PowerPoint 演示文稿(.pptx)"))
+
+
+def _check_content(path: Path, limits: Limits) -> None:
+    with path.open("rb") as stream:
+        head = stream.read(512).lstrip(b"\xef\xbb\xbf \r\n\t").lower()
+    for magic, what in _MAGIC:
+        if head.startswith(magic.lower()):
+            raise ReadFailure(what, code="file_disguised", real=what)
+    if not head.startswith(b"pk\x03\x04"):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ReadFailure("文件已损坏或不完整(压缩包无法打开)") from error
+    names = {member.filename for member in members}
+    for marker, what in _ZIPPED:
+        if marker in names:
+            raise ReadFailure(what, code="file_disguised", real=what)
+    unzipped = sum(member.file_size for member in members)
+    if unzipped > limits.max_unzipped_mb * MB:
+        raise ReadFailure(
+            f"解压后 {unzipped / MB:.0f} MB,超过上限 {limits.max_unzipped_mb} MB(疑似压缩炸弹,未解压)", code="too_large"
+        )
+    _refuse_doctype(path, members)
+
+
+def _refuse_doctype(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Spreadsheet XML never declares a DOCTYPE; one that does is an entity attack (billion laughs, XXE).
+    A DOCTYPE must precede the root element, so the first few kilobytes of each part tell."""
+    with zipfile.ZipFile(path) as archive:
+        for member in members:
+            if member.filename.endswith((".xml", ".rels")):
+                with archive.open(member) as stream:
+                    if b"<!DOCTYPE" in stream.read(4096).upper():
+                        raise ReadFailure(f"{member.filename} 含有 DOCTYPE/实体声明", code="file_unsafe")
+
+
+def _ooxml_extras(path: Path) -> dict[str, tuple[frozenset[int], tuple[str, ...]]]:
+    """Per sheet name: hidden rows and formula cells without a saved value. Empty when not OOXML."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {name: _scan_sheet(archive, part) for name, part in _sheet_parts(archive).items()}
+    except (KeyError, zipfile.BadZipFile, SafeTree.ParseError, DefusedXmlException, OSError):
+        return {}  # calamine gives the verdict on a broken or hostile file
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    workbook = SafeTree.fromstring(archive.read("xl/workbook.xml"))
+    relations = SafeTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in relations}
+    parts = {}
+    for sheet in workbook.iter(f"{MAIN}sheet"):
+        target = targets.get(sheet.get(RELATIONSHIP), "")
+        parts[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return parts
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], tuple[str, ...]]:
+    hidden: set[int] = set()
+    uncalculated: list[str] = []
+    with archive.open(part) as stream:
+        for _, element in SafeTree.iterparse(stream, events=("end",)):
+            if element.tag == f"{MAIN}c":
+                formula, value = element.find(f"{MAIN}f"), element.find(f"{MAIN}v")
+                if formula is not None and (value is None or not (value.text or "").strip()):
+                    uncalculated.append(element.get("r", ""))
+                element.clear()
+            elif element.tag == f"{MAIN}row":
+                if element.get("hidden") in ("1", "true"):
+                    hidden.add(int(element.get("r", "0")))
+                element.clear()
+    return frozenset(hidden), tuple(uncalculated)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .findings import Finding, make_finding
 from .read import Book, SheetData
 from .spec import FormSpec, header_key, strip_unit
 
@@ -109,3 +110,12 @@ def _best_header(sheet: SheetData, spec: FormSpec) -> tuple[int, dict[str, int]]
 def _has_title(sheet: SheetData, header_row: int, spec: FormSpec) -> bool:
     above = " ".join(str(cell) for cells in sheet.rows[:header_row] for cell in cells if cell != "")
     return any(word in above for word in spec.title_keywords)
+
+
+def hidden_sheet_findings(book: Book, location: Location, file: str) -> list[Finding]:
+    """Hidden sheets are reported, not silently read or skipped (the form's own sheet is read)."""
+    return [
+        make_finding("hidden_sheet", file, sheet=sheet.name, value=sheet.name)
+        for sheet in book.form_sheets()
+        if sheet.hidden and sheet is not location.sheet
+    ]

@@ -22,7 +22,9 @@ class Reminder:
     def text(self, period: str) -> str:
         due = f"截止日期为 {self.deadline}," if self.deadline else ""
         if self.status == "被退回待重报":
-            return f"【重报】{self.unit}:贵单位报送的 {period}《{self.kind}》已被退回,请按批注修改后重新报送,{due}谢谢。"
+            return (
+                f"【重报】{self.unit}:贵单位报送的 {period}《{self.kind}》已被退回,请按批注修改后重新报送,{due}谢谢。"
+            )
         return f"【催报】{self.unit}:贵单位尚未报送 {period}《{self.kind}》,{due}请尽快报送,谢谢。"
 
 

@@ -163,6 +163,20 @@ def note_text(result: FileResult) -> str:
     return ""
 
 
+def append_log(path: Path, report: Report) -> None:
+    """One masked line per file in OUT/run.log: when, period, status, unit, file, counts."""
+    stamp = dt.datetime.now().isoformat(timespec="seconds")
+    lines = [
+        mask_text(
+            f"{stamp} {report.period} {result.status} {result.unit or '-'} {result.path.name} "
+            f"rows={result.rows} errors={result.errors} warnings={result.warnings}"
+        )
+        for result in report.files
+    ]
+    with path.open("a", encoding="utf-8") as log:
+        log.writelines(f"{line}\n" for line in lines)
+
+
 def finding_lines(results: Sequence[FileResult]) -> list[str]:
     """One masked line per finding: file, sheet!cell, level, code, message."""
     lines = []
