@@ -8,7 +8,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.conftest import CORPUS
-from tests.factory import fill_template, make_people, write_own_layout
+from tests.factory import fill_template, libreoffice_convert, make_people, write_own_layout
+from unionbatch.annotate import sheet_title
 from unionbatch.pipeline import check_files, run_batch
 
 PEOPLE = make_people(6, seed=61)
@@ -89,3 +90,20 @@ def test_rows_with_only_a_prefilled_row_number_are_blank(tmp_path: Path, specs, 
     path = fill_template(tmp_path / "预填序号.xlsx", "甲工会", PEOPLE[:3], edits={f"A{r}": r - 3 for r in range(7, 30)})
     [result] = check_files([path], specs, policy)
     assert (result.status, result.rows) == ("accepted", 3)
+
+
+def test_ods_from_libreoffice_gets_an_annotated_copy_with_its_sheet_names(tmp_path: Path) -> None:
+    rows = [as_row(p) for p in PEOPLE]
+    rows[0][2] = "12345"
+    source = write_own_layout(tmp_path / "名单.xlsx", [["填报单位:甲工会"]], HEADER, rows)
+    workbook = load_workbook(source)
+    workbook["Sheet1"].title = "名单(11月)"
+    workbook.save(source)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    ods = libreoffice_convert(source, inbox / "名单.ods", "calc8")
+    assert sheet_title("a/b:c*d?[e]") == "a_b_c_d__e_"
+    report = run_batch(inbox, tmp_path / "out", "2026-04")
+    [result] = report.files
+    assert result.annotated is not None and ods.exists()
+    assert load_workbook(result.annotated)["名单(11月)"]["C3"].comment is not None

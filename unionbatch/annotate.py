@@ -9,6 +9,7 @@ are never carried into the copy.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +34,7 @@ FILLS = {
     "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
 }
 LIST_SHEET = "错误清单"
+_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 LIST_HEADERS = ("位置", "字段", "填写内容", "级别", "问题", "修改方法")
 LIST_WIDTHS = (14, 16, 22, 8, 60, 60)
 AUTHOR = "工会表格处理"
@@ -77,7 +79,7 @@ def _open_copy(path: Path) -> Workbook | None:
     for sheet in book.sheets:
         if sheet.name == META_SHEET:
             continue
-        worksheet = workbook.create_sheet(sheet.name[:31])
+        worksheet = workbook.create_sheet(sheet_title(sheet.name))
         for cells in sheet.rows:
             worksheet.append([_cell_value(value) for value in cells])
             _keep_text(worksheet[worksheet.max_row])
@@ -97,11 +99,17 @@ def _keep_text(cells: Any) -> None:
             cell.data_type = "s"
 
 
+def sheet_title(name: str) -> str:
+    """A sheet name .xlsx accepts (an .ods sheet may hold []:*?/\\ or run past 31 characters)."""
+    return _BAD_TITLE.sub("_", name)[:31] or "Sheet"
+
+
 def _mark_cells(workbook: Workbook, findings: list[Finding]) -> None:
     by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for finding in findings:
-        if finding.sheet and finding.cell and finding.sheet in workbook.sheetnames:
-            by_cell[(finding.sheet, finding.cell)].append(finding)
+        sheet = finding.sheet if finding.sheet in workbook.sheetnames else sheet_title(finding.sheet or "")
+        if finding.cell and sheet in workbook.sheetnames:
+            by_cell[(sheet, finding.cell)].append(finding)
     for (sheet, cell), cell_findings in by_cell.items():
         target = workbook[sheet][cell]
         worst = ERROR if any(f.severity == ERROR for f in cell_findings) else "warning"
