@@ -60,10 +60,11 @@ def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
 @click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 @click.option("--full-ids", is_flag=True, help="report.json 中保留完整身份证号和电话(默认打码)")
-def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool) -> None:
-    """处理收件箱中的全部文件,输出到 OUT/期间/。"""
+@click.option("--keep-inbox", is_flag=True, help="处理后把文件复制(而不是移动)到 原件/,收件箱保持不变")
+def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool, keep_inbox: bool) -> None:
+    """处理收件箱中的全部文件,输出到 OUT/期间/;处理完的文件移到 OUT/期间/原件/。"""
     try:
-        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids)
+        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox)
     except (RunError, PolicyError) as error:
         raise RunFailed(str(error)) from error
     for line in summary_lines(report):

@@ -197,6 +197,7 @@ def test_no_full_id_or_phone_leaves_the_office(tmp_path: Path) -> None:
             "2026-11",
             "--policy",
             str(SAMPLES / "policy.toml"),
+            "--keep-inbox",
         ],
     )
     sensitive = {

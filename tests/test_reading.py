@@ -105,5 +105,5 @@ def test_ods_from_libreoffice_gets_an_annotated_copy_with_its_sheet_names(tmp_pa
     assert sheet_title("a/b:c*d?[e]") == "a_b_c_d__e_"
     report = run_batch(inbox, tmp_path / "out", "2026-04")
     [result] = report.files
-    assert result.annotated is not None and ods.exists()
+    assert result.annotated is not None and not ods.exists() and result.path.exists()  # archived
     assert load_workbook(result.annotated)["名单(11月)"]["C3"].comment is not None

@@ -64,6 +64,7 @@ def sample_run(tmp_path_factory) -> tuple[object, Path, dict[str, str], dict[str
             "2026-11",
             "--policy",
             str(SAMPLES / "policy.toml"),
+            "--keep-inbox",
         ],
     )
     return result, out / "2026-11", before, digest(SAMPLES / "inbox")

@@ -48,9 +48,9 @@ def annotate_copy(result: FileResult, target: Path) -> Path | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's notes on extensions it drops
-            workbook = _open_copy(result.path)
+            workbook = _open_copy(result.readable)
     except Exception:
-        log.exception("cannot open %s for annotation", result.path.name)
+        log.exception("cannot open %s for annotation", result.readable.name)
         return None
     if workbook is None:
         return None

@@ -14,6 +14,8 @@ from .annotate import annotate_copy
 from .compute import merge_rows
 from .crosscheck import Reconciliation, cross_file_duplicates, reconcile_forms
 from .findings import make_finding
+from .inbox import ARCHIVE_DIR, REPEAT_DIR, Busy, archive_name, copy_file, move, ready_files, run_lock
+from .ledger import Ledger, Submission, file_hash, row_data
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
@@ -37,6 +39,7 @@ log = logging.getLogger("unionbatch")
 
 ANNOTATED_DIR = "批注"
 RUN_LOG = "run.log"
+LEDGER = "ledger.sqlite"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -89,11 +92,6 @@ def check_batch(
     return results, reconciliations
 
 
-def inbox_files(inbox: Path) -> list[Path]:
-    """Files to process: everything in the inbox but hidden files and Office lock files (~$…)."""
-    return sorted(path for path in inbox.iterdir() if path.is_file() and not path.name.startswith((".", "~$")))
-
-
 def resolve_period(period: str | None, today: dt.date | None = None) -> str:
     today = today or dt.date.today()
     if period in (None, "", "this-month"):
@@ -117,8 +115,13 @@ def run_batch(
     policy_path: Path | None = None,
     specs: Mapping[str, FormSpec] | None = None,
     full_ids: bool = False,
+    keep_inbox: bool = False,
 ) -> Report:
-    """Process every file in `inbox` and write the period's outputs to `out/PERIOD/`."""
+    """Process the inbox into `out/PERIOD/`: the period's archived files and the inbox's new ones are
+    checked together, outputs written, the ledger updated, and only then the new files archived.
+
+    A run killed at any point leaves a state the next run completes: a file is either still in the inbox
+    (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
     specs = specs if specs is not None else load_specs()
     policy = load_policy(policy_path, specs)
     period = resolve_period(period)
@@ -127,17 +130,97 @@ def run_batch(
     folder = out / period
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise RunError(f"无法创建输出文件夹 {folder}:{error.strerror}") from error
-    created = period_start(period)
-    results, reconciliations = check_batch(inbox_files(inbox), specs, policy)
-    report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
-    try:
-        _write_outputs(report, specs, policy, created, full_ids)
-        append_log(out / RUN_LOG, report)
+        with run_lock(out):
+            ledger = Ledger(policy.ledger_path or out / LEDGER)
+            try:
+                return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox)
+            finally:
+                ledger.close()
+    except Busy as busy:
+        raise RunError(f"另一个处理正在运行(锁文件 {busy}),本次未运行") from busy
     except OSError as error:
         raise RunError(f"无法写入输出文件夹 {folder}:{error.strerror}") from error
+
+
+def _run(
+    inbox: Path,
+    out: Path,
+    folder: Path,
+    policy: Policy,
+    specs: Mapping[str, FormSpec],
+    ledger: Ledger,
+    full_ids: bool,
+    keep_inbox: bool,
+) -> Report:
+    period = folder.name
+    archive = folder / ARCHIVE_DIR
+    archived = {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
+    ready, arriving = ready_files(inbox, policy.settle_seconds)
+    work: list[tuple[Path, Path, str]] = [(path, path, sha) for sha, path in archived.items()]
+    repeats: list[tuple[Path, str]] = []
+    taken: set[str] = set()
+    for path in ready:
+        sha = file_hash(path)
+        known = ledger.by_hash(sha)
+        if known and not (out / known.stored_path).exists():
+            work.append((path, out / known.stored_path, sha))  # recorded by a run that stopped before moving it
+        elif known or sha in archived:
+            if not keep_inbox:
+                repeats.append((path, known.stored_path if known else str(archived[sha].relative_to(out))))
+        else:
+            work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
+    results, reconciliations = check_batch([source for source, *_ in work], specs, policy)
+    for result, (source, target, sha) in zip(results, work, strict=True):
+        result.path, result.source, result.sha256 = target, source if source != target else None, sha
+        result.origin = ledger.mail_origin(sha)
+    report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
+    report.repeats = [(path.name, same) for path, same in repeats]
+    report.arriving = [path.name for path in arriving]
+    _write_outputs(report, specs, policy, period_start(period), full_ids)
+    _record(ledger, report, out)
+    for result in results:
+        if result.source is not None:
+            (copy_file if keep_inbox else move)(result.source, result.path)
+    for path, _ in repeats:
+        move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
+    append_log(out / RUN_LOG, report)
     return report
+
+
+def _record(ledger: Ledger, report: Report, out: Path) -> None:
+    """Every file of the period, its result and its accepted rows, in one transaction."""
+    with ledger.transaction():
+        for result in report.files:
+            if result.sha256 is None:
+                continue
+            known = ledger.by_hash(result.sha256)
+            key = result.parsed.spec.key_column if result.parsed else None
+            rows = []
+            if result.parsed is not None and result.accepted:
+                rows = [
+                    (int(number), record.get(key) if key else None, row_data(record))
+                    for number, record in result.parsed.frame.to_dict("index").items()
+                ]
+            origin = result.origin
+            ledger.record(
+                Submission(
+                    sha256=result.sha256,
+                    original_name=known.original_name if known else (result.source or result.path).name,
+                    stored_path=str(result.path.relative_to(out)),
+                    period=report.period,
+                    arrived=result.received.isoformat(timespec="seconds"),
+                    sender=origin.sender if origin else None,
+                    subject=origin.subject if origin else None,
+                    message_id=origin.message_id if origin else None,
+                    unit=result.unit,
+                    kind=result.kind,
+                    status=result.status,
+                    replaced_by=result.replaced_by,
+                    errors=result.errors,
+                    warnings=result.warnings,
+                ),
+                rows,
+            )
 
 
 def _write_outputs(

@@ -34,6 +34,8 @@ class Policy:
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
     deadlines: dict[str, dt.date | int] = field(default_factory=dict)  # a date, or day N of the next month
     limits: Limits = field(default_factory=Limits)
+    ledger_path: Path | None = None
+    settle_seconds: float = 0.3  # how long a file touched in the last seconds is watched for changes
 
     def deadline(self, kind: str, period: str) -> dt.date | None:
         """The form's deadline for `period` (YYYY-MM): a fixed date, or day N of the month after the period."""
@@ -72,7 +74,20 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         forms=forms,
         deadlines=_deadlines(data.get("deadlines", {}), specs),
         limits=_limits(data.get("limits", {})),
+        **_inbox(data.get("inbox", {}), path),
     )
+
+
+def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:
+    """[inbox]: ledger (a path, relative to the policy file) and settle_seconds."""
+    if not isinstance(section, dict):
+        raise PolicyError("策略文件中 [inbox] 应为一个表")
+    reject_unknown(section, {"ledger", "settle_seconds"}, "inbox")
+    values: dict[str, Any] = {"settle_seconds": float(amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True))}
+    if "ledger" in section:
+        ledger = Path(str(section["ledger"]))
+        values["ledger_path"] = ledger if ledger.is_absolute() or policy_path is None else policy_path.parent / ledger
+    return values
 
 
 def _limits(section: Any) -> Limits:

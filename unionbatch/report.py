@@ -18,6 +18,7 @@ from .findings import ERROR, WARNING, Finding, mask_text
 
 if TYPE_CHECKING:
     from .crosscheck import Reconciliation
+    from .ledger import MailOrigin
     from .normalise import ParsedSheet
     from .versions import Changes
 
@@ -39,6 +40,13 @@ class FileResult:
     annotated: Path | None = None
     replaced_by: str | None = None  # a newer file of the same unit and form
     changes: Changes | None = None  # what this file changed against the version it replaces
+    source: Path | None = None  # where the bytes are read from, when not yet at `path` (the inbox)
+    sha256: str | None = None
+    origin: MailOrigin | None = None  # the email it came in, if any
+
+    @property
+    def readable(self) -> Path:
+        return self.source or self.path
 
     @property
     def current(self) -> bool:
@@ -87,6 +95,8 @@ class Report:
     missing: dict[str, list[MissingUnit]] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     reconciliations: list[Reconciliation] = field(default_factory=list)
+    repeats: list[tuple[str, str]] = field(default_factory=list)  # (file, the earlier identical file)
+    arriving: list[str] = field(default_factory=list)  # still being copied: left for the next run
 
     @property
     def exit_code(self) -> int:
@@ -97,7 +107,7 @@ class Report:
             "period": self.period,
             "files": [
                 {
-                    "path": str(result.path),
+                    "path": _relative(result.path, self.folder) if result.path.is_relative_to(self.folder) else str(result.path),
                     "kind": result.kind,
                     "unit": result.unit,
                     "status": result.status,
@@ -112,6 +122,8 @@ class Report:
             ],
             "totals": self.totals,
             "missing": {kind: [unit.to_json() for unit in units] for kind, units in self.missing.items()},
+            "repeats": [{"path": name, "same_as": same} for name, same in self.repeats],
+            "arriving": self.arriving,
             "reconciliation": [
                 {**vars(row), "stated": str(row.stated), "other": None if row.other is None else str(row.other)}
                 for row in self.reconciliations
@@ -195,6 +207,8 @@ def summary_lines(report: Report) -> list[str]:
         counts = f"{result.rows} 行,{result.errors} 个错误,{result.warnings} 个警告"
         note = f"  {note_text(result)}" if note_text(result) else ""
         lines.append(f"  {status_text(result)}  {result.unit or '未知单位'}  {result.path.name}  ({counts}){note}")
+    lines += [f"  已处理过  {name}  (与 {same} 内容相同,未重复计入)" for name, same in report.repeats]
+    lines += [f"  稍后处理  {name}  (文件仍在复制中)" for name in report.arriving]
     for kind, totals in report.totals.items():
         lines.append(f"{kind}:{totals['summary']}")
     for kind, units in report.missing.items():

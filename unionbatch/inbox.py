@@ -1,0 +1,103 @@
+"""The inbox: which files are ready to process, and where each is archived once its results are written.
+
+Lock files (~$x.xlsx, .~lock.x#), hidden and temporary files are left alone; a file whose size or time
+changes while we look is still being copied and is left for the next run. Nothing is ever deleted:
+processed files move to OUT/PERIOD/原件/, a file already processed (same bytes) to 原件/重复/.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ARCHIVE_DIR = "原件"
+REPEAT_DIR = "重复"
+TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "#")
+RECENT_SECONDS = 2.0
+
+
+class Busy(Exception):
+    """Another run holds the lock."""
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """One run at a time per output folder; the OS releases the lock if a run dies."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise Busy(str(out / ".lock")) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_candidate(path: Path) -> bool:
+    name = path.name
+    return (
+        path.is_file()
+        and not name.startswith((".", "~$", ".~lock"))
+        and not name.lower().endswith(TEMPORARY_SUFFIXES)
+    )
+
+
+def ready_files(inbox: Path, settle_seconds: float) -> tuple[list[Path], list[Path]]:
+    """(ready, still arriving). Files touched in the last few seconds are watched for `settle_seconds`;
+    one whose size or modification time changes meanwhile is still being copied."""
+    candidates = sorted(path for path in inbox.iterdir() if is_candidate(path))
+    first = {path: _signature(path) for path in candidates}
+    now = time.time()
+    recent = [path for path in candidates if now - first[path][1] < RECENT_SECONDS]
+    if recent and settle_seconds > 0:
+        time.sleep(settle_seconds)
+    arriving = [path for path in recent if not path.exists() or _signature(path) != first[path]]
+    return [path for path in candidates if path not in arriving and path.exists()], arriving
+
+
+def _signature(path: Path) -> tuple[int, float]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (-1, 0.0)
+    return (stat.st_size, stat.st_mtime)
+
+
+def archive_name(folder: Path, name: str, taken: set[str]) -> Path:
+    """A free name in `folder` for `name`: 名单.xlsx, then 名单(2).xlsx …"""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, number = name, 1
+    while candidate in taken or (folder / candidate).exists():
+        number += 1
+        candidate = f"{stem}({number}){suffix}"
+    taken.add(candidate)
+    return folder / candidate
+
+
+def move(source: Path, target: Path) -> None:
+    """Move without ever losing the file: rename, or copy + fsync + remove across file systems."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+    except OSError:
+        temporary = target.with_name(f".{target.name}.moving")
+        shutil.copy2(source, temporary)
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        temporary.replace(target)
+        source.unlink()
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Archive a copy and leave the inbox as it is (run --keep-inbox)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.copying")
+    shutil.copy2(source, temporary)
+    temporary.replace(target)

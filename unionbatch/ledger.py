@@ -1,0 +1,240 @@
+"""The ledger: what was received and processed, when, with which result — in SQLite (standard library).
+
+It makes runs idempotent (a file is known by the SHA-256 of its bytes), keeps each period's accepted
+rows so rules can look at earlier months, remembers where each email attachment came from, which
+replies were sent, and which IDs are barred from aid. The schema is created and migrated here, with a
+version number in `meta`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        original_name TEXT NOT NULL,
+        stored_path TEXT NOT NULL,
+        period TEXT NOT NULL,
+        arrived TEXT NOT NULL,
+        sender TEXT,
+        subject TEXT,
+        message_id TEXT,
+        unit TEXT,
+        kind TEXT,
+        status TEXT NOT NULL,
+        replaced_by TEXT,
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        processed TEXT NOT NULL
+    );
+    CREATE INDEX submissions_period ON submissions (period, kind);
+    CREATE TABLE rows (
+        submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        person_key TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (submission_id, row_number)
+    );
+    CREATE INDEX rows_person ON rows (person_key);
+    CREATE TABLE mail (
+        sha256 TEXT PRIMARY KEY,
+        saved_name TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        subject TEXT,
+        date TEXT,
+        message_id TEXT
+    );
+    CREATE TABLE replies (
+        submission_sha256 TEXT PRIMARY KEY,
+        to_address TEXT NOT NULL,
+        eml_path TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE TABLE barred (
+        id_number TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        added TEXT NOT NULL
+    );
+    """,
+}
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Submission:
+    sha256: str
+    original_name: str
+    stored_path: str
+    period: str
+    arrived: str
+    sender: str | None
+    subject: str | None
+    message_id: str | None
+    unit: str | None
+    kind: str | None
+    status: str
+    replaced_by: str | None
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True)
+class MailOrigin:
+    sender: str
+    subject: str | None
+    date: str | None
+    message_id: str | None
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row["value"]) if row else 0
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[target]):
+                    self.db.execute(statement)
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(target),))
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()["value"])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ---- submissions -----------------------------------------------------------------------
+
+    def by_hash(self, sha256: str) -> Submission | None:
+        row = self.db.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
+        return _submission(row) if row else None
+
+    def period_submissions(self, period: str) -> list[Submission]:
+        rows = self.db.execute("SELECT * FROM submissions WHERE period = ? ORDER BY id", (period,))
+        return [_submission(row) for row in rows]
+
+    def record(self, submission: Submission, rows: Iterable[tuple[int, str | None, dict[str, Any]]]) -> None:
+        """Insert or update one submission and replace its stored rows. Call inside `transaction()`."""
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        values = {**submission.__dict__, "processed": now}
+        self.db.execute(
+            f"INSERT INTO submissions ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+            "ON CONFLICT (sha256) DO UPDATE SET "
+            + ", ".join(f"{key} = excluded.{key}" for key in values if key not in ("sha256", "arrived")),
+            tuple(values.values()),
+        )
+        submission_id = self.db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission.sha256,)).fetchone()[0]
+        self.db.execute("DELETE FROM rows WHERE submission_id = ?", (submission_id,))
+        self.db.executemany(
+            "INSERT INTO rows VALUES (?, ?, ?, ?)",
+            ((submission_id, number, key, json.dumps(data, ensure_ascii=False, default=str)) for number, key, data in rows),
+        )
+
+    def history(self, kind: str, person_key: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(period, unit, row) for every row of `person_key` in current accepted submissions of `kind`."""
+        rows = self.db.execute(
+            "SELECT s.period, s.unit, r.data FROM rows r JOIN submissions s ON s.id = r.submission_id "
+            "WHERE r.person_key = ? AND s.kind = ? AND s.status != 'rejected' AND s.replaced_by IS NULL "
+            "ORDER BY s.period",
+            (person_key, kind),
+        )
+        return [(row["period"], row["unit"], json.loads(row["data"])) for row in rows]
+
+    # ---- mail ------------------------------------------------------------------------------
+
+    def remember_mail(self, sha256: str, saved_name: str, origin: MailOrigin) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO mail VALUES (?, ?, ?, ?, ?, ?)",
+            (sha256, saved_name, origin.sender, origin.subject, origin.date, origin.message_id),
+        )
+
+    def mail_origin(self, sha256: str) -> MailOrigin | None:
+        row = self.db.execute("SELECT * FROM mail WHERE sha256 = ?", (sha256,)).fetchone()
+        return MailOrigin(row["sender"], row["subject"], row["date"], row["message_id"]) if row else None
+
+    # ---- replies ---------------------------------------------------------------------------
+
+    def queue_reply(self, sha256: str, to_address: str, eml_path: str) -> bool:
+        """Queue a reply once per submission; False if it was already queued (or sent)."""
+        cursor = self.db.execute("INSERT OR IGNORE INTO replies (submission_sha256, to_address, eml_path) VALUES (?, ?, ?)",
+                                 (sha256, to_address, eml_path))
+        return cursor.rowcount == 1
+
+    def pending_replies(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM replies WHERE sent_at IS NULL ORDER BY rowid"))
+
+    def mark_sent(self, sha256: str) -> None:
+        self.db.execute(
+            "UPDATE replies SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE submission_sha256 = ?",
+            (dt.datetime.now().isoformat(timespec="seconds"), sha256),
+        )
+
+    def mark_failed(self, sha256: str, error: str) -> None:
+        self.db.execute(
+            "UPDATE replies SET attempts = attempts + 1, last_error = ? WHERE submission_sha256 = ?", (error, sha256)
+        )
+
+    # ---- barred IDs ------------------------------------------------------------------------
+
+    def bar(self, id_number: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO barred VALUES (?, ?, ?)", (id_number, reason, dt.date.today().isoformat())
+        )
+
+    def barred(self) -> dict[str, str]:
+        return {row["id_number"]: row["reason"] for row in self.db.execute("SELECT * FROM barred")}
+
+
+def _statements(script: str) -> list[str]:
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _submission(row: sqlite3.Row) -> Submission:
+    return Submission(**{key: row[key] for key in Submission.__dataclass_fields__})
+
+
+def row_data(record: dict[str, Any]) -> dict[str, Any]:
+    """A normalised row as JSON-friendly values (Decimal → str)."""
+    return {key: str(value) if isinstance(value, Decimal) else value for key, value in record.items() if value is not None}
