@@ -43,9 +43,7 @@ def run_lock(out: Path) -> Iterator[None]:
 def is_candidate(path: Path) -> bool:
     name = path.name
     return (
-        path.is_file()
-        and not name.startswith((".", "~$", ".~lock"))
-        and not name.lower().endswith(TEMPORARY_SUFFIXES)
+        path.is_file() and not name.startswith((".", "~$", ".~lock")) and not name.lower().endswith(TEMPORARY_SUFFIXES)
     )
 
 

@@ -165,11 +165,16 @@ class Ledger:
             + ", ".join(f"{key} = excluded.{key}" for key in values if key not in ("sha256", "arrived")),
             tuple(values.values()),
         )
-        submission_id = self.db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission.sha256,)).fetchone()[0]
+        submission_id = self.db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission.sha256,)).fetchone()[
+            0
+        ]
         self.db.execute("DELETE FROM rows WHERE submission_id = ?", (submission_id,))
         self.db.executemany(
             "INSERT INTO rows VALUES (?, ?, ?, ?)",
-            ((submission_id, number, key, json.dumps(data, ensure_ascii=False, default=str)) for number, key, data in rows),
+            (
+                (submission_id, number, key, json.dumps(data, ensure_ascii=False, default=str))
+                for number, key, data in rows
+            ),
         )
 
     def history(self, kind: str, person_key: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -198,8 +203,10 @@ class Ledger:
 
     def queue_reply(self, sha256: str, to_address: str, eml_path: str) -> bool:
         """Queue a reply once per submission; False if it was already queued (or sent)."""
-        cursor = self.db.execute("INSERT OR IGNORE INTO replies (submission_sha256, to_address, eml_path) VALUES (?, ?, ?)",
-                                 (sha256, to_address, eml_path))
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO replies (submission_sha256, to_address, eml_path) VALUES (?, ?, ?)",
+            (sha256, to_address, eml_path),
+        )
         return cursor.rowcount == 1
 
     def pending_replies(self) -> list[sqlite3.Row]:
@@ -237,4 +244,6 @@ def _submission(row: sqlite3.Row) -> Submission:
 
 def row_data(record: dict[str, Any]) -> dict[str, Any]:
     """A normalised row as JSON-friendly values (Decimal → str)."""
-    return {key: str(value) if isinstance(value, Decimal) else value for key, value in record.items() if value is not None}
+    return {
+        key: str(value) if isinstance(value, Decimal) else value for key, value in record.items() if value is not None
+    }

@@ -47,31 +47,35 @@ class RunError(Exception):
     """The run itself cannot proceed (bad policy, unwritable output); a one-line Chinese reason."""
 
 
-def check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
-    """Read, recognise, normalise and validate one file; every problem becomes a finding."""
-    result = _check_file(path, specs, policy)
-    result.received = dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
+def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name: Path | None = None) -> FileResult:
+    """Read, recognise, normalise and validate one file; every problem becomes a finding.
+
+    `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox)."""
+    path = name or source
+    result = _check_file(source, str(path), specs, policy)
+    result.path, result.source = path, source if name else None
+    result.received = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
     return result
 
 
-def _check_file(path: Path, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
-    name = str(path)
-    if not is_spreadsheet(path):
-        return FileResult(path, findings=[make_finding("file_type", name, ext=path.suffix or "无")])
+def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
+    suffix = Path(name).suffix
+    if not is_spreadsheet(Path(name)):
+        return FileResult(source, findings=[make_finding("file_type", name, ext=suffix or "无")])
     try:
-        book = read_book(path, policy.limits)
+        book = read_book(source, policy.limits)
         location = recognise(book, specs)
         if location is None:
-            return FileResult(path, findings=[make_finding("not_a_form", name)])
+            return FileResult(source, findings=[make_finding("not_a_form", name)])
         parsed = parse_sheet(name, location)
         parsed.findings.extend(hidden_sheet_findings(book, location, name))
         findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
-        return FileResult(path, findings=[make_finding(failure.code, name, ext=path.suffix, **failure.params)])
+        return FileResult(source, findings=[make_finding(failure.code, name, ext=suffix, **failure.params)])
     except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
-        log.exception("processing %s failed", path.name)
-        return FileResult(path, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
-    return FileResult(path, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
+        log.exception("processing %s failed", name)
+        return FileResult(source, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
+    return FileResult(source, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
 
 
 def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy) -> list[FileResult]:
@@ -79,12 +83,16 @@ def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Po
 
 
 def check_batch(
-    paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy
+    paths: Sequence[Path],
+    specs: Mapping[str, FormSpec],
+    policy: Policy,
+    names: Sequence[Path] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: resubmissions, duplicates across units, figures across forms.
 
     Versions are chosen again at the end, because a reconciliation error can reject a newer file."""
-    results = [check_file(path, specs, policy) for path in paths]
+    targets = names or [None] * len(paths)
+    results = [check_file(path, specs, policy, name) for path, name in zip(paths, targets, strict=True)]
     choose_current(results)
     cross_file_duplicates(results)
     reconciliations = reconcile_forms(results)
@@ -154,7 +162,9 @@ def _run(
 ) -> Report:
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    archived = {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
+    archived = (
+        {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
+    )
     ready, arriving = ready_files(inbox, policy.settle_seconds)
     work: list[tuple[Path, Path, str]] = [(path, path, sha) for sha, path in archived.items()]
     repeats: list[tuple[Path, str]] = []
@@ -169,10 +179,12 @@ def _run(
                 repeats.append((path, known.stored_path if known else str(archived[sha].relative_to(out))))
         else:
             work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
-    results, reconciliations = check_batch([source for source, *_ in work], specs, policy)
+    results, reconciliations = check_batch(
+        [source for source, _, _ in work], specs, policy, names=[target for _, target, _ in work]
+    )
     for result, (source, target, sha) in zip(results, work, strict=True):
-        result.path, result.source, result.sha256 = target, source if source != target else None, sha
-        result.origin = ledger.mail_origin(sha)
+        result.source = source if source != target else None
+        result.sha256, result.origin = sha, ledger.mail_origin(sha)
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]

@@ -83,7 +83,9 @@ def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise PolicyError("策略文件中 [inbox] 应为一个表")
     reject_unknown(section, {"ledger", "settle_seconds"}, "inbox")
-    values: dict[str, Any] = {"settle_seconds": float(amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True))}
+    values: dict[str, Any] = {
+        "settle_seconds": float(amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True))
+    }
     if "ledger" in section:
         ledger = Path(str(section["ledger"]))
         values["ledger_path"] = ledger if ledger.is_absolute() or policy_path is None else policy_path.parent / ledger

@@ -107,7 +107,9 @@ class Report:
             "period": self.period,
             "files": [
                 {
-                    "path": _relative(result.path, self.folder) if result.path.is_relative_to(self.folder) else str(result.path),
+                    "path": _relative(result.path, self.folder)
+                    if result.path.is_relative_to(self.folder)
+                    else str(result.path),
                     "kind": result.kind,
                     "unit": result.unit,
                     "status": result.status,

@@ -1,0 +1,219 @@
+"""Running unattended: the inbox, the ledger, reruns, late files, locks, and crashes at any point."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from process import cli
+from tests.conftest import ROOT
+from tests.factory import fill_stats, fill_template, make_people, stats_for
+from unionbatch.inbox import run_lock
+from unionbatch.ledger import SCHEMA_VERSION, Ledger
+from unionbatch.pipeline import RunError, run_batch
+
+A, B = make_people(4, seed=91), make_people(3, seed=92)
+
+
+def ledger_rows(out: Path) -> list[tuple]:
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        return db.execute(
+            "SELECT original_name, stored_path, period, unit, kind, status, replaced_by, errors, warnings, "
+            "(SELECT COUNT(*) FROM rows WHERE submission_id = submissions.id) FROM submissions ORDER BY original_name"
+        ).fetchall()
+
+
+def test_processed_files_move_to_the_archive_and_a_repeat_is_not_counted_twice(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    original = fill_template(inbox / "甲.xlsx", "甲工会", A)
+    content = original.read_bytes()
+    first = run_batch(inbox, out, "2026-11")
+    assert not original.exists() and (out / "2026-11" / "原件" / "甲.xlsx").read_bytes() == content
+    (inbox / "甲(再次发送).xlsx").write_bytes(content)
+    second = run_batch(inbox, out, "2026-11")
+    assert second.repeats == [("甲(再次发送).xlsx", "2026-11/原件/甲.xlsx")]
+    assert (out / "2026-11" / "原件" / "重复" / "甲(再次发送).xlsx").read_bytes() == content
+    assert list(inbox.iterdir()) == []
+    assert second.totals["慰问名单"]["households"] == first.totals["慰问名单"]["households"] == len(A)
+    assert len(ledger_rows(out)) == 1
+
+
+def test_a_file_arriving_after_the_run_is_included_by_the_next(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    run_batch(inbox, out, "2026-11")
+    fill_template(inbox / "乙.xlsx", "乙工会", B)
+    report = run_batch(inbox, out, "2026-11")
+    assert report.totals["慰问名单"]["households"] == len(A) + len(B)
+    assert {r.path.name for r in report.files} == {"甲.xlsx", "乙.xlsx"}
+    assert Decimal(report.totals["慰问名单"]["amount"]) == sum(p.amount for p in A + B)
+
+
+def test_a_resubmission_in_a_later_run_replaces_the_earlier_file(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_stats(
+        inbox / "统计.xlsx", "甲工会", [stats_for(A, frontline_count=9, frontline_amount=4500)], date="2026-11-10"
+    )
+    run_batch(inbox, out, "2026-11")
+    fill_stats(inbox / "统计.xlsx", "甲工会", [stats_for(A)], date="2026-11-20")  # same name, corrected
+    report = run_batch(inbox, out, "2026-11")
+    names = {r.path.name: r for r in report.files}
+    assert names["统计.xlsx"].replaced_by == "统计(2).xlsx" and names["统计(2).xlsx"].current
+    assert report.totals["送温暖统计表"]["units"] == 1
+    assert Decimal(report.totals["送温暖统计表"]["total"]) == stats_for(A)["total"]
+
+
+def test_lock_files_temporary_files_and_files_still_being_copied_are_left(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    left = ["~$甲.xlsx", ".~lock.甲.xlsx#", "乙.xlsx.part", "丙.crdownload", ".hidden.xlsx"]
+    for name in left:
+        (inbox / name).write_bytes(b"partial")
+    growing = inbox / "正在复制.xlsx"
+    growing.write_bytes(b"PK")
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            with growing.open("ab") as handle:
+                handle.write(b"x" * 100)
+            time.sleep(0.02)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        report = run_batch(inbox, out, "2026-11")
+    finally:
+        stop.set()
+        writer.join()
+    assert [r.path.name for r in report.files] == ["甲.xlsx"]
+    assert report.arriving == ["正在复制.xlsx"]
+    assert sorted(p.name for p in inbox.iterdir()) == sorted([*left, "正在复制.xlsx"])
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_2(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    with run_lock(out):
+        with pytest.raises(RunError, match="另一个处理正在运行"):
+            run_batch(inbox, out, "2026-11")
+        result = CliRunner().invoke(cli, ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11"])
+    assert result.exit_code == 2 and result.output.startswith("Error: 另一个处理正在运行")
+    assert (inbox / "甲.xlsx").exists()  # untouched
+
+
+def test_ledger_schema_is_versioned_and_reopened_without_loss(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    run_batch(inbox, out, "2026-11")
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        assert ledger.version == SCHEMA_VERSION
+        [submission] = ledger.period_submissions("2026-11")
+        assert (submission.unit, submission.kind, submission.status, submission.original_name) == (
+            "甲工会",
+            "慰问名单",
+            "accepted",
+            "甲.xlsx",
+        )
+        history = ledger.history("慰问名单", A[0].id_number)
+        assert [(period, unit, row["amount"]) for period, unit, row in history] == [
+            ("2026-11", "甲工会", str(A[0].amount))
+        ]
+    finally:
+        ledger.close()
+
+
+def test_run_log_has_one_line_per_file(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    fill_template(inbox / "乙.xlsx", "乙工会", B, edits={"E5": "1"})
+    run_batch(inbox, out, "2026-11")
+    lines = (out / "run.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert any(line.endswith(" 2026-11 rejected 乙工会 乙.xlsx rows=3 errors=1 warnings=0") for line in lines)
+
+
+def _inbox_of(folder: Path, count: int) -> Path:
+    inbox = folder / "inbox"
+    for number in range(count):
+        unit = f"单位{number:02d}工会"
+        people = make_people(30, seed=1000 + number)
+        edits = {"E5": "123"} if number % 7 == 3 else None
+        fill_template(inbox / f"{unit}.xlsx", unit, people, edits=edits)
+        os.utime(inbox / f"{unit}.xlsx", (1_700_000_000 + number, 1_700_000_000 + number))
+    return inbox
+
+
+def _outputs(out: Path) -> dict[str, str]:
+    folder = out / "2026-11"
+    names = ["慰问名单汇总.xlsx", "处理报告.xlsx", "report.json"]
+    digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+    digests["原件"] = str(sorted(p.name for p in (folder / "原件").iterdir()))
+    digests["批注"] = str(sorted(p.name for p in (folder / "批注").iterdir()))
+    return digests
+
+
+@pytest.mark.parametrize("kill_when", ["outputs_started", "ledger_written", "archive_started"])
+def test_a_run_killed_at_any_point_is_finished_by_the_next(tmp_path: Path, kill_when: str) -> None:
+    reference = tmp_path / "reference"
+    run_batch(_inbox_of(reference, 14), reference / "out", "2026-11")
+    expected_outputs, expected_ledger = _outputs(reference / "out"), ledger_rows(reference / "out")
+
+    work = tmp_path / "work"
+    inbox, out = _inbox_of(work, 14), work / "out"
+    command = [
+        sys.executable,
+        str(ROOT / "process.py"),
+        "run",
+        "--inbox",
+        str(inbox),
+        "--out",
+        str(out),
+        "--period",
+        "2026-11",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = out / "2026-11"
+    probes = {
+        "outputs_started": lambda: (folder / "批注").exists(),
+        "ledger_written": lambda: _ledger_count(out) > 0,
+        "archive_started": lambda: (folder / "原件").exists(),
+    }
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not probes[kill_when]() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, "the run ended before the kill point: make the workload larger"
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    remaining = sorted(p.name for p in inbox.iterdir())
+    archived = sorted(p.name for p in (folder / "原件").iterdir()) if (folder / "原件").exists() else []
+    assert sorted(remaining + archived) == sorted(f"单位{n:02d}工会.xlsx" for n in range(14))  # nothing lost
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 1, rerun.stderr
+    assert list(inbox.iterdir()) == []
+    assert _outputs(out) == expected_outputs
+    assert ledger_rows(out) == expected_ledger
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert len(report["files"]) == 14 and report["repeats"] == []
+
+
+def _ledger_count(out: Path) -> int:
+    try:
+        with sqlite3.connect(out / "ledger.sqlite", timeout=0.01) as db:
+            return db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
