@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from unionbatch.pipeline import RunError, check_files, resolve_period, run_batch
+from unionbatch.pipeline import LEDGER, RunError, bar_person, check_files, resolve_period, run_batch
 from unionbatch.policy import PolicyError, load_policy
 from unionbatch.remind import ReminderError, due_reminders
 from unionbatch.report import finding_lines, summary_lines
@@ -90,6 +90,21 @@ def remind(out: Path, period: str | None, policy_path: Path | None) -> None:
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
         click.echo(reminder.text(period))
+
+
+@cli.command()
+@click.argument("id_number")
+@click.option("--reason", required=True, help="原因,如“2025 年虚报家庭收入”")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> None:
+    """登记虚报人员:此身份证号此后报送时按错误退回(取消补助资格)。"""
+    try:
+        policy = load_policy(policy_path, load_specs())
+        masked = bar_person(policy.ledger_path or out / LEDGER, id_number, reason)
+    except (PolicyError, RunError) as error:
+        raise RunFailed(str(error)) from error
+    click.echo(f"已登记取消补助资格:{masked}({reason})")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pandas as pd
 
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet, group_rows
 from unionbatch.findings import Finding
+from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
@@ -155,6 +156,8 @@ class ReliefPolicy:
     accident_ratio: Decimal  # 意外致困: 刚性支出 above this share of 家庭年收入
     standards: dict[str, Decimal]  # 慰问标准 per tier, per household
     per_extra_person: Decimal  # 每增加一人加发
+    max_visits_per_year: int = 2  # within any 12 months, counting this one
+    barred_ids: frozenset[str] = frozenset()  # 虚报 → 取消其次年补助资格 (seed 004)
 
     def standard(self, tier: str, household: Decimal | None) -> Decimal:
         extra = max(int(household or 1) - 1, 0)
@@ -166,7 +169,15 @@ DEFAULT_STANDARDS = {"深度困难": "1000", "相对困难": "800", "意外致�
 
 
 def parse_policy(section: Mapping[str, Any]) -> ReliefPolicy:
-    known = {"dibao", "relative_multiple", "accident_expense_ratio", "per_extra_person", "standards"}
+    known = {
+        "dibao",
+        "relative_multiple",
+        "accident_expense_ratio",
+        "per_extra_person",
+        "standards",
+        "max_visits_per_year",
+        "barred_ids",
+    }
     reject_unknown(section, known, SECTION)
     standards_section = section.get("standards", {})
     if not isinstance(standards_section, dict):
@@ -184,7 +195,15 @@ def parse_policy(section: Mapping[str, Any]) -> ReliefPolicy:
         accident_ratio=ratio,
         standards=standards,
         per_extra_person=amount(section, "per_extra_person", "0", SECTION, allow_zero=True),
+        max_visits_per_year=int(amount(section, "max_visits_per_year", "2", SECTION)),
+        barred_ids=_barred_ids(section.get("barred_ids", [])),
     )
+
+
+def _barred_ids(values: Any) -> frozenset[str]:
+    if not isinstance(values, list) or not all(isinstance(value, str) and valid_id(value.upper()) for value in values):
+        raise PolicyError(f"策略文件中 {SECTION}.barred_ids 应为 18 位有效身份证号的列表(用引号括起),现在是“{values}”")
+    return frozenset(value.upper() for value in values)
 
 
 # ---- row rules ----------------------------------------------------------------------------
@@ -276,6 +295,63 @@ def archive_registered(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Findin
         for row, value in sheet.frame["archive_no"].items()
         if not value
     ]
+
+
+# ---- rules that need earlier periods (the ledger) -----------------------------------------
+
+
+def not_barred(sheet: ParsedSheet, policy: ReliefPolicy, history: History) -> list[Finding]:
+    """虚报 → 取消其次年补助资格: IDs barred in the policy or with `process.py bar`."""
+    barred = {**dict.fromkeys(policy.barred_ids, "策略文件 barred_ids"), **history.barred_ids}
+    return [
+        sheet.finding("barred", row, "id_number", reason=barred[value])
+        for row, value in sheet.frame["id_number"].items()
+        if isinstance(value, str) and value in barred
+    ]
+
+
+def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: History) -> list[Finding]:
+    """不得低于上年慰问标准: the same person, the same occasion (period) a year earlier."""
+    last_year = shift_period(history.period, -12)
+    findings = []
+    for row, record in sheet.frame.iterrows():
+        paid, id_number = _number(record["amount"]), record["id_number"]
+        if paid is None or not valid_id(id_number):
+            continue
+        for period, unit, data in history.rows(id_number):
+            before = Decimal(data.get("amount", "0"))
+            if period == last_year and paid < before:
+                findings.append(
+                    sheet.finding(
+                        "below_last_year",
+                        row,
+                        "amount",
+                        last_period=period,
+                        last_amount=format_yuan(before),
+                        last_unit=unit,
+                    )
+                )
+    return findings
+
+
+def visits_within_year(sheet: ParsedSheet, policy: ReliefPolicy, history: History) -> list[Finding]:
+    findings = []
+    for row, id_number in sheet.frame["id_number"].items():
+        if not valid_id(id_number):
+            continue
+        earlier = history.periods_within(id_number, 12)
+        if len(earlier) + 1 > policy.max_visits_per_year:
+            findings.append(
+                sheet.finding(
+                    "too_many_visits",
+                    row,
+                    "id_number",
+                    count=len(earlier) + 1,
+                    periods="、".join(earlier),
+                    maximum=policy.max_visits_per_year,
+                )
+            )
+    return findings
 
 
 # ---- summary ------------------------------------------------------------------------------
@@ -371,6 +447,7 @@ SPEC = FormSpec(
     summarise=summarise,
     policy_section=SECTION,
     row_rules=(gender_matches_id, tier_eligibility, amount_standard, archive_registered),
+    history_rules=(not_barred, not_below_last_year, visits_within_year),
     unit_column="workplace",
     key_column="id_number",
     total_columns=("amount", "goods"),

@@ -17,7 +17,9 @@ from openpyxl import load_workbook
 from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
 from unionbatch.findings import CODES, ERROR, mask_text
-from unionbatch.pipeline import check_files
+from unionbatch.ledger import Ledger
+from unionbatch.pipeline import check_files, run_batch
+from unionbatch.policy import load_policy
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
 
 PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
@@ -214,7 +216,7 @@ def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, s
 
 
 def test_every_code_has_a_fixture() -> None:
-    assert set(CASES) | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(HISTORY_CASES) | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -233,8 +235,6 @@ def test_eligibility_message_shows_the_computed_figure(tmp_path: Path, specs, po
 
 
 def test_per_extra_person_increment_raises_the_standard(tmp_path: Path, specs) -> None:
-    from unionbatch.policy import load_policy
-
     policy_file = tmp_path / "p.toml"
     policy_file.write_text("[relief]\nper_extra_person = 100\n", encoding="utf-8")
     policy = load_policy(policy_file, specs)
@@ -253,3 +253,61 @@ def test_messages_mask_personal_data_when_rendered() -> None:
     assert text.startswith(person.id_number[:6] + "********" + person.id_number[-4:])
     assert f"{person.phone[:3]}****{person.phone[-4:]}" in text
     assert "0591-****4321" in text
+
+
+# ---- codes that need the ledger: earlier periods are run first, then the file under test -------------
+
+
+def earlier_runs(folder: Path, periods: list[str], people: list) -> Path:
+    out = folder / "out"
+    for period in periods:
+        fill_template(folder / "inbox" / f"{period}.xlsx", "测试工会", people, date=f"{period}-15")
+        run_batch(folder / "inbox", out, period)
+    return out
+
+
+def below_last_year(folder: Path) -> Path:
+    out = earlier_runs(folder, ["2025-11"], PEOPLE)
+    fill_template(folder / "inbox" / "名单.xlsx", "测试工会", changed(0, amount=PEOPLE[0].amount - 100))
+    return out
+
+
+def third_visit(folder: Path) -> Path:
+    out = earlier_runs(folder, ["2026-03", "2026-07"], PEOPLE)
+    fill_template(folder / "inbox" / "名单.xlsx", "测试工会", PEOPLE)
+    return out
+
+
+def barred_person(folder: Path) -> Path:
+    out = folder / "out"
+    ledger = Ledger(out / "ledger.sqlite")
+    ledger.bar(PEOPLE[1].id_number, "2025 年虚报家庭收入")
+    ledger.close()
+    fill_template(folder / "inbox" / "名单.xlsx", "测试工会", PEOPLE)
+    return out
+
+
+HISTORY_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "below_last_year": (below_last_year, "L4"),
+    "too_many_visits": (third_visit, "D4"),
+    "barred": (barred_person, "D5"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(HISTORY_CASES))
+def test_history_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
+    build, cell = HISTORY_CASES[code]
+    out = build(tmp_path)
+    report = run_batch(tmp_path / "inbox", out, "2026-11")
+    [result] = [r for r in report.files if r.path.name == "名单.xlsx"]
+    matching = [f for f in result.findings if f.code == code]
+    assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]
+    assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+
+
+def test_barred_ids_from_the_policy(tmp_path: Path, specs) -> None:
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(f'[relief]\nbarred_ids = ["{PEOPLE[2].id_number}"]\n', encoding="utf-8")
+    policy = load_policy(policy_file, specs)
+    [result] = check_files(on_template(PEOPLE)(tmp_path), specs, policy)
+    assert [(f.code, f.cell) for f in result.findings] == [("barred", "D6")]

@@ -217,3 +217,25 @@ def _ledger_count(out: Path) -> int:
             return db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_same_person_paid_by_two_units_in_one_period_across_runs(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    assert run_batch(inbox, out, "2026-11").exit_code == 0
+    fill_template(inbox / "乙.xlsx", "乙工会", [*B, A[2]])
+    report = run_batch(inbox, out, "2026-11")
+    codes = {r.path.name: [f.code for f in r.findings] for r in report.files}
+    assert codes == {"甲.xlsx": ["duplicate_across_files"], "乙.xlsx": ["duplicate_across_files"]}
+
+
+def test_bar_command_records_the_id_and_later_lists_are_rejected(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["bar", A[1].id_number, "--reason", "2025 年虚报", "--out", str(out)])
+    assert result.exit_code == 0
+    assert result.output == f"已登记取消补助资格:{A[1].id_number[:6]}********{A[1].id_number[-4:]}(2025 年虚报)\n"
+    bad = CliRunner().invoke(cli, ["bar", "12345", "--reason", "x", "--out", str(out)])
+    assert (bad.exit_code, bad.output) == (2, "Error: “12345”不是有效的 18 位身份证号\n")
+    fill_template(tmp_path / "inbox" / "甲.xlsx", "甲工会", A)
+    report = run_batch(tmp_path / "inbox", out, "2026-11")
+    assert [(f.code, f.cell) for f in report.files[0].findings] == [("barred", "D5")]

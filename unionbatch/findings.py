@@ -115,6 +115,22 @@ CODES: dict[str, Code] = {
     "total_mismatch": Code(
         ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"
     ),
+    # rules that need earlier periods
+    "barred": Code(
+        ERROR,
+        "此人已被取消本年度补助资格({reason})",
+        "虚报冒领者取消其次年补助资格;请从名单中删除此人,或与工会办公室核实",
+    ),
+    "below_last_year": Code(
+        WARNING,
+        "慰问金额 {value} 元低于此人上年同期({last_period},{last_unit})的 {last_amount} 元",
+        "慰问标准不得低于上年;如确有原因,请在备注中说明",
+    ),
+    "too_many_visits": Code(
+        WARNING,
+        "此人 12 个月内第 {count} 次受慰问(此前:{periods}),超过规定的 {maximum} 次",
+        "请核实是否重复慰问;确需慰问的请在备注中说明原因",
+    ),
     # 统计表
     "parts_mismatch": Code(
         ERROR,

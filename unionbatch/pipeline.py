@@ -13,7 +13,8 @@ from pathlib import Path
 from .annotate import annotate_copy
 from .compute import merge_rows
 from .crosscheck import Reconciliation, cross_file_duplicates, reconcile_forms
-from .findings import make_finding
+from .findings import make_finding, mask_text
+from .history import History
 from .inbox import ARCHIVE_DIR, REPEAT_DIR, Busy, archive_name, copy_file, move, ready_files, run_lock
 from .ledger import Ledger, Submission, file_hash, row_data
 from .normalise import parse_sheet
@@ -31,7 +32,7 @@ from .report import (
     write_json,
 )
 from .spec import FormSpec, load_specs
-from .validate import validate_sheet
+from .validate import valid_id, validate_sheet
 from .versions import choose_current
 from .write import write_workbook
 
@@ -47,18 +48,27 @@ class RunError(Exception):
     """The run itself cannot proceed (bad policy, unwritable output); a one-line Chinese reason."""
 
 
-def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name: Path | None = None) -> FileResult:
+def check_file(
+    source: Path,
+    specs: Mapping[str, FormSpec],
+    policy: Policy,
+    name: Path | None = None,
+    histories: Mapping[str, History] | None = None,
+) -> FileResult:
     """Read, recognise, normalise and validate one file; every problem becomes a finding.
 
-    `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox)."""
+    `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox);
+    `histories` (per form) let rules look at earlier periods."""
     path = name or source
-    result = _check_file(source, str(path), specs, policy)
+    result = _check_file(source, str(path), specs, policy, histories or {})
     result.path, result.source = path, source if name else None
     result.received = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
     return result
 
 
-def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
+def _check_file(
+    source: Path, name: str, specs: Mapping[str, FormSpec], policy: Policy, histories: Mapping[str, History]
+) -> FileResult:
     suffix = Path(name).suffix
     if not is_spreadsheet(Path(name)):
         return FileResult(source, findings=[make_finding("file_type", name, ext=suffix or "无")])
@@ -69,7 +79,8 @@ def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: 
             return FileResult(source, findings=[make_finding("not_a_form", name)])
         parsed = parse_sheet(name, location)
         parsed.findings.extend(hidden_sheet_findings(book, location, name))
-        findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
+        kind = location.spec.kind
+        findings = validate_sheet(parsed, policy.for_form(kind), histories.get(kind))
     except ReadFailure as failure:
         return FileResult(source, findings=[make_finding(failure.code, name, ext=suffix, **failure.params)])
     except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
@@ -87,12 +98,17 @@ def check_batch(
     specs: Mapping[str, FormSpec],
     policy: Policy,
     names: Sequence[Path] | None = None,
+    period: str | None = None,
+    ledger: Ledger | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: resubmissions, duplicates across units, figures across forms.
 
     Versions are chosen again at the end, because a reconciliation error can reject a newer file."""
+    period = period or resolve_period(None)
+    barred = ledger.barred() if ledger else {}
+    histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = [check_file(path, specs, policy, name) for path, name in zip(paths, targets, strict=True)]
+    results = [check_file(path, specs, policy, name, histories) for path, name in zip(paths, targets, strict=True)]
     choose_current(results)
     cross_file_duplicates(results)
     reconciliations = reconcile_forms(results)
@@ -180,7 +196,7 @@ def _run(
         else:
             work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
     results, reconciliations = check_batch(
-        [source for source, _, _ in work], specs, policy, names=[target for _, target, _ in work]
+        [source for source, _, _ in work], specs, policy, [target for _, target, _ in work], period, ledger
     )
     for result, (source, target, sha) in zip(results, work, strict=True):
         result.source = source if source != target else None
@@ -197,6 +213,19 @@ def _run(
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
     append_log(out / RUN_LOG, report)
     return report
+
+
+def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
+    """Bar an ID from aid in the ledger (虚报 → 取消其次年补助资格); returns it masked for display."""
+    id_number = id_number.strip().upper()
+    if not valid_id(id_number):
+        raise RunError(f"“{mask_text(id_number)}”不是有效的 18 位身份证号")
+    ledger = Ledger(ledger_path)
+    try:
+        ledger.bar(id_number, reason)
+    finally:
+        ledger.close()
+    return mask_text(id_number)
 
 
 def _record(ledger: Ledger, report: Report, out: Path) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .compute import Summary
     from .findings import Finding
+    from .history import History
     from .normalise import ParsedSheet
 
 COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone")
@@ -70,6 +71,7 @@ class Reconcile:
 
 
 RowRule = Callable[["ParsedSheet", Any], "list[Finding]"]
+HistoryRule = Callable[["ParsedSheet", Any, "History"], "list[Finding]"]
 Summarise = Callable[["pd.DataFrame", Any], "Summary"]
 PolicyParser = Callable[[Mapping[str, Any]], Any]
 
@@ -86,6 +88,7 @@ class FormSpec:
     policy_section: str
     instructions: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = ()
+    history_rules: tuple[HistoryRule, ...] = ()  # rules that look at earlier periods (the ledger)
     unit_column: str | None = None
     key_column: str | None = None
     total_columns: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from .findings import Finding, make_finding
+from .history import History
 from .money import FEN
 from .normalise import Invalid, ParsedSheet, display, parse_number
 from .spec import Column, ordered
@@ -28,13 +29,16 @@ _LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3}-?)\d{7,8}(-\d{1,6})?$")
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
-def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
-    """Every finding for one sheet: structure, cells, totals, duplicates and the form's rules."""
+def validate_sheet(parsed: ParsedSheet, policy: Any, history: History | None = None) -> list[Finding]:
+    """Every finding for one sheet: structure, cells, totals, duplicates, the form's rules and, given the
+    ledger's history, the rules that look at earlier periods."""
     findings = list(parsed.findings) + cell_findings(parsed)
     use_current_names(parsed)
     findings += total_findings(parsed) + duplicate_findings(parsed)
     for rule in parsed.spec.row_rules:
         findings += rule(parsed, policy)
+    for history_rule in parsed.spec.history_rules if history is not None else ():
+        findings += history_rule(parsed, policy, history)
     return sorted(findings, key=reading_order)
 
 

@@ -1,0 +1,37 @@
+"""What earlier periods say about a person: the ledger seen by rules that need the past.
+
+Rows of the period being processed are not history: that period's files are all checked together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ledger import Ledger
+
+
+def shift_period(period: str, months: int) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class History:
+    kind: str
+    period: str
+    ledger: Ledger | None = None
+    barred_ids: Mapping[str, str] = field(default_factory=dict)  # ID → reason, from the policy and the ledger
+
+    def rows(self, person_key: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(period, unit, row) of earlier periods' accepted, current submissions of this form."""
+        if self.ledger is None:
+            return []
+        return [entry for entry in self.ledger.history(self.kind, person_key) if entry[0] < self.period]
+
+    def periods_within(self, person_key: str, months: int) -> list[str]:
+        """Earlier periods, within `months` before this one, in which the person was listed."""
+        since = shift_period(self.period, -months)
+        return sorted({period for period, _, _ in self.rows(person_key) if since < period})
