@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -90,6 +92,30 @@ def remind(out: Path, period: str | None, policy_path: Path | None) -> None:
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
         click.echo(reminder.text(period))
+
+
+@cli.command()
+@click.option("--inbox", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--period", default=None, help="期间 YYYY-MM(默认为处理时的当月)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
+    """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
+    from unionbatch.watch import watch_inbox  # watchdog only when watching: a fast start for the other commands
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"正在监视 {inbox},结果写到 {out}(Ctrl-C 停止)")
+
+    def show(report) -> None:
+        for line in summary_lines(report):
+            click.echo(line)
+
+    try:
+        watch_inbox(inbox, out, show, lambda reason: click.echo(f"本次未处理:{reason}"), stop, policy_path, period)
+    except KeyboardInterrupt:
+        stop.set()
+    click.echo("已停止监视")
 
 
 @cli.command()

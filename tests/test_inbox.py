@@ -239,3 +239,44 @@ def test_bar_command_records_the_id_and_later_lists_are_rejected(tmp_path: Path)
     fill_template(tmp_path / "inbox" / "甲.xlsx", "甲工会", A)
     report = run_batch(tmp_path / "inbox", out, "2026-11")
     assert [(f.code, f.cell) for f in report.files[0].findings] == [("barred", "D5")]
+
+
+def test_watch_processes_each_file_as_it_lands(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    command = [
+        sys.executable,
+        "-u",
+        str(ROOT / "process.py"),
+        "watch",
+        "--inbox",
+        str(inbox),
+        "--out",
+        str(out),
+        "--period",
+        "2026-11",
+    ]
+    watcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().startswith("正在监视")
+        report_file = out / "2026-11" / "report.json"
+        for name, unit, people in (("甲.xlsx", "甲工会", A), ("乙.xlsx", "乙工会", B)):
+            landing = fill_template(tmp_path / "staging" / name, unit, people)
+            os.replace(landing, inbox / name)  # lands whole, as a mail client or a copy does
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if report_file.exists() and name in report_file.read_text(encoding="utf-8"):
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail(f"{name} was not processed within 30 s")
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        assert sorted(Path(f["path"]).name for f in report["files"]) == ["乙.xlsx", "甲.xlsx"]
+        assert report["totals"]["慰问名单"]["households"] == len(A) + len(B)
+        assert list(inbox.iterdir()) == []
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        output, _ = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0
+    assert output.rstrip().endswith("已停止监视")
