@@ -9,9 +9,19 @@ from pathlib import Path
 
 import click
 
-from unionbatch.pipeline import LEDGER, RunError, bar_person, check_files, resolve_period, run_batch
+from unionbatch.mail import MailError
+from unionbatch.pipeline import (
+    LEDGER,
+    RunError,
+    bar_person,
+    check_files,
+    fetch_into_inbox,
+    resolve_period,
+    run_batch,
+    send_queued,
+)
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.remind import ReminderError, due_reminders
+from unionbatch.remind import ReminderError, deliver_reminders, due_reminders
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
 from unionbatch.template import write_templates
@@ -78,13 +88,15 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(与 run 相同)")
 @click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
-def remind(out: Path, period: str | None, policy_path: Path | None) -> None:
-    """列出本期未报送或被退回的单位,以及给每个单位的催报通知。"""
+@click.option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
+def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: bool) -> None:
+    """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
     try:
         period = resolve_period(period)
         policy = load_policy(policy_path, load_specs())
         reminders = due_reminders(policy, period, out / period / "report.json")
-    except (RunError, PolicyError, ReminderError) as error:
+        delivered = deliver_reminders(reminders, policy, period, out / period / "outbox") if send_mail else None
+    except (RunError, PolicyError, ReminderError, MailError) as error:
         raise RunFailed(str(error)) from error
     if not reminders:
         click.echo(f"{period}:应报送单位均已报送。")
@@ -92,6 +104,39 @@ def remind(out: Path, period: str | None, policy_path: Path | None) -> None:
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
         click.echo(reminder.text(period))
+    if delivered is not None:
+        click.echo(delivered)
+
+
+@cli.command("fetch-mail")
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), required=True, help="收件箱文件夹")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
+    """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
+    try:
+        messages, saved = fetch_into_inbox(inbox, out, policy_path)
+    except (PolicyError, MailError, RunError) as error:
+        raise RunFailed(str(error)) from error
+    click.echo(f"收取新邮件 {messages} 封,存入附件 {len(saved)} 个")
+    for path in saved:
+        click.echo(f"  {path.name}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def send(out: Path, policy_path: Path | None) -> None:
+    """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
+    try:
+        sent, failed, waiting = send_queued(out, policy_path)
+    except (PolicyError, MailError, RunError) as error:
+        raise RunFailed(str(error)) from error
+    if sent is None:
+        click.echo(f"未设置 SMTP:{waiting} 封回信保存在 outbox 文件夹中,未发送")
+        return
+    click.echo(f"已发送 {sent} 封,失败 {failed} 封(失败的下次运行时重试)")
+    sys.exit(1 if failed else 0)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import zipfile
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -216,7 +217,7 @@ def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, s
 
 
 def test_every_code_has_a_fixture() -> None:
-    assert set(CASES) | set(HISTORY_CASES) | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(RUN_CASES) | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -266,39 +267,64 @@ def earlier_runs(folder: Path, periods: list[str], people: list) -> Path:
     return out
 
 
-def below_last_year(folder: Path) -> Path:
+def below_last_year(folder: Path) -> tuple[Path, Path | None]:
     out = earlier_runs(folder, ["2025-11"], PEOPLE)
     fill_template(folder / "inbox" / "名单.xlsx", "测试工会", changed(0, amount=PEOPLE[0].amount - 100))
-    return out
+    return out, None
 
 
-def third_visit(folder: Path) -> Path:
+def third_visit(folder: Path) -> tuple[Path, Path | None]:
     out = earlier_runs(folder, ["2026-03", "2026-07"], PEOPLE)
     fill_template(folder / "inbox" / "名单.xlsx", "测试工会", PEOPLE)
-    return out
+    return out, None
 
 
-def barred_person(folder: Path) -> Path:
+def barred_person(folder: Path) -> tuple[Path, Path | None]:
     out = folder / "out"
     ledger = Ledger(out / "ledger.sqlite")
     ledger.bar(PEOPLE[1].id_number, "2025 年虚报家庭收入")
     ledger.close()
     fill_template(folder / "inbox" / "名单.xlsx", "测试工会", PEOPLE)
-    return out
+    return out, None
 
 
-HISTORY_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+def emailed(sender: str) -> Callable[[Path], tuple[Path, Path | None]]:
+    """名单.xlsx of 测试工会 arriving as an .eml from `sender`; the roster knows 测试工会 by unit@test.example."""
+
+    def build(folder: Path) -> tuple[Path, Path | None]:
+        policy = folder / "policy.toml"
+        policy.write_text(
+            '[[roster]]\nunit = "测试工会"\nemails = ["unit@test.example"]\n'
+            '[[roster]]\nunit = "其他工会"\nemails = ["other@test.example"]\n',
+            encoding="utf-8",
+        )
+        message = EmailMessage()
+        message["From"], message["Subject"] = sender, "名单"
+        message.set_content("附件")
+        data = fill_template(folder / "make" / "名单.xlsx", "测试工会", PEOPLE).read_bytes()
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename="名单.xlsx")
+        (folder / "inbox").mkdir(parents=True, exist_ok=True)
+        (folder / "inbox" / "邮件.eml").write_bytes(bytes(message))
+        return folder / "out", policy
+
+    return build
+
+
+RUN_CASES: dict[str, tuple[Callable[[Path], tuple[Path, Path | None]], str | None]] = {
     "below_last_year": (below_last_year, "L4"),
     "too_many_visits": (third_visit, "D4"),
     "barred": (barred_person, "D5"),
+    "unknown_sender": (emailed("nobody@else.example"), None),
+    "sender_unit_mismatch": (emailed("other@test.example"), None),
 }
 
 
-@pytest.mark.parametrize("code", sorted(HISTORY_CASES))
-def test_history_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
-    build, cell = HISTORY_CASES[code]
-    out = build(tmp_path)
-    report = run_batch(tmp_path / "inbox", out, "2026-11")
+@pytest.mark.parametrize("code", sorted(RUN_CASES))
+def test_run_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
+    """Codes that need a run: earlier periods in the ledger, or the email a file came in."""
+    build, cell = RUN_CASES[code]
+    out, policy = build(tmp_path)
+    report = run_batch(tmp_path / "inbox", out, "2026-11", policy)
     [result] = [r for r in report.files if r.path.name == "名单.xlsx"]
     matching = [f for f in result.findings if f.code == code]
     assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]

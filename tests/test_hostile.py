@@ -173,7 +173,7 @@ def test_unsafe_file_names_are_made_safe(tmp_path: Path) -> None:
 
 
 def test_safe_name_removes_paths_and_control_characters() -> None:
-    from unionbatch.pipeline import safe_name
+    from unionbatch.inbox import safe_name
 
     assert safe_name("../../etc/passwd") == "etc_passwd"
     assert safe_name("/abs/名单.xlsx") == "abs_名单.xlsx"

@@ -7,7 +7,7 @@ Hashing by key, never by comparing pairs of files: one pass over all rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +17,24 @@ from .normalise import ParsedSheet
 from .report import FileResult, unit_key
 from .spec import Reconcile
 from .validate import valid_id
+
+
+def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str], list[str]]) -> None:
+    """A file that came by email is merged only if its sender is on the roster, for the unit in the file."""
+    for result in results:
+        if result.origin is None:
+            continue
+        sender = result.origin.sender
+        units = units_of_sender(sender)
+        if not units:
+            result.findings.insert(0, make_finding("unknown_sender", str(result.path), value=sender))
+        elif result.unit and unit_key(result.unit) not in {unit_key(unit) for unit in units}:
+            result.findings.insert(
+                0,
+                make_finding(
+                    "sender_unit_mismatch", str(result.path), value=sender, units="、".join(units), unit=result.unit
+                ),
+            )
 
 
 def cross_file_duplicates(results: Sequence[FileResult]) -> None:

@@ -115,6 +115,17 @@ CODES: dict[str, Code] = {
     "total_mismatch": Code(
         ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"
     ),
+    # who may send
+    "unknown_sender": Code(
+        ERROR,
+        "发件人 {value} 不在报送单位名单中,文件未汇总,已报告工会办公室",
+        "请使用本单位在工会登记的邮箱报送;如更换了邮箱,请联系工会办公室登记",
+    ),
+    "sender_unit_mismatch": Code(
+        ERROR,
+        "发件人 {value} 登记的单位是“{units}”,但表中的填报单位是“{unit}”,文件未汇总",
+        "请只报送本单位的表格;代其他单位报送的,请由该单位用其登记的邮箱发送",
+    ),
     # rules that need earlier periods
     "barred": Code(
         ERROR,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -99,3 +100,19 @@ def copy_file(source: Path, target: Path) -> None:
     temporary = target.with_name(f".{target.name}.copying")
     shutil.copy2(source, temporary)
     temporary.replace(target)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_name(name: str, limit: int = 80) -> str:
+    """A file name from outside (attachment, sheet) made safe to write: no folders, no control characters,
+    not hidden, at most `limit` characters with its extension kept."""
+    flat = _UNSAFE.sub("", name).replace("/", "_").replace("\\", "_").lstrip("._ ").strip()
+    if not flat or set(flat) <= {"."}:
+        return "文件"
+    stem, dot, suffix = flat.rpartition(".")
+    if not dot or len(suffix) > 8:
+        stem, suffix = flat, ""
+    keep = limit - len(suffix) - (1 if suffix else 0)
+    return f"{stem[:keep]}.{suffix}" if suffix else flat[:limit]

@@ -209,6 +209,9 @@ class Ledger:
         )
         return cursor.rowcount == 1
 
+    def reply_queued(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM replies WHERE submission_sha256 = ?", (sha256,)).fetchone() is not None
+
     def pending_replies(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM replies WHERE sent_at IS NULL ORDER BY rowid"))
 

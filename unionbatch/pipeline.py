@@ -12,11 +12,12 @@ from pathlib import Path
 
 from .annotate import annotate_copy
 from .compute import merge_rows
-from .crosscheck import Reconciliation, cross_file_duplicates, reconcile_forms
+from .crosscheck import Reconciliation, check_senders, cross_file_duplicates, reconcile_forms
 from .findings import make_finding, mask_text
 from .history import History
-from .inbox import ARCHIVE_DIR, REPEAT_DIR, Busy, archive_name, copy_file, move, ready_files, run_lock
-from .ledger import Ledger, Submission, file_hash, row_data
+from .inbox import ARCHIVE_DIR, REPEAT_DIR, Busy, archive_name, copy_file, move, ready_files, run_lock, safe_name
+from .ledger import Ledger, MailOrigin, Submission, file_hash, row_data
+from .mail import MailError, fetch_mail, outbox_name, reply_for, send_pending, unpack_eml_files, write_eml
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
@@ -39,6 +40,7 @@ from .write import write_workbook
 log = logging.getLogger("unionbatch")
 
 ANNOTATED_DIR = "批注"
+OUTBOX_DIR = "outbox"
 RUN_LOG = "run.log"
 LEDGER = "ledger.sqlite"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -100,6 +102,7 @@ def check_batch(
     names: Sequence[Path] | None = None,
     period: str | None = None,
     ledger: Ledger | None = None,
+    origins: Sequence[MailOrigin | None] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: resubmissions, duplicates across units, figures across forms.
 
@@ -109,6 +112,10 @@ def check_batch(
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
     results = [check_file(path, specs, policy, name, histories) for path, name in zip(paths, targets, strict=True)]
+    for result, origin in zip(results, origins or [None] * len(results), strict=True):
+        result.origin = origin
+    if policy.checks_senders:
+        check_senders(results, policy.units_of_sender)
     choose_current(results)
     cross_file_duplicates(results)
     reconciliations = reconcile_forms(results)
@@ -181,6 +188,7 @@ def _run(
     archived = (
         {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
     )
+    unpack_eml_files(inbox, archive, ledger)
     ready, arriving = ready_files(inbox, policy.settle_seconds)
     work: list[tuple[Path, Path, str]] = [(path, path, sha) for sha, path in archived.items()]
     repeats: list[tuple[Path, str]] = []
@@ -196,11 +204,17 @@ def _run(
         else:
             work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
     results, reconciliations = check_batch(
-        [source for source, _, _ in work], specs, policy, [target for _, target, _ in work], period, ledger
+        [source for source, _, _ in work],
+        specs,
+        policy,
+        [target for _, target, _ in work],
+        period,
+        ledger,
+        [ledger.mail_origin(sha) for _, _, sha in work],
     )
     for result, (source, target, sha) in zip(results, work, strict=True):
         result.source = source if source != target else None
-        result.sha256, result.origin = sha, ledger.mail_origin(sha)
+        result.sha256 = sha
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
@@ -211,8 +225,53 @@ def _run(
             (copy_file if keep_inbox else move)(result.source, result.path)
     for path, _ in repeats:
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
+    queue_replies(report, policy, ledger, out)
+    if policy.email.can_send:
+        report.mail_sent, report.mail_failed, report.mail_error = send_pending(policy.email, ledger, out)
     append_log(out / RUN_LOG, report)
     return report
+
+
+def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> None:
+    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice.
+    Files from senders not on the roster get none: the office decides."""
+    for result in report.files:
+        if result.origin is None or result.sha256 is None or ledger.reply_queued(result.sha256):
+            continue
+        if any(finding.code == "unknown_sender" for finding in result.findings):
+            continue
+        message = reply_for(result, report, policy.email)
+        if message is None:
+            continue
+        eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result))
+        ledger.queue_reply(result.sha256, result.origin.sender, str(eml.relative_to(out)))
+
+
+def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[int, list[Path]]:
+    """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger."""
+    policy = load_policy(policy_path, load_specs())
+    inbox.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(policy.ledger_path or out / LEDGER)
+    try:
+        return fetch_mail(policy.email, inbox, ledger)
+    finally:
+        ledger.close()
+
+
+def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, int]:
+    """process.py send: (sent, failed, still queued); sent is None when no SMTP server is set.
+    Raises MailError when the server cannot be used at all (the replies stay queued)."""
+    policy = load_policy(policy_path, load_specs())
+    ledger = Ledger(policy.ledger_path or out / LEDGER)
+    try:
+        if not policy.email.can_send:
+            return None, 0, len(ledger.pending_replies())
+        sent, failed, error = send_pending(policy.email, ledger, out)
+        if error:
+            raise MailError(error)
+        return sent, failed, len(ledger.pending_replies())
+    finally:
+        ledger.close()
 
 
 def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
@@ -295,22 +354,6 @@ def _annotated_name(path: Path, used: set[str]) -> str:
         name = f"{safe_name(path.name, 60)}_批注.xlsx"
     used.add(name)
     return name
-
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def safe_name(name: str, limit: int = 80) -> str:
-    """A file name from outside (attachment, sheet) made safe to write: no folders, no control characters,
-    not hidden, at most `limit` characters with its extension kept."""
-    flat = _UNSAFE.sub("", name).replace("/", "_").replace("\\", "_").lstrip("._ ").strip()
-    if not flat or set(flat) <= {"."}:
-        return "文件"
-    stem, dot, suffix = flat.rpartition(".")
-    if not dot or len(suffix) > 8:
-        stem, suffix = flat, ""
-    keep = limit - len(suffix) - (1 if suffix else 0)
-    return f"{stem[:keep]}.{suffix}" if suffix else flat[:limit]
 
 
 def _missing_units(kind: str, results: Sequence[FileResult], policy: Policy, period: str) -> list[MissingUnit]:

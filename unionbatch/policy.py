@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .mail import MailSettings, parse_settings
 from .read import Limits
 from .spec import FormSpec
 
@@ -35,6 +36,7 @@ class Policy:
     deadlines: dict[str, dt.date | int] = field(default_factory=dict)  # a date, or day N of the next month
     limits: Limits = field(default_factory=Limits)
     ledger_path: Path | None = None
+    email: MailSettings = field(default_factory=MailSettings)
     settle_seconds: float = 0.3  # how long a file touched in the last seconds is watched for changes
 
     def deadline(self, kind: str, period: str) -> dt.date | None:
@@ -45,6 +47,15 @@ class Policy:
         year, month = (int(part) for part in period.split("-"))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return dt.date(year, month, rule)
+
+    def units_of_sender(self, address: str) -> list[str]:
+        """Roster units that list this email address."""
+        address = address.lower()
+        return [unit.name for unit in self.roster if address in (email.lower() for email in unit.emails)]
+
+    @property
+    def checks_senders(self) -> bool:
+        return any(unit.emails for unit in self.roster)
 
     def expected_units(self, kind: str) -> list[str]:
         return [unit.name for unit in self.roster if kind in unit.forms]
@@ -74,8 +85,18 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         forms=forms,
         deadlines=_deadlines(data.get("deadlines", {}), specs),
         limits=_limits(data.get("limits", {})),
+        email=_email(data.get("email", {})),
         **_inbox(data.get("inbox", {}), path),
     )
+
+
+def _email(section: Any) -> MailSettings:
+    if not isinstance(section, dict):
+        raise PolicyError("策略文件中 [email] 应为一个表")
+    try:
+        return parse_settings(section)
+    except ValueError as error:
+        raise PolicyError(f"策略文件中 {error}") from error
 
 
 def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:

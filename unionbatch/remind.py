@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .mail import reminder_message, send_messages, write_eml
 from .policy import Policy
 
 
@@ -54,3 +55,20 @@ def due_reminders(policy: Policy, period: str, report_path: Path) -> list[Remind
 def _iso(policy: Policy, kind: str, period: str) -> str | None:
     deadline = policy.deadline(kind, period)
     return deadline.isoformat() if deadline else None
+
+
+def deliver_reminders(reminders: list[Reminder], policy: Policy, period: str, outbox: Path) -> str:
+    """Email each reminder to the unit's roster addresses: over SMTP, or as .eml files in `outbox`."""
+    emails = {unit.name: unit.emails for unit in policy.roster}
+    messages = [
+        reminder_message(policy.email, ", ".join(emails[r.unit]), f"【催报】{r.kind} {r.unit} {period}", r.text(period))
+        for r in reminders
+        if emails.get(r.unit)
+    ]
+    missing = sorted({r.unit for r in reminders if not emails.get(r.unit)})
+    note = f";未登记邮箱:{'、'.join(missing)}" if missing else ""
+    if policy.email.can_send:
+        return f"已发送催报邮件 {send_messages(policy.email, messages)} 封{note}"
+    for number, message in enumerate(messages, start=1):
+        write_eml(message, outbox / f"催报_{number:03d}.eml")
+    return f"未设置 SMTP:{len(messages)} 封催报邮件保存在 {outbox}{note}"

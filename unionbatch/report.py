@@ -97,6 +97,9 @@ class Report:
     reconciliations: list[Reconciliation] = field(default_factory=list)
     repeats: list[tuple[str, str]] = field(default_factory=list)  # (file, the earlier identical file)
     arriving: list[str] = field(default_factory=list)  # still being copied: left for the next run
+    mail_sent: int = 0
+    mail_failed: int = 0
+    mail_error: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -216,6 +219,10 @@ def summary_lines(report: Report) -> list[str]:
     for kind, units in report.missing.items():
         if units:
             lines.append(f"{kind} 未报送/待重报:" + "、".join(f"{unit.name}({unit.status})" for unit in units))
+    if report.mail_sent or report.mail_failed:
+        lines.append(f"回信:已发送 {report.mail_sent} 封,失败 {report.mail_failed} 封(失败的下次运行时重试)")
+    if report.mail_error:
+        lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
     lines.append(f"输出:{report.folder}")
     return lines
 

@@ -1,0 +1,247 @@
+"""Email in and out, through real servers on loopback: Dovecot (IMAP) and aiosmtpd (SMTP)."""
+
+from __future__ import annotations
+
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from process import cli
+from tests.factory import fill_template, make_people
+from tests.servers import PASSWORD, USER, free_port, imap_server, self_signed_certificate, smtp_server
+from unionbatch.ledger import Ledger
+from unionbatch.pipeline import run_batch
+
+A, B = make_people(3, seed=101), make_people(2, seed=102)
+JIA, YI = "jia@units.example", "yi@units.example"
+
+
+def write_policy(folder: Path, email: dict[str, object] | None = None) -> Path:
+    settings = {"office_address": "gonghui@example.org", "office_name": "市总工会生活女工部", **(email or {})}
+    lines = [
+        "[email]",
+        *(
+            f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}"
+            for key, value in settings.items()
+        ),
+        "",
+        "[[roster]]",
+        'unit = "甲工会"',
+        f'emails = ["{JIA}"]',
+        "",
+        "[[roster]]",
+        'unit = "乙工会"',
+        f'emails = ["{YI}"]',
+        "",
+        "[[roster]]",
+        'unit = "丙工会"',
+        "",
+    ]
+    path = folder / "policy.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def unit_mail(sender: str, attachments: dict[str, bytes], subject: str = "慰问名单") -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "gonghui@example.org", subject
+    message["Message-ID"] = make_msgid(domain="units.example")
+    message.set_content("请查收附件。")
+    for name, data in attachments.items():
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message
+
+
+def list_bytes(folder: Path, unit: str, people: list, **options) -> bytes:
+    return fill_template(folder / "make" / f"{unit}.xlsx", unit, people, **options).read_bytes()
+
+
+def drop_eml(inbox: Path, message: EmailMessage, name: str) -> None:
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / name).write_bytes(bytes(message))
+
+
+def parse(path: Path) -> EmailMessage:
+    return BytesParser(policy=email_policy.default).parsebytes(path.read_bytes())  # type: ignore[return-value]
+
+
+def test_eml_in_the_inbox_is_opened_and_answered_in_the_outbox(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    good = unit_mail(JIA, {"甲工会名单.xlsx": list_bytes(tmp_path, "甲工会", A)})
+    bad = unit_mail(YI, {"乙工会名单.xlsx": list_bytes(tmp_path, "乙工会", B, edits={"D4": B[0].id_number[:17] + "Y"})})
+    drop_eml(inbox, good, "甲.eml")
+    drop_eml(inbox, bad, "乙.eml")
+    report = run_batch(inbox, out, "2026-11", write_policy(tmp_path))
+    assert {r.path.name: r.status for r in report.files} == {
+        "甲工会名单.xlsx": "accepted",
+        "乙工会名单.xlsx": "rejected",
+    }
+    assert sorted(p.name for p in (out / "2026-11" / "原件" / "邮件").iterdir()) == ["乙.eml", "甲.eml"]
+    replies = {parse(p)["Subject"]: parse(p) for p in (out / "2026-11" / "outbox").iterdir()}
+    accepted, rejected = replies["【已受理】慰问名单 甲工会 2026-11"], replies["【退回修改】慰问名单 乙工会 2026-11"]
+    assert accepted["To"] == JIA and accepted["In-Reply-To"] == good["Message-ID"] == accepted["References"]
+    body = rejected.get_body(("plain",)).get_content()
+    assert "1. 慰问名单!D4 身份证号 身份证号“" in body and B[0].id_number[:17] not in body  # masked
+    [attachment] = list(rejected.iter_attachments())
+    assert attachment.get_filename() == "乙工会名单_批注.xlsx"
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        assert len(ledger.pending_replies()) == 2  # no SMTP settings: kept in the outbox, not sent
+    finally:
+        ledger.close()
+
+
+def test_senders_not_on_the_roster_or_for_another_unit_are_not_merged(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    drop_eml(inbox, unit_mail("stranger@else.example", {"名单1.xlsx": list_bytes(tmp_path, "丙工会", A)}), "a.eml")
+    drop_eml(inbox, unit_mail(JIA, {"名单2.xlsx": list_bytes(tmp_path, "乙工会", B)}), "b.eml")
+    report = run_batch(inbox, out, "2026-11", write_policy(tmp_path))
+    first = {r.path.name: r.findings[0] for r in report.files}
+    assert (first["名单1.xlsx"].code, first["名单1.xlsx"].value) == ("unknown_sender", "stranger@else.example")
+    assert first["名单2.xlsx"].code == "sender_unit_mismatch" and "“甲工会”" in first["名单2.xlsx"].message
+    assert "慰问名单" not in report.totals or report.totals["慰问名单"]["households"] == 0
+    outbox = [parse(p)["To"] for p in (out / "2026-11" / "outbox").iterdir()]
+    assert outbox == [JIA]  # the stranger gets no reply; the office sees it in 处理报告
+
+
+def test_replies_are_sent_over_smtp_once_and_retried_when_the_server_was_down(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    port = free_port()
+    policy = write_policy(
+        tmp_path, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_user": USER, "smtp_security": "none"}
+    )
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    down = run_batch(inbox, out, "2026-11", policy)  # nothing listens yet
+    assert (down.mail_sent, down.mail_failed) == (0, 1) and "无法连接发信服务器" in (down.mail_error or "")
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        [pending] = ledger.pending_replies()
+        assert pending["attempts"] == 1 and "无法连接发信服务器" in pending["last_error"]
+    finally:
+        ledger.close()
+    with smtp_server(port=port) as server:
+        drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", B)}), "乙.eml")
+        report = run_batch(inbox, out, "2026-11", policy)
+        assert (report.mail_sent, report.mail_failed) == (2, 0)
+        again = run_batch(inbox, out, "2026-11", policy)
+        assert (again.mail_sent, again.mail_failed) == (0, 0)  # never twice
+        assert sorted(m["To"] for m in server.collector.messages) == sorted([JIA, YI])
+        assert all(m["Subject"].startswith("【已受理】") for m in server.collector.messages)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_smtp_over_tls_with_login(tmp_path: Path, monkeypatch, security: str) -> None:
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    certificate = self_signed_certificate(tmp_path)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    with smtp_server(security, certificate) as server:
+        policy = write_policy(
+            tmp_path,
+            {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_user": USER,
+                "smtp_security": security,
+                "tls_cafile": str(certificate),
+            },
+        )
+        drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        report = run_batch(inbox, out, "2026-11", policy)
+        assert report.mail_sent == 1 and server.collector.messages[0]["To"] == JIA
+
+
+def test_send_command_and_wrong_password(tmp_path: Path, monkeypatch) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    with smtp_server() as server:
+        policy = write_policy(
+            tmp_path, {"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_user": USER, "smtp_security": "none"}
+        )
+        monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", "wrong")
+        drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        assert run_batch(inbox, out, "2026-11", policy).mail_failed == 1
+        monkeypatch.delenv("UNIONBATCH_SMTP_PASSWORD")
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)])
+        assert (result.exit_code, result.output) == (
+            2,
+            "Error: 环境变量 UNIONBATCH_SMTP_PASSWORD 未设置(邮箱密码只从环境变量读取)\n",
+        )
+        monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)])
+        assert (result.exit_code, result.output) == (0, "已发送 1 封,失败 0 封(失败的下次运行时重试)\n")
+        assert len(server.collector.messages) == 1
+
+
+def test_fetch_mail_from_imap_then_run_and_reply(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("UNIONBATCH_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    with imap_server() as imap, smtp_server() as smtp:
+        policy = write_policy(
+            tmp_path,
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": imap.port,
+                "imap_user": USER,
+                "imap_security": "none",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "smtp_user": USER,
+                "smtp_security": "none",
+            },
+        )
+        submission = unit_mail(JIA, {"甲工会.xlsx": list_bytes(tmp_path, "甲工会", A), "logo.png": b"\x89PNG"})
+        imap.append(submission)
+        imap.append(unit_mail(YI, {}, subject="请问截止日期?"))
+        fetch = ["fetch-mail", "--inbox", str(inbox), "--out", str(out), "--policy", str(policy)]
+        first = CliRunner().invoke(cli, fetch)
+        assert (first.exit_code, first.output) == (0, "收取新邮件 2 封,存入附件 1 个\n  甲工会.xlsx\n")
+        assert all("UnionbatchFetched" in flags and "\\Seen" in flags for flags in imap.flags())
+        second = CliRunner().invoke(cli, fetch)
+        assert second.output == "收取新邮件 0 封,存入附件 0 个\n"  # marked: never read twice
+        result = CliRunner().invoke(
+            cli, ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--policy", str(policy)]
+        )
+        assert result.exit_code == 0, result.output
+        assert "回信:已发送 1 封,失败 0 封(失败的下次运行时重试)" in result.output
+        [reply] = smtp.collector.messages
+        assert (
+            reply["In-Reply-To"] == submission["Message-ID"] and reply["Subject"] == "【已受理】慰问名单 甲工会 2026-11"
+        )
+        ledger = Ledger(out / "ledger.sqlite")
+        try:
+            [row] = ledger.period_submissions("2026-11")
+            assert (row.sender, row.message_id) == (JIA, submission["Message-ID"])
+        finally:
+            ledger.close()
+
+
+def test_remind_send_mails_the_units_that_have_not_reported(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    with smtp_server() as server:
+        policy = write_policy(
+            tmp_path, {"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_user": USER, "smtp_security": "none"}
+        )
+        result = CliRunner().invoke(
+            cli, ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"]
+        )
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[-1] == "已发送催报邮件 4 封;未登记邮箱:丙工会"
+        subjects = sorted(m["Subject"] for m in server.collector.messages)
+        assert subjects[0] == "【催报】慰问名单 乙工会 2026-11"
+        assert {m["To"] for m in server.collector.messages} == {JIA, YI}
+
+
+def test_remind_send_without_smtp_writes_eml_files(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"]
+    )
+    outbox = tmp_path / "out" / "2026-11" / "outbox"
+    assert result.output.splitlines()[-1] == f"未设置 SMTP:4 封催报邮件保存在 {outbox};未登记邮箱:丙工会"
+    assert "贵单位尚未报送" in parse(outbox / "催报_001.eml").get_body(("plain",)).get_content()
