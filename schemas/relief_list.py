@@ -220,7 +220,7 @@ def _household(value: Any) -> Decimal | None:
 
 def gender_matches_id(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Finding]:
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         gender, id_number = record["gender"], record["id_number"]
         if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
             findings.append(sheet.finding("gender_mismatch", row, "gender", expected=id_gender(id_number)))
@@ -234,7 +234,7 @@ def per_head_monthly(income: Decimal, expense: Decimal, household: Decimal) -> D
 
 def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         tier, income, household = record["tier"], _number(record["income"]), _household(record["household"])
         expense = _number(record["expense"]) or Decimal(0)
         if tier not in TIERS or income is None or income < 0 or expense < 0:
@@ -276,7 +276,7 @@ def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
 
 def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         tier, paid = record["tier"], _number(record["amount"])
         if tier not in TIERS or paid is None:
             continue
@@ -314,7 +314,7 @@ def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: Hist
     """不得低于上年慰问标准: the same person, the same occasion (period) a year earlier."""
     last_year = shift_period(history.period, -12)
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         paid, id_number = _number(record["amount"]), record["id_number"]
         if paid is None or not valid_id(id_number):
             continue

@@ -128,14 +128,14 @@ def _number(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(0)
 
 
-def _all_numbers(record: pd.Series, keys: tuple[str, ...]) -> bool:
+def _all_numbers(record: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
     return all(isinstance(record[key], Decimal) or record[key] is None for key in keys)
 
 
 def parts_add_up(sheet: ParsedSheet, _policy: StatsPolicy) -> list[Finding]:
     """合计 = the four groups' amounts + 物资折款; 资金来源 add up to 合计."""
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         total = record["total"]
         if not isinstance(total, Decimal):
             continue
@@ -165,7 +165,7 @@ def parts_add_up(sheet: ParsedSheet, _policy: StatsPolicy) -> list[Finding]:
 def counts_match_amounts(sheet: ParsedSheet, policy: StatsPolicy) -> list[Finding]:
     """A group with money but nobody (or people but no money); 困难职工 per household below the standard."""
     findings = []
-    for row, record in sheet.frame.iterrows():
+    for row, record in sheet.records():
         for (key, group, _), count_key, amount_key in zip(GROUPS, COUNT_KEYS, AMOUNT_KEYS, strict=True):
             count, paid = record[count_key], record[amount_key]
             if not (isinstance(count, Decimal) and isinstance(paid, Decimal)):

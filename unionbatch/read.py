@@ -8,6 +8,7 @@ XML is also scanned (with defusedxml) for hidden rows and for formulas that were
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,9 +191,14 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+_WORTH_PARSING = re.compile(rb'hidden="(1|true)"|<f[ >/]')
+
+
 def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], tuple[str, ...]]:
     hidden: set[int] = set()
     uncalculated: list[str] = []
+    if not _WORTH_PARSING.search(archive.read(part)):  # most sheets: no hidden rows, no formulas
+        return frozenset(), ()
     with archive.open(part) as stream:
         for _, element in SafeTree.iterparse(stream, events=("end",)):
             if element.tag == f"{MAIN}c":

@@ -6,6 +6,7 @@ an old template) is recognised by its title and header texts, matched against ev
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,22 +58,28 @@ def match_row(cells: list[Any], spec: FormSpec) -> dict[str, int]:
 
 def match_headers(candidates: list[list[Any]], spec: FormSpec) -> dict[str, int]:
     """Columns of `spec` found among each column's candidate header texts (tried in order)."""
-    names = {column.key: column.header_names() for column in spec.columns}
+    names = header_lookup(spec)
     columns: dict[str, int] = {}
     for index, texts in enumerate(candidates):
-        for text in (header_key(text) for text in texts if text not in ("", None)):
-            key = next(
-                (
-                    k
-                    for k, accepted in names.items()
-                    if k not in columns and (text in accepted or strip_unit(text) in accepted)
-                ),
-                None,
-            )
-            if key is not None:
+        for text in texts:
+            if not isinstance(text, str) or not text:
+                continue
+            normal = header_key(text)
+            key = names.get(normal) or names.get(strip_unit(normal))
+            if key is not None and key not in columns:
                 columns[key] = index
                 break
     return columns
+
+
+@functools.cache
+def header_lookup(spec: FormSpec) -> dict[str, str]:
+    """Every accepted header text of the form → its column key (the first column claiming a text wins)."""
+    lookup: dict[str, str] = {}
+    for column in spec.columns:
+        for name in column.header_names():
+            lookup.setdefault(name, column.key)
+    return lookup
 
 
 def two_row_candidates(upper: list[Any], lower: list[Any]) -> list[list[Any]]:
