@@ -13,8 +13,23 @@ from pathlib import Path
 import xlsxwriter
 from stdnum.cn import ric
 
-HEADER = ["序号", "姓名", "性别", "身份证号", "联系电话", "工作单位", "困难类别", "致困原因", "家庭人口",
-          "家庭年收入(元)", "刚性支出(元)", "慰问金额(元)", "慰问物资折款(元)", "建档编号", "备注"]
+HEADER = [
+    "序号",
+    "姓名",
+    "性别",
+    "身份证号",
+    "联系电话",
+    "工作单位",
+    "困难类别",
+    "致困原因",
+    "家庭人口",
+    "家庭年收入(元)",
+    "刚性支出(元)",
+    "慰问金额(元)",
+    "慰问物资折款(元)",
+    "建档编号",
+    "备注",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超"
 TIERS = (("深度困难", 1000), ("相对困难", 800), ("意外致困", 1000))
@@ -49,10 +64,23 @@ def make_workload(folder: Path, files: int, rows: int, bad_share: float = 0.05, 
             household = rng.randint(2, 5)
             income = 500 * household * 12 if tier == "深度困难" else 1200 * household * 12
             expense = int(income * 0.8) if tier == "意外致困" else 0
-            values = [row + 1, rng.choice(SURNAMES) + rng.choice(GIVEN), "男" if male else "女",
-                      person_id(rng, number * rows + row, male), f"13{rng.randrange(10**9):09d}", unit, tier,
-                      rng.choice(CAUSES), household, income, expense, standard + rng.choice((0, 200)),
-                      rng.choice((0, 200)), f"FZ{number:04d}-{row:04d}", ""]
+            values = [
+                row + 1,
+                rng.choice(SURNAMES) + rng.choice(GIVEN),
+                "男" if male else "女",
+                person_id(rng, number * rows + row, male),
+                f"13{rng.randrange(10**9):09d}",
+                unit,
+                tier,
+                rng.choice(CAUSES),
+                household,
+                income,
+                expense,
+                standard + rng.choice((0, 200)),
+                rng.choice((0, 200)),
+                f"FZ{number:04d}-{row:04d}",
+                "",
+            ]
             if number in bad and row % 50 == 7:
                 values[4] = "1380013800"  # one digit short
             sheet.write_string(row + 3, 3, values[3])

@@ -66,7 +66,10 @@ class ParsedSheet:
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(Excel row, {column key: value}) for every data row; much faster than DataFrame.iterrows."""
-        yield from self.frame.to_dict("index").items()
+        keys = list(self.frame.columns)
+        columns = [self.frame[key].tolist() for key in keys]
+        for row, values in zip(self.frame.index, zip(*columns, strict=True), strict=True):
+            yield int(row), dict(zip(keys, values, strict=True))
 
     def has_column(self, key: str) -> bool:
         return key in self.location.columns

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from .annotate import annotate_copy
@@ -33,7 +37,7 @@ from .report import (
     write_json,
 )
 from .spec import FormSpec, load_specs
-from .validate import valid_id, validate_sheet
+from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
 from .write import write_workbook
 
@@ -50,27 +54,22 @@ class RunError(Exception):
     """The run itself cannot proceed (bad policy, unwritable output); a one-line Chinese reason."""
 
 
-def check_file(
-    source: Path,
-    specs: Mapping[str, FormSpec],
-    policy: Policy,
-    name: Path | None = None,
-    histories: Mapping[str, History] | None = None,
-) -> FileResult:
+def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name: Path | None = None) -> FileResult:
     """Read, recognise, normalise and validate one file; every problem becomes a finding.
 
-    `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox);
-    `histories` (per form) let rules look at earlier periods."""
+    `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox).
+    The sheet grids are dropped once parsed: what is kept is the parsed rows and the raw values of their cells."""
     path = name or source
-    result = _check_file(source, str(path), specs, policy, histories or {})
+    result = _check_file(source, str(path), specs, policy)
     result.path, result.source = path, source if name else None
     result.received = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
+    if result.parsed is not None:
+        location = result.parsed.location
+        result.parsed.location = replace(location, sheet=replace(location.sheet, rows=[]))
     return result
 
 
-def _check_file(
-    source: Path, name: str, specs: Mapping[str, FormSpec], policy: Policy, histories: Mapping[str, History]
-) -> FileResult:
+def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: Policy) -> FileResult:
     suffix = Path(name).suffix
     if not is_spreadsheet(Path(name)):
         return FileResult(source, findings=[make_finding("file_type", name, ext=suffix or "无")])
@@ -81,8 +80,7 @@ def _check_file(
             return FileResult(source, findings=[make_finding("not_a_form", name)])
         parsed = parse_sheet(name, location)
         parsed.findings.extend(hidden_sheet_findings(book, location, name))
-        kind = location.spec.kind
-        findings = validate_sheet(parsed, policy.for_form(kind), histories.get(kind))
+        findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
         return FileResult(source, findings=[make_finding(failure.code, name, ext=suffix, **failure.params)])
     except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
@@ -95,6 +93,31 @@ def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Po
     return check_batch(paths, specs, policy)[0]
 
 
+_WORKER: tuple[Mapping[str, FormSpec], Policy] | None = None
+
+
+def _worker_start(specs: Mapping[str, FormSpec], policy: Policy) -> None:
+    global _WORKER
+    _WORKER = (specs, policy)
+
+
+def _worker_check(job: tuple[Path, Path | None]) -> FileResult:
+    assert _WORKER is not None, "started by _worker_start"
+    return check_file(job[0], *_WORKER, job[1])
+
+
+def check_all(
+    jobs: Sequence[tuple[Path, Path | None]], specs: Mapping[str, FormSpec], policy: Policy
+) -> list[FileResult]:
+    """check_file for every (source, name), on every core when there is more than one file: files are independent."""
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2:
+        return [check_file(source, specs, policy, name) for source, name in jobs]
+    context = multiprocessing.get_context("fork")  # the specs loaded from schemas/ are inherited, not re-imported
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(specs, policy)) as pool:
+        return list(pool.map(_worker_check, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+
+
 def check_batch(
     paths: Sequence[Path],
     specs: Mapping[str, FormSpec],
@@ -104,16 +127,20 @@ def check_batch(
     ledger: Ledger | None = None,
     origins: Sequence[MailOrigin | None] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
-    """Check each file, then the batch: resubmissions, duplicates across units, figures across forms.
-
-    Versions are chosen again at the end, because a reconciliation error can reject a newer file."""
+    """Check each file, then the batch: earlier periods, senders, resubmissions, duplicates across units,
+    figures across forms. Versions are chosen again at the end: a reconciliation error can reject a newer file."""
     period = period or resolve_period(None)
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = [check_file(path, specs, policy, name, histories) for path, name in zip(paths, targets, strict=True)]
+    results = check_all(list(zip(paths, targets, strict=True)), specs, policy)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
+        if result.parsed is not None and result.kind:
+            result.findings = sorted(
+                result.findings + history_findings(result.parsed, policy.for_form(result.kind), histories[result.kind]),
+                key=reading_order,
+            )
     if policy.checks_senders:
         check_senders(results, policy.units_of_sender)
     choose_current(results)

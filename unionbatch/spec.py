@@ -7,6 +7,7 @@ accepted rows are summed up. Reader, writer and CLI know nothing about any parti
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import sys
@@ -121,8 +122,11 @@ def strip_unit(text: str) -> str:
     return _UNIT_SUFFIX.sub("", text)
 
 
+@functools.cache
 def load_specs(directory: Path = SCHEMAS_DIR) -> dict[str, FormSpec]:
-    """Import every `schemas/*.py` that defines SPEC; key the specs by form kind."""
+    """Import every `schemas/*.py` that defines SPEC, once per process; key the specs by form kind.
+
+    Loaded once so that every spec's functions stay the module's own (worker processes pickle them by name)."""
     specs: dict[str, FormSpec] = {}
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_"):

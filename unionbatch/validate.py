@@ -14,7 +14,6 @@ from typing import Any
 
 import pandera.pandas as pa
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from .findings import Finding, make_finding
 from .history import History
@@ -29,17 +28,19 @@ _LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3}-?)\d{7,8}(-\d{1,6})?$")
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
-def validate_sheet(parsed: ParsedSheet, policy: Any, history: History | None = None) -> list[Finding]:
-    """Every finding for one sheet: structure, cells, totals, duplicates, the form's rules and, given the
-    ledger's history, the rules that look at earlier periods."""
+def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
+    """Every finding for one sheet: structure, cells, totals, duplicates and the form's rules."""
     findings = list(parsed.findings) + cell_findings(parsed)
     use_current_names(parsed)
     findings += total_findings(parsed) + duplicate_findings(parsed)
     for rule in parsed.spec.row_rules:
         findings += rule(parsed, policy)
-    for history_rule in parsed.spec.history_rules if history is not None else ():
-        findings += history_rule(parsed, policy, history)
     return sorted(findings, key=reading_order)
+
+
+def history_findings(parsed: ParsedSheet, policy: Any, history: History) -> list[Finding]:
+    """The form's rules that look at earlier periods (the ledger); run where the ledger is open."""
+    return [finding for rule in parsed.spec.history_rules for finding in rule(parsed, policy, history)]
 
 
 def reading_order(finding: Finding) -> tuple[int, int, str]:
@@ -136,12 +137,16 @@ def _decimal(value: Any) -> bool:
     return isinstance(value, Decimal)
 
 
+_EARLIEST, _TODAY = dt.date(1900, 1, 1), dt.date.today()
+
+
 def birth_date(id_number: str) -> dt.date | None:
+    """Digits 7–14 of an 18-character ID as a date between 1900 and today (GB 11643), else None."""
     try:
-        born = ric.get_birth_date(id_number)
-    except ValidationError:  # an impossible date such as 1993-13-32
+        born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError:  # an impossible date such as 1993-13-32
         return None
-    return born if dt.date(1900, 1, 1) <= born <= dt.date.today() else None
+    return born if _EARLIEST <= born <= _TODAY else None
 
 
 def _id_shaped(value: Any) -> bool:
