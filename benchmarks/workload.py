@@ -37,7 +37,8 @@ CAUSES = ("因病", "因学", "因业", "因灾", "因残", "其他")
 
 
 def person_id(rng: random.Random, serial: int, male: bool) -> str:
-    born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(35 * 365))
+    """Unique for every serial: the birth date and the two sequence digits encode it."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=serial // 100)
     digit = rng.choice("13579" if male else "02468")
     body = f"350102{born:%Y%m%d}{serial % 100:02d}{digit}"
     return body + ric.calc_check_digit(body + "0")

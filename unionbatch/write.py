@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 from .compute import OutSheet
 
 MAX_TEXT = 32767  # Excel's limit for one cell
+MAX_ROWS = 1_048_576
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
 
@@ -35,7 +36,7 @@ def _ok(code: int | None) -> None:
 def write_workbook(path: Path, sheets: list[OutSheet], created: dt.datetime) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.tmp.xlsx")
-    workbook = xlsxwriter.Workbook(str(temporary), WORKBOOK_OPTIONS)
+    workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "constant_memory": True})
     workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
     formats = _formats(workbook)
     for sheet in sheets:
@@ -78,11 +79,7 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
         worksheet.set_column(index, index, column.width)
         _ok(worksheet.write_string(header_row, index, column.header, formats["header"]))
     first = header_row + 1
-    for offset, values in enumerate(sheet.rows):
-        if sheet.tall_rows:
-            worksheet.set_row(first + offset, 30)
-        for index, column in enumerate(sheet.columns):
-            _write_value(worksheet, first + offset, index, values[index], formats[column.kind])
+    _write_rows(worksheet, sheet, first, formats)
     last = first + len(sheet.rows) - 1
     row = first + len(sheet.rows)
     if sheet.total_label:
@@ -99,13 +96,23 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
         _add_chart(workbook, worksheet, sheet, first, last)
 
 
-def _write_value(worksheet: Worksheet, row: int, col: int, value: Any, fmt: Any) -> None:
-    if value is None or value == "":
-        _ok(worksheet.write_blank(row, col, None, fmt))
-    elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-        _ok(worksheet.write_number(row, col, float(value), fmt))
-    else:
-        _ok(worksheet.write_string(row, col, str(value)[:MAX_TEXT], fmt))
+def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any]) -> None:
+    """The hot loop: rows are checked against Excel's limit once, strings cut to its cell limit, so the
+    per-cell return codes (-1 out of range, -2 string too long) cannot occur."""
+    if first + len(sheet.rows) + len(sheet.notes) + 2 > MAX_ROWS:
+        raise WriteError(f"{sheet.name}:{len(sheet.rows)} 行,超过 Excel 每表 {MAX_ROWS} 行的上限")
+    cell_formats = [formats[column.kind] for column in sheet.columns]
+    write_number, write_string, write_blank = worksheet.write_number, worksheet.write_string, worksheet.write_blank
+    for row, values in enumerate(sheet.rows, start=first):
+        if sheet.tall_rows:
+            worksheet.set_row(row, 30)
+        for col, value in enumerate(values):
+            if value is None or value == "":
+                write_blank(row, col, None, cell_formats[col])
+            elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+                write_number(row, col, float(value), cell_formats[col])
+            else:
+                write_string(row, col, str(value)[:MAX_TEXT], cell_formats[col])
 
 
 def _write_totals(
