@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-import cn2an
-
 FEN = Decimal("0.01")
 
 
@@ -23,6 +21,8 @@ def rmb_upper(amount: Decimal) -> str:
 
     cn2an handles the digits and the 零 rules; it omits 整 after a final 角, which we add.
     """
+    import cn2an  # a third of a second to import: only when a total is written
+
     amount = to_fen(amount)
     if amount < 0:
         return "负" + rmb_upper(-amount)

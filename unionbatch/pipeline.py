@@ -14,7 +14,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from .annotate import annotate_copy
 from .compute import merge_rows
 from .crosscheck import Reconciliation, check_senders, cross_file_duplicates, reconcile_forms
 from .findings import make_finding, mask_text
@@ -39,7 +38,6 @@ from .report import (
 from .spec import FormSpec, load_specs
 from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
-from .write import write_workbook
 
 log = logging.getLogger("unionbatch")
 
@@ -353,6 +351,9 @@ def _record(ledger: Ledger, report: Report, out: Path) -> None:
 def _write_outputs(
     report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime, full_ids: bool
 ) -> None:
+    from .annotate import annotate_copy  # openpyxl and xlsxwriter only when outputs are written:
+    from .write import write_workbook  # `validate` starts faster without them
+
     folder = report.folder
     used: set[str] = set()
     for result in report.files:
