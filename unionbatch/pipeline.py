@@ -210,24 +210,8 @@ def _run(
 ) -> Report:
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    archived = (
-        {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
-    )
     unpack_eml_files(inbox, archive, ledger)
-    ready, arriving = ready_files(inbox, policy.settle_seconds)
-    work: list[tuple[Path, Path, str]] = [(path, path, sha) for sha, path in archived.items()]
-    repeats: list[tuple[Path, str]] = []
-    taken: set[str] = set()
-    for path in ready:
-        sha = file_hash(path)
-        known = ledger.by_hash(sha)
-        if known and not (out / known.stored_path).exists():
-            work.append((path, out / known.stored_path, sha))  # recorded by a run that stopped before moving it
-        elif known or sha in archived:
-            if not keep_inbox:
-                repeats.append((path, known.stored_path if known else str(archived[sha].relative_to(out))))
-        else:
-            work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
+    work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
     results, reconciliations = check_batch(
         [source for source, _, _ in work],
         specs,
@@ -255,6 +239,34 @@ def _run(
         report.mail_sent, report.mail_failed, report.mail_error = send_pending(policy.email, ledger, out)
     append_log(out / RUN_LOG, report)
     return report
+
+
+Job = tuple[Path, Path, str]  # read from, keep at, SHA-256
+
+
+def _plan(
+    inbox: Path, out: Path, archive: Path, ledger: Ledger, settle_seconds: float, keep_inbox: bool
+) -> tuple[list[Job], list[tuple[Path, str]], list[Path]]:
+    """The period's work: its archived files, plus each ready inbox file that is new (or was recorded by a run
+    that stopped before moving it); files already processed are repeats; files still arriving wait."""
+    archived = (
+        {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
+    )
+    ready, arriving = ready_files(inbox, settle_seconds)
+    work: list[Job] = [(path, path, sha) for sha, path in archived.items()]
+    repeats: list[tuple[Path, str]] = []
+    taken: set[str] = set()
+    for path in ready:
+        sha = file_hash(path)
+        known = ledger.by_hash(sha)
+        if known and not (out / known.stored_path).exists():
+            work.append((path, out / known.stored_path, sha))
+        elif known or sha in archived:
+            if not keep_inbox:
+                repeats.append((path, known.stored_path if known else str(archived[sha].relative_to(out))))
+        else:
+            work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
+    return work, repeats, arriving
 
 
 def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> None:
