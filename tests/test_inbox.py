@@ -280,3 +280,13 @@ def test_watch_processes_each_file_as_it_lands(tmp_path: Path) -> None:
         output, _ = watcher.communicate(timeout=30)
     assert watcher.returncode == 0
     assert output.rstrip().endswith("已停止监视")
+
+
+def test_a_half_moved_copy_in_the_archive_is_not_a_submission(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", A)
+    run_batch(inbox, out, "2026-11")
+    stray = out / "2026-11" / "原件" / ".乙.xlsx.moving"  # what a move across file systems leaves if killed
+    stray.write_bytes(fill_template(tmp_path / "乙.xlsx", "乙工会", B).read_bytes())
+    report = run_batch(inbox, out, "2026-11")
+    assert [r.path.name for r in report.files] == ["甲.xlsx"] and stray.exists()

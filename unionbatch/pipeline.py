@@ -18,7 +18,18 @@ from .compute import merge_rows
 from .crosscheck import Reconciliation, check_senders, cross_file_duplicates, reconcile_forms
 from .findings import make_finding, mask_text
 from .history import History
-from .inbox import ARCHIVE_DIR, REPEAT_DIR, Busy, archive_name, copy_file, move, ready_files, run_lock, safe_name
+from .inbox import (
+    ARCHIVE_DIR,
+    REPEAT_DIR,
+    Busy,
+    archive_name,
+    copy_file,
+    is_candidate,
+    move,
+    ready_files,
+    run_lock,
+    safe_name,
+)
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_data
 from .mail import MailError, fetch_mail, outbox_name, reply_for, send_pending, unpack_eml_files, write_eml
 from .normalise import parse_sheet
@@ -249,9 +260,8 @@ def _plan(
 ) -> tuple[list[Job], list[tuple[Path, str]], list[Path]]:
     """The period's work: its archived files, plus each ready inbox file that is new (or was recorded by a run
     that stopped before moving it); files already processed are repeats; files still arriving wait."""
-    archived = (
-        {file_hash(path): path for path in sorted(archive.iterdir()) if path.is_file()} if archive.exists() else {}
-    )
+    kept = sorted(path for path in archive.iterdir() if is_candidate(path)) if archive.exists() else []
+    archived = {file_hash(path): path for path in kept}  # not the .x.moving / .x.copying a stopped run may leave
     ready, arriving = ready_files(inbox, settle_seconds)
     work: list[Job] = [(path, path, sha) for sha, path in archived.items()]
     repeats: list[tuple[Path, str]] = []
