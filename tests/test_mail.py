@@ -245,3 +245,13 @@ def test_remind_send_without_smtp_writes_eml_files(tmp_path: Path) -> None:
     outbox = tmp_path / "out" / "2026-11" / "outbox"
     assert result.output.splitlines()[-1] == f"未设置 SMTP:4 封催报邮件保存在 {outbox};未登记邮箱:丙工会"
     assert "贵单位尚未报送" in parse(outbox / "催报_001.eml").get_body(("plain",)).get_content()
+
+
+def test_without_roster_emails_any_sender_is_accepted(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[roster]]\nunit = "甲工会"\n', encoding="utf-8")  # a roster, but no addresses
+    drop_eml(inbox, unit_mail("anyone@else.example", {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "a.eml")
+    report = run_batch(inbox, out, "2026-11", policy)
+    assert [(r.status, r.findings) for r in report.files] == [("accepted", [])]
+    assert parse(next((out / "2026-11" / "outbox").iterdir()))["To"] == "anyone@else.example"
