@@ -7,6 +7,7 @@ raises, and the DataFrame index is the Excel row, so a failure case maps straigh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -19,7 +20,7 @@ from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
 from .normalise import Invalid, ParsedSheet, display, parse_number
-from .spec import Column, ordered
+from .spec import Column, FormSpec, ordered
 
 Predicate = Callable[[Any], bool]
 
@@ -55,13 +56,9 @@ def reading_order(finding: Finding) -> tuple[int, int, str]:
 
 
 def cell_findings(parsed: ParsedSheet) -> list[Finding]:
-    columns = {
-        column.key: pa.Column(checks=_checks(column), nullable=True, required=False)
-        for column in parsed.spec.columns
-        if parsed.has_column(column.key)
-    }
+    present = tuple(column.key for column in parsed.spec.columns if parsed.has_column(column.key))
     try:
-        pa.DataFrameSchema(columns).validate(parsed.frame, lazy=True)
+        pandera_schema(parsed.spec, present).validate(parsed.frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         return [
@@ -70,6 +67,14 @@ def cell_findings(parsed: ParsedSheet) -> list[Finding]:
             if case.index is not None
         ]
     return []
+
+
+@functools.cache
+def pandera_schema(spec: FormSpec, present: tuple[str, ...]) -> pa.DataFrameSchema:
+    """The form's pandera schema for the columns a file has; built once per form and column set."""
+    return pa.DataFrameSchema(
+        {key: pa.Column(checks=_checks(spec.column(key)), nullable=True, required=False) for key in present}
+    )
 
 
 def _checks(column: Column) -> list[pa.Check]:
