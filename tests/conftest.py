@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from unionbatch.policy import Policy, load_policy
 from unionbatch.spec import FormSpec, load_specs
@@ -10,6 +11,25 @@ from unionbatch.spec import FormSpec, load_specs
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 CORPUS = ROOT.parent / "shared" / "corpus" / "sheetjs"  # CI clones the project with shared/ beside it
+
+
+def run_samples(out: Path) -> Result:
+    """The README's main command on samples/inbox (inputs kept in place), into `out`."""
+    from process import cli
+
+    arguments = [
+        "run",
+        "--inbox",
+        str(SAMPLES / "inbox"),
+        "--out",
+        str(out),
+        "--period",
+        "2026-11",
+        "--policy",
+        str(SAMPLES / "policy.toml"),
+        "--keep-inbox",
+    ]
+    return CliRunner().invoke(cli, arguments)
 
 
 @pytest.fixture(scope="session")

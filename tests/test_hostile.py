@@ -14,7 +14,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import load_workbook
 
 from process import cli
-from tests.conftest import SAMPLES
+from tests.conftest import run_samples
 from tests.factory import fill_template, make_people
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import load_policy
@@ -185,21 +185,7 @@ def test_safe_name_removes_paths_and_control_characters() -> None:
 def test_no_full_id_or_phone_leaves_the_office(tmp_path: Path) -> None:
     """Grep every output that leaves the office (console, run.log, report.json, 处理报告) for full IDs."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--inbox",
-            str(SAMPLES / "inbox"),
-            "--out",
-            str(out),
-            "--period",
-            "2026-11",
-            "--policy",
-            str(SAMPLES / "policy.toml"),
-            "--keep-inbox",
-        ],
-    )
+    result = run_samples(out)
     sensitive = {
         p.id_number
         for seed, count in ((1, 8), (2, 6), (3, 7), (4, 5), (5, 4), (6, 16), (7, 5))

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from process import cli
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, run_samples
 from tests.factory import make_people
 from unionbatch.money import rmb_upper
 
@@ -52,21 +52,7 @@ def digest(folder: Path) -> dict[str, str]:
 def sample_run(tmp_path_factory) -> tuple[object, Path, dict[str, str], dict[str, str]]:
     out = tmp_path_factory.mktemp("out")
     before = digest(SAMPLES / "inbox")
-    result = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--inbox",
-            str(SAMPLES / "inbox"),
-            "--out",
-            str(out),
-            "--period",
-            "2026-11",
-            "--policy",
-            str(SAMPLES / "policy.toml"),
-            "--keep-inbox",
-        ],
-    )
+    result = run_samples(out)
     return result, out / "2026-11", before, digest(SAMPLES / "inbox")
 
 
