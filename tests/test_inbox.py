@@ -266,7 +266,9 @@ def test_watch_processes_each_file_as_it_lands(tmp_path: Path) -> None:
             os.replace(landing, inbox / name)  # lands whole, as a mail client or a copy does
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                if report_file.exists() and name in report_file.read_text(encoding="utf-8"):
+                # the report is written before the input is moved out: wait for both
+                processed = report_file.exists() and name in report_file.read_text(encoding="utf-8")
+                if processed and not (inbox / name).exists():
                     break
                 time.sleep(0.1)
             else:
