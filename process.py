@@ -42,9 +42,14 @@ def cli() -> None:
 @click.option(
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True
 )
-def templates(out: Path) -> None:
-    """生成所有表单的空白模板。"""
-    for path in write_templates(load_specs(), out):
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+def templates(out: Path, policy_path: Path | None) -> None:
+    """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
+    try:
+        policy = load_policy(policy_path, load_specs())
+    except PolicyError as error:
+        raise RunFailed(str(error)) from error
+    for path in write_templates(policy.specs, out):
         click.echo(f"已生成模板:{path}")
 
 
@@ -53,12 +58,11 @@ def templates(out: Path) -> None:
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
-    specs = load_specs()
     try:
-        policy = load_policy(policy_path, specs)
+        policy = load_policy(policy_path, load_specs())
     except PolicyError as error:
         raise RunFailed(str(error)) from error
-    results = check_files(list(files), specs, policy)
+    results = check_files(list(files), policy.specs, policy)
     for line in finding_lines(results):
         click.echo(line)
     rejected = sum(not result.accepted for result in results)

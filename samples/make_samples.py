@@ -10,16 +10,24 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.factory import (
+    Athlete,
+    fill_attendance,
+    fill_outing,
+    fill_registration,
+    fill_results,
     fill_stats,
     fill_template,
     libreoffice_convert,
     make_people,
+    make_team,
     stats_for,
     with_changes,
     write_own_layout,
@@ -202,6 +210,126 @@ def main() -> None:
         ["照片编号", "拍摄地点", "拍摄人"],
         [["P001", "会议室", "小王"], ["P002", "操场", "小李"]],
     )
+
+    sports_day()
+    outing()
+
+
+# ---- a sports day (教职工趣味运动会) and an outing (踏青) ----------------------------------------------
+
+TUG, RELAY, PINGPONG, SHOT = "拔河", "迎面接力", "乒乓球单打", "定点投篮"
+BALL_RUN, KNEE_BALL, STONES, ROPE, SHUTTLE = "托球跑", "双腿夹球走", "摸石过河", "一分钟跳绳", "踢毽子"
+
+
+def sports_teams() -> dict[str, list[Athlete]]:
+    """The departments' entrants, as registered in the accepted files."""
+    return {
+        "教务处": make_team("教务处", 21, [[TUG, BALL_RUN]] * 10 + [[PINGPONG, STONES]] * 2, women=4),
+        "总务处": make_team("总务处", 22, [[TUG, SHOT, KNEE_BALL]] * 5 + [[TUG, KNEE_BALL]] * 5, women=3),
+        "学生处": make_team("学生处", 23, [[RELAY, BALL_RUN]] * 10 + [[ROPE, STONES]] * 2, women=5),
+    }
+
+
+def sports_day() -> None:
+    """Registrations (one clean, one with warnings, one in a unit's own layout listing events in one
+    column and resubmitted after a rejection, one rejected), the referees' 成绩登记表 and the 签到表."""
+    teams = sports_teams()
+    fill_registration(INBOX / "教务处_运动会报名表.xlsx", "教务处", teams["教务处"])
+    # 总务处: five people in two team events (拔河 and 定点投篮): a warning each, accepted.
+    fill_registration(INBOX / "总务处_运动会报名表.xlsx", "总务处", teams["总务处"])
+    # 学生处: its own sheet with a 报名项目 column; the first version has one person in four events and
+    # an event that does not exist (跳远); the corrected version (newer 填报日期) is accepted.
+    students = teams["学生处"]
+    header = ["序号", "姓名", "性别", "身份证号码", "手机号", "报名项目"]
+    rows = [[n, a.name, a.gender, a.id_number, a.phone, "、".join(a.events)] for n, a in enumerate(students, 1)]
+    wrong = [list(row) for row in rows]
+    wrong[0][5] = "迎面接力、托球跑*、一分钟跳绳、踢毽子"
+    wrong[11][5] = "跳远/摸石过河"
+    write_own_layout(
+        INBOX / "学生处报名(初稿).xlsx",
+        [["学生处教职工趣味运动会报名表"], ["填报单位:", "学生处", "填报日期:", "2026-11-08"]],
+        header,
+        wrong,
+    )
+    write_own_layout(
+        INBOX / "学生处报名(更正).xlsx",
+        [["学生处教职工趣味运动会报名表"], ["填报单位:", "学生处", "填报日期:", "2026-11-12"]],
+        header,
+        rows,
+    )
+    # 图书馆: only 8 for 拔河 (a team is 10), one woman among them (at least 2), a 性别 that contradicts the ID.
+    library = make_team("图书馆", 24, [[TUG, BALL_RUN]] * 8, women=1)
+    library[5] = replace(library[5], gender="女")
+    fill_registration(INBOX / "图书馆_运动会报名表.xlsx", "图书馆", library)
+
+    jw, zw, xs = teams["教务处"], teams["总务处"], teams["学生处"]
+    fill_results(
+        INBOX / "运动会成绩登记表.xlsx",
+        [
+            (TUG, 1, "教务处", ""),
+            (TUG, 2, "总务处", ""),
+            (RELAY, 1, "学生处", ""),
+            (SHOT, 1, "总务处", ""),
+            (BALL_RUN, 1, "教务处", jw[0].name),
+            (BALL_RUN, 2, "学生处", xs[0].name),
+            (BALL_RUN, 3, "教务处", jw[1].name),
+            (KNEE_BALL, 1, "总务处", zw[0].name),
+            (KNEE_BALL, 2, "总务处", zw[1].name),
+            (KNEE_BALL, 3, "总务处", zw[2].name),
+            (STONES, 1, "学生处", xs[10].name),
+        ],
+    )
+    status = {("教务处", 2): "迟到", ("总务处", 3): "早退", ("学生处", 5): "缺席"}
+    signed = [(a.dept, a.name, status.get((a.dept, n), "出勤")) for team in teams.values() for n, a in enumerate(team)]
+    fill_attendance(INBOX / "运动会签到表.xlsx", "校工会", [*signed, ("教务处", "钱多多", "出勤")])
+
+
+def outing() -> None:
+    """踏青 registrations by email: on time, on time with a family member whose member is not listed, late."""
+    sends = [
+        (
+            "jwc@school.example.org",
+            "教务处",
+            "Wed, 17 Mar 2027 09:12:00 +0800",
+            [
+                ("陈静", "教职工", "", "13905910001"),
+                ("林伟", "家属", "陈静", ""),
+                ("林小雨", "家属", "陈静", ""),
+                ("王强", "教职工", "", "13905910002"),
+                ("黄丽", "教职工", "", "13905910003"),
+            ],
+        ),
+        (
+            "xsc@school.example.org",
+            "学生处",
+            "Fri, 19 Mar 2027 16:40:00 +0800",
+            [
+                ("周敏", "教职工", "", "13905910011"),
+                ("吴杰", "家属", "周民", ""),
+            ],
+        ),
+        (
+            "zwc@school.example.org",
+            "总务处",
+            "Sat, 20 Mar 2027 18:05:00 +0800",
+            [
+                ("郑涛", "教职工", "", "13905910021"),
+                ("郑一帆", "家属", "郑涛", ""),
+            ],
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        for sender, unit, date, rows in sends:
+            workbook = fill_outing(Path(work) / f"{unit}踏青报名表.xlsx", unit, rows)
+            message = EmailMessage()
+            message["From"], message["To"] = sender, "gonghui@school.example.org"
+            message["Subject"], message["Date"] = f"{unit}踏青报名表", date
+            message["Message-ID"] = f"<outing-{sender.split('@')[0]}@school.example.org>"
+            message.set_content(f"附件是{unit}的踏青报名表,请查收。")
+            message.add_attachment(
+                workbook.read_bytes(), maintype="application", subtype="octet-stream", filename=workbook.name
+            )
+            (INBOX / f"{unit}踏青报名.eml").write_bytes(bytes(message))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
 from unionbatch.spec import Column, FormSpec
-from unionbatch.validate import id_gender, valid_id
+from unionbatch.validate import gender_matches_id, valid_id
 
 TIERS = ("深度困难", "相对困难", "意外致困")
 CAUSES = ("因病", "因学", "因业", "因灾", "因残", "其他")
@@ -218,15 +218,6 @@ def _household(value: Any) -> Decimal | None:
     return number if number is not None and number >= 1 and number == number.to_integral_value() else None
 
 
-def gender_matches_id(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Finding]:
-    findings = []
-    for row, record in sheet.records():
-        gender, id_number = record["gender"], record["id_number"]
-        if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
-            findings.append(sheet.finding("gender_mismatch", row, "gender", expected=id_gender(id_number)))
-    return findings
-
-
 def per_head_monthly(income: Decimal, expense: Decimal, household: Decimal) -> Decimal:
     """(家庭年收入 − 刚性支出) / 12 / 家庭人口, to the fen."""
     return to_fen((income - expense) / MONTHS / household)
@@ -359,7 +350,7 @@ def visits_within_year(sheet: ParsedSheet, policy: ReliefPolicy, history: Histor
 MONEY = ("amount", "goods", "total")
 
 
-def summarise(frame: pd.DataFrame, _policy: ReliefPolicy) -> Summary:
+def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     frame = frame.copy()
     frame["goods"] = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
     frame["total"] = [

@@ -191,7 +191,7 @@ def totals_units(frame: pd.DataFrame) -> int:
     return int(frame["source_unit"].nunique()) if len(frame) else 0
 
 
-def summarise(frame: pd.DataFrame, _policy: StatsPolicy) -> Summary:
+def summarise(frame: pd.DataFrame, _policy: StatsPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     figures = (*COUNT_KEYS, *AMOUNT_KEYS, "goods", "total")
     grand_total = decimal_sum(frame["total"])
     upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"

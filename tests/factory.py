@@ -20,6 +20,7 @@ import xlsxwriter
 from openpyxl import load_workbook
 from stdnum.cn import ric
 
+from unionbatch.policy import load_policy
 from unionbatch.spec import column_letter, load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,11 +127,12 @@ def fill_form(
 ) -> Path:
     """Fill a form's generated template as a unit would, with openpyxl: the header block (填报单位 …),
     one record per row from row 4 (leaving `skip_rows` blank), an optional 合计 row and raw cell edits."""
-    spec = load_specs()[kind]
-    letters = {column.key: column_letter(index) for index, column in enumerate(spec.columns)}
+    spec = load_policy(None, load_specs()).specs[kind]  # the committed templates use the default policy
+    columns = [column for column in spec.columns if column.in_template]
+    letters = {column.key: column_letter(index) for index, column in enumerate(columns)}
     workbook = load_workbook(TEMPLATES / f"{kind}.xlsx")
     sheet = workbook[kind]
-    span = len(spec.columns) // len(spec.header_fields)
+    span = len(columns) // len(spec.header_fields)
     for number, name in enumerate(spec.header_fields):
         if header.get(name):
             sheet.cell(row=2, column=number * span + 2, value=header[name])
@@ -260,3 +262,91 @@ def libreoffice_convert(source: Path, target: Path, filter_name: str) -> Path:
         )
         shutil.move(Path(work) / f"{source.stem}{target.suffix}", target)
     return target
+
+
+# ---- a sports day: registrations, results, attendance; an outing -------------------------------------
+
+
+@dataclass(frozen=True)
+class Athlete:
+    dept: str
+    name: str
+    gender: str
+    id_number: str
+    phone: str
+    events: tuple[str, ...]
+
+
+def make_team(dept: str, seed: int, events: Sequence[Sequence[str]], women: int | None = None) -> list[Athlete]:
+    """One department's entrants, one per item of `events`; the first `women` are women (default: every other)."""
+    rng = random.Random(seed)
+    team = []
+    for number, chosen in enumerate(events):
+        gender = ("女" if number < women else "男") if women is not None else "女男"[number % 2]
+        born = dt.date(1970, 1, 1) + dt.timedelta(days=rng.randrange(0, 30 * 365))
+        team.append(
+            Athlete(
+                dept=dept,
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                gender=gender,
+                id_number=make_id(rng, gender, born),
+                phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                events=tuple(chosen),
+            )
+        )
+    return _unique_names(team)
+
+
+def _unique_names(team: list[Athlete]) -> list[Athlete]:
+    seen: dict[str, int] = {}
+    named = []
+    for athlete in team:
+        count = seen.get(athlete.name, 0)
+        seen[athlete.name] = count + 1
+        named.append(replace(athlete, name=athlete.name + "甲乙丙丁戊己庚辛"[count - 1]) if count else athlete)
+    return named
+
+
+def fill_registration(
+    path: Path, unit: str, athletes: Sequence[Athlete], *, date: str = "2026-11-10", **options: Any
+) -> Path:
+    """A 运动会报名表 on our template: a √ in each chosen event's column."""
+    records = [
+        {
+            "seq": number,
+            "dept": a.dept,
+            "name": a.name,
+            "gender": a.gender,
+            "id_number": a.id_number,
+            "phone": a.phone,
+            **{f"event:{event}": "√" for event in a.events},
+        }
+        for number, a in enumerate(athletes, start=1)
+    ]
+    return fill_form(path, "运动会报名表", {"填报单位": unit, "填报日期": date}, records, **options)
+
+
+def fill_results(path: Path, rows: Sequence[tuple[str, int, str, str]], **options: Any) -> Path:
+    """A 成绩登记表: (项目, 名次, 代表队, 姓名) per row."""
+    records = [
+        {"seq": n, "event": event, "place": place, "dept": dept, "name": name}
+        for n, (event, place, dept, name) in enumerate(rows, start=1)
+    ]
+    return fill_form(path, "成绩登记表", {"填报单位": "校工会裁判组", "填报日期": "2026-11-28"}, records, **options)
+
+
+def fill_attendance(path: Path, unit: str, rows: Sequence[tuple[str, str, str]], **options: Any) -> Path:
+    """A 签到表: (部门, 姓名, 出勤情况) per row."""
+    records = [
+        {"seq": n, "dept": dept, "name": name, "status": status} for n, (dept, name, status) in enumerate(rows, start=1)
+    ]
+    return fill_form(path, "签到表", {"填报单位": unit, "填报日期": "2026-11-28"}, records, **options)
+
+
+def fill_outing(path: Path, unit: str, rows: Sequence[tuple[str, str, str, str]], **options: Any) -> Path:
+    """An 外出活动报名表: (姓名, 身份, 随行职工, 联系电话) per row, all of `unit`."""
+    records = [
+        {"seq": n, "dept": unit, "name": name, "role": role, "companion": companion, "phone": phone}
+        for n, (name, role, companion, phone) in enumerate(rows, start=1)
+    ]
+    return fill_form(path, "外出活动报名表", {"填报单位": unit, "填报日期": "2027-03-15"}, records, **options)

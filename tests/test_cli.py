@@ -31,7 +31,15 @@ def test_templates_command_writes_every_form(tmp_path: Path) -> None:
     result = invoke("templates", "--out", str(tmp_path))
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        f"已生成模板:{tmp_path / name}" for name in ("慰问名单.xlsx", "送温暖统计表.xlsx")
+        f"已生成模板:{tmp_path / name}"
+        for name in (
+            "外出活动报名表.xlsx",
+            "慰问名单.xlsx",
+            "送温暖统计表.xlsx",
+            "运动会报名表.xlsx",
+            "成绩登记表.xlsx",
+            "签到表.xlsx",
+        )
     ]
 
 
@@ -131,11 +139,11 @@ def test_remind_before_and_after_a_run(tmp_path: Path) -> None:
     policy = str(SAMPLES / "policy.toml")
     before = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
     assert before.exit_code == 0
-    assert before.output.splitlines()[0] == "2026-11:14 项待报送"
+    assert before.output.splitlines()[0] == "2026-11:21 项待报送"
     run_good(tmp_path, "--period", "2026-11", "--policy", policy, out="o")
     after = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
     lines = after.output.splitlines()
-    assert lines[0] == "2026-11:13 项待报送"  # 机关工会 sent its 慰问名单
+    assert lines[0] == "2026-11:20 项待报送"  # 机关工会 sent its 慰问名单
     assert "【催报】卫健系统工会:贵单位尚未报送 2026-11《慰问名单》,截止日期为 2026-12-20,请尽快报送,谢谢。" in lines
     assert not any("机关工会:贵单位尚未报送 2026-11《慰问名单》" in line for line in lines)
 

@@ -33,6 +33,16 @@ EXPECTED_STATUS = {
     "园区统计表(初稿).xlsx": "accepted",
     "园区统计表(更正).xlsx": "accepted",
     "城西镇工会_统计表.xlsx": "accepted_with_warnings",
+    "教务处_运动会报名表.xlsx": "accepted",
+    "总务处_运动会报名表.xlsx": "accepted_with_warnings",
+    "学生处报名(初稿).xlsx": "rejected",
+    "学生处报名(更正).xlsx": "accepted",
+    "图书馆_运动会报名表.xlsx": "rejected",
+    "运动会成绩登记表.xlsx": "accepted",
+    "运动会签到表.xlsx": "accepted_with_warnings",
+    "教务处踏青报名表.xlsx": "accepted",
+    "学生处踏青报名表.xlsx": "rejected",
+    "总务处踏青报名表.xlsx": "rejected",
 }
 # The accepted units and the factory seeds their people came from (samples/make_samples.py).
 ACCEPTED_SEEDS = {
@@ -60,7 +70,7 @@ def test_exit_code_and_console_summary(sample_run) -> None:
     result, _, _, _ = sample_run
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "期间 2026-11:共 14 个文件"
+    assert lines[0] == "期间 2026-11:共 24 个文件"
     assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
     assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
     assert "送温暖统计表 未报送/待重报:城东街道工会(被退回待重报)、教育系统工会(未报送)、卫健系统工会(未报送)" in lines

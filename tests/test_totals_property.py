@@ -32,7 +32,7 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
         frame = pd.DataFrame([{c.key: r.get(c.key) for c in spec.columns} for r in rows], dtype=object)
         frame.index = range(4, 4 + len(rows))
         frames.append((frame, unit, f"{unit}.xlsx"))
-    summary = spec.summarise(merge_rows(frames, spec), None)
+    summary = spec.summarise(merge_rows(frames, spec), None, {})
     expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
     assert Decimal(summary.totals["total"]) == expected
     assert summary.totals["total_upper"] == rmb_upper(expected)

@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from .compute import decimal_sum
 from .findings import make_finding
 from .normalise import ParsedSheet
 from .report import FileResult, unit_key
 from .spec import Reconcile
-from .validate import valid_id
+from .validate import reading_order, valid_id
 
 
 def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str], list[str]]) -> None:
@@ -147,3 +148,36 @@ def _figure_row(parsed: ParsedSheet) -> int:
 
 def _plain(number: Decimal) -> str:
     return f"{number:,.2f}" if number != number.to_integral_value() or number.as_tuple().exponent < 0 else f"{number:,}"
+
+
+def late_files(results: Sequence[FileResult], policy: Any) -> None:
+    """A form with a closing time (报名截止) rejects files that arrived after it: the email's date, or when the
+    file reached the inbox."""
+    for result in results:
+        spec = result.parsed.spec if result.parsed else None
+        closes = spec.closes_at(policy.for_form(spec.kind)) if spec and spec.closes_at else None
+        if closes is not None and result.arrived > closes:
+            result.findings.insert(
+                0,
+                make_finding(
+                    "late_submission",
+                    str(result.path),
+                    value=f"{result.arrived:%Y-%m-%d %H:%M}",
+                    deadline=f"{closes:%Y-%m-%d %H:%M}",
+                ),
+            )
+
+
+def cross_form_findings(results: Sequence[FileResult], policy: Any) -> None:
+    """Each form's batch rules, given the current (accepted, newest) sheets of every form in the batch."""
+    current: dict[str, list[ParsedSheet]] = defaultdict(list)
+    for result in results:
+        if result.current and result.parsed is not None and result.kind:
+            current[result.kind].append(result.parsed)
+    for result in results:
+        parsed = result.parsed
+        if parsed is None or result.replaced_by or not parsed.spec.batch_rules:
+            continue
+        for rule in parsed.spec.batch_rules:
+            result.findings += rule(parsed, policy.for_form(parsed.spec.kind), current)
+        result.findings.sort(key=reading_order)

@@ -46,6 +46,11 @@ CODES: dict[str, Code] = {
     "hidden_sheet": Code(
         WARNING, "工作表“{value}”处于隐藏状态,其中的内容未读取", "如其中有要报送的数据,请取消隐藏并填入报送的表中"
     ),
+    "late_submission": Code(
+        ERROR,
+        "文件于 {value} 收到,已过截止时间 {deadline}",
+        "截止后人员不再变动,本文件未计入;确需补报的,请直接与工会办公室联系",
+    ),
     "not_a_form": Code(
         ERROR,
         "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",
@@ -71,6 +76,7 @@ CODES: dict[str, Code] = {
     "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数"),
     "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正"),
     "invalid_choice": Code(ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}"),
+    "invalid_mark": Code(ERROR, "“{field}”填写的“{value}”看不出是否报名", "报名的打 √(可从下拉列表选择),不报名的留空"),
     "legacy_choice": Code(WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}"),
     "id_as_number": Code(
         ERROR,
@@ -109,8 +115,8 @@ CODES: dict[str, Code] = {
     ),
     "duplicate_across_files": Code(
         ERROR,
-        "此人也在“{other_unit}”的名单中({other_file} 第 {other_row} 行)",
-        "同一人不得由两个单位重复慰问(不重复、不交叉),请与对方单位核实后保留一处",
+        "此人也在“{other_unit}”报送的表中({other_file} 第 {other_row} 行)",
+        "同一人只能由一个单位报送(不重复、不交叉),请与对方单位核实后保留一处",
     ),
     "total_mismatch": Code(
         ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import mask_text
-from .inbox import archive_name, move, safe_name
+from .inbox import archive_name, copy_file, move, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .report import STATUS_TEXT, FileResult, Report
 
@@ -129,14 +129,19 @@ def save_attachments(message: EmailMessage, inbox: Path, ledger: Ledger) -> list
     return saved
 
 
-def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger) -> list[Path]:
-    """Open .eml files dropped in the inbox like fetched mail; the .eml itself goes to 原件/邮件/."""
+def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger, keep: bool = False) -> list[Path]:
+    """Open .eml files dropped in the inbox like fetched mail; the .eml itself goes to 原件/邮件/ (a copy when
+    `keep`, once per content). Returns the attachments saved into the inbox."""
     saved = []
     for eml in sorted(inbox.glob("*.eml")):
         with eml.open("rb") as stream:
             message = BytesParser(policy=email_policy.default).parse(stream)
         saved += save_attachments(message, inbox, ledger)  # type: ignore[arg-type]
-        move(eml, archive_name(archive / "邮件", eml.name, set()))
+        kept = archive / "邮件"
+        if not keep:
+            move(eml, archive_name(kept, eml.name, set()))
+        elif not any(file_hash(old) == file_hash(eml) for old in kept.glob("*.eml")):
+            copy_file(eml, archive_name(kept, eml.name, set()))
     return saved
 
 

@@ -255,6 +255,8 @@ def normalise(column: Column, value: Any) -> Any:
             return _normalise_id(value)
         case "phone":
             return _normalise_phone(value)
+        case "mark":
+            return _normalise_mark(value)
         case "name" | "choice":
             return _SPACES.sub("", _clean_text(value) or "")
         case _:
@@ -273,6 +275,20 @@ def parse_number(value: Any) -> Decimal | Invalid:
         return Decimal(text)
     except InvalidOperation:
         return Invalid("not_a_number")
+
+
+TICKS = frozenset({"√", "✓", "✔", "☑", "✅", "V", "Y", "YES", "1", "是", "报", "报名", "参加", "○", "●"})
+NOT_TICKED = frozenset({"×", "✗", "✘", "X", "N", "NO", "0", "否", "不", "不参加", "-", "/", "无"})
+
+
+def _normalise_mark(value: Any) -> str | Invalid | None:
+    """A √ box as units tick it (√, ✓, 1, 是, V…): "√" when ticked, None when not, Invalid when unclear."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = f"{value:g}"
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).upper()
+    if text in TICKS:
+        return "√"
+    return None if text in NOT_TICKED else Invalid("invalid_mark")
 
 
 def _normalise_id(value: Any) -> str | Invalid:

@@ -15,7 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from .compute import merge_rows
-from .crosscheck import Reconciliation, check_senders, cross_file_duplicates, reconcile_forms
+from .crosscheck import (
+    Reconciliation,
+    check_senders,
+    cross_file_duplicates,
+    cross_form_findings,
+    late_files,
+    reconcile_forms,
+)
 from .findings import make_finding, mask_text
 from .history import History
 from .inbox import (
@@ -152,9 +159,12 @@ def check_batch(
             )
     if policy.checks_senders:
         check_senders(results, policy.units_of_sender)
+    late_files(results, policy)
     choose_current(results)
     cross_file_duplicates(results)
     reconciliations = reconcile_forms(results)
+    choose_current(results)
+    cross_form_findings(results, policy)
     choose_current(results)
     return results, reconciliations
 
@@ -189,8 +199,8 @@ def run_batch(
 
     A run killed at any point leaves a state the next run completes: a file is either still in the inbox
     (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
-    specs = specs if specs is not None else load_specs()
-    policy = load_policy(policy_path, specs)
+    policy = load_policy(policy_path, specs if specs is not None else load_specs())
+    specs = policy.specs
     period = resolve_period(period)
     if not inbox.is_dir():
         raise RunError(f"收件箱文件夹不存在:{inbox}")
@@ -221,7 +231,7 @@ def _run(
 ) -> Report:
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    unpack_eml_files(inbox, archive, ledger)
+    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox))
     work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
     results, reconciliations = check_batch(
         [source for source, _, _ in work],
@@ -242,7 +252,9 @@ def _run(
     _record(ledger, report, out)
     for result in results:
         if result.source is not None:
-            (copy_file if keep_inbox else move)(result.source, result.path)
+            (copy_file if keep_inbox and result.source not in extracted else move)(result.source, result.path)
+    for path in extracted if keep_inbox else ():
+        path.unlink(missing_ok=True)  # our own copy of an attachment of an .eml that stays in the inbox
     for path, _ in repeats:
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
     queue_replies(report, policy, ledger, out)
@@ -263,6 +275,7 @@ def _plan(
     kept = sorted(path for path in archive.iterdir() if is_candidate(path)) if archive.exists() else []
     archived = {file_hash(path): path for path in kept}  # not the .x.moving / .x.copying a stopped run may leave
     ready, arriving = ready_files(inbox, settle_seconds)
+    ready = [path for path in ready if path.suffix.lower() != ".eml"]  # unpacked already; kept with --keep-inbox
     work: list[Job] = [(path, path, sha) for sha, path in archived.items()]
     repeats: list[tuple[Path, str]] = []
     taken: set[str] = set()
@@ -381,20 +394,43 @@ def _write_outputs(
     for result in report.files:
         if result.findings:
             result.annotated = annotate_copy(result, folder / ANNOTATED_DIR / _annotated_name(result.path, used))
-    for kind, spec in specs.items():
-        current = [result for result in report.files if result.kind == kind and result.current]
+    frames = {
+        kind: merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in _current(report, kind)), spec)
+        for kind, spec in specs.items()
+    }
+    for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
-        if not current and not report.missing[kind]:
+    for output, group in _outputs(specs).items():
+        kinds = [spec.kind for spec in group]
+        if not any(len(frames[kind]) or report.missing[kind] for kind in kinds):
             continue
-        frame = merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in current if r.parsed), spec)
-        summary = spec.summarise(frame, policy.for_form(kind))
-        report.totals[kind] = {"files": len(current), **summary.totals}
-        sheets = summary.sheets + form_report_sheets(report, kind)
-        write_workbook(folder / spec.output_name, sheets, created)
-        report.outputs.append(folder / spec.output_name)
+        sheets = []
+        fed = [spec.kind for spec in group if len(frames[spec.kind])]
+        summed_elsewhere = any(spec.summarise is None for spec in group if spec.kind in fed)
+        for spec in group:
+            accepted = len(_current(report, spec.kind))
+            report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
+            if spec.summarise is not None and (spec.kind in fed or summed_elsewhere or not fed):
+                summary = spec.summarise(frames[spec.kind], policy.for_form(spec.kind), frames)
+                report.totals[spec.kind] |= summary.totals
+                sheets += summary.sheets
+        write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
+        report.outputs.append(folder / output)
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+
+
+def _current(report: Report, kind: str) -> list[FileResult]:
+    return [result for result in report.files if result.kind == kind and result.current and result.parsed]
+
+
+def _outputs(specs: Mapping[str, FormSpec]) -> dict[str, list[FormSpec]]:
+    """Consolidated workbooks and the forms whose rows go into each (forms may share one, 报名汇总.xlsx)."""
+    outputs: dict[str, list[FormSpec]] = {}
+    for spec in specs.values():
+        outputs.setdefault(spec.output_name, []).append(spec)
+    return outputs
 
 
 def _annotated_name(path: Path, used: set[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .mail import MailSettings, parse_settings
 from .read import Limits
-from .spec import FormSpec
+from .spec import FormSpec, configure
 
 
 class PolicyError(Exception):
@@ -33,6 +33,7 @@ class RosterUnit:
 class Policy:
     roster: tuple[RosterUnit, ...]
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
+    specs: dict[str, FormSpec] = field(default_factory=dict)  # the forms as this policy configures them
     deadlines: dict[str, dt.date | int] = field(default_factory=dict)  # a date, or day N of the next month
     limits: Limits = field(default_factory=Limits)
     ledger_path: Path | None = None
@@ -83,6 +84,7 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
     return Policy(
         roster=_roster(data.get("roster", []), specs),
         forms=forms,
+        specs=configure(specs, forms),
         deadlines=_deadlines(data.get("deadlines", {}), specs),
         limits=_limits(data.get("limits", {})),
         email=_email(data.get("email", {})),
@@ -149,7 +151,7 @@ def _roster(entries: Any, specs: Mapping[str, FormSpec]) -> tuple[RosterUnit, ..
         name = entry.get("unit") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise PolicyError(f"策略文件中 {where} 缺少 unit(单位名称)")
-        forms = entry.get("forms", list(specs))
+        forms = entry.get("forms", [kind for kind, spec in specs.items() if spec.roster_default])
         unknown = [kind for kind in forms if kind not in specs] if isinstance(forms, list) else [forms]
         if unknown:
             raise PolicyError(f"策略文件中 {where}.forms 含有未知表单:{unknown},可选:{list(specs)}")

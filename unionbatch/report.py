@@ -5,6 +5,7 @@ are renderings of this one object; personal data is masked in all of them.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import os
 import unicodedata
@@ -43,6 +44,19 @@ class FileResult:
     source: Path | None = None  # where the bytes are read from, when not yet at `path` (the inbox)
     sha256: str | None = None
     origin: MailOrigin | None = None  # the email it came in, if any
+
+    @property
+    def arrived(self) -> dt.datetime:
+        """When the file arrived: its email's Date if it came by email, else when it reached the inbox.
+
+        The Date is taken at the sender's own clock (its UTC offset kept, not converted to the server's zone):
+        units and office share a time zone, and a deadline such as 17:00 is meant on that clock."""
+        if self.origin is not None and self.origin.date:
+            try:
+                return email.utils.parsedate_to_datetime(self.origin.date).replace(tzinfo=None)
+            except (TypeError, ValueError):
+                return self.received
+        return self.received
 
     @property
     def readable(self) -> Path:
@@ -119,6 +133,7 @@ class Report:
                     "rows": result.rows,
                     "annotated": _relative(result.annotated, self.folder),
                     "received": result.received.isoformat(timespec="seconds"),
+                    "arrived": result.arrived.isoformat(timespec="seconds"),
                     "replaced_by": result.replaced_by,
                     "replaces": _changes_json(result.changes, full_ids),
                     "findings": [finding.to_dict(full_ids) for finding in result.findings],
@@ -245,10 +260,10 @@ def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
     )
 
 
-def form_report_sheets(report: Report, kind: str) -> list[OutSheet]:
-    """Sheets the engine adds to a form's consolidated workbook: reconciliation, resubmissions, 未报送."""
+def form_report_sheets(report: Report, kinds: Sequence[str]) -> list[OutSheet]:
+    """Sheets the engine adds to a consolidated workbook for its forms: reconciliation, resubmissions, 未报送."""
     sheets = []
-    checks = [row for row in report.reconciliations if row.kind == kind]
+    checks = [row for row in report.reconciliations if row.kind in kinds]
     if checks:
         sheets.append(
             OutSheet(
@@ -275,7 +290,7 @@ def form_report_sheets(report: Report, kind: str) -> list[OutSheet]:
                 title="统计表与慰问名单核对",
             )
         )
-    changed = [result for result in report.files if result.kind == kind and result.changes]
+    changed = [result for result in report.files if result.kind in kinds and result.changes]
     if changed:
         sheets.append(
             OutSheet(
@@ -309,7 +324,7 @@ def form_report_sheets(report: Report, kind: str) -> list[OutSheet]:
                 landscape=True,
             )
         )
-    return [*sheets, missing_sheet(report, [kind])]
+    return [*sheets, missing_sheet(report, kinds)]
 
 
 def report_sheets(report: Report) -> list[OutSheet]:

@@ -7,6 +7,8 @@ accepted rows are summed up. Reader, writer and CLI know nothing about any parti
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import importlib.util
 import re
@@ -18,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .findings import CODES, Code
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
     from .history import History
     from .normalise import ParsedSheet
 
-COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone")
+COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone", "mark")  # mark: a √ box, ticked or not
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -45,6 +49,7 @@ class Column:
     example: str = ""
     width: int = 12
     row_number: bool = False  # the unit's own 序号: a row holding only this is blank; not carried into outputs
+    in_template: bool = True  # False: read when a unit's sheet has it, but not offered in the blank template
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
@@ -73,8 +78,11 @@ class Reconcile:
 
 RowRule = Callable[["ParsedSheet", Any], "list[Finding]"]
 HistoryRule = Callable[["ParsedSheet", Any, "History"], "list[Finding]"]
-Summarise = Callable[["pd.DataFrame", Any], "Summary"]
+BatchRule = Callable[["ParsedSheet", Any, "Mapping[str, Sequence[ParsedSheet]]"], "list[Finding]"]
+Summarise = Callable[["pd.DataFrame", Any, "Mapping[str, pd.DataFrame]"], "Summary"]
 PolicyParser = Callable[[Mapping[str, Any]], Any]
+Specialise = Callable[["FormSpec", Any], "FormSpec"]
+ClosingTime = Callable[[Any], "dt.datetime | None"]
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,12 @@ class FormSpec:
     title_keywords: tuple[str, ...]
     columns: tuple[Column, ...]
     parse_policy: PolicyParser
-    summarise: Summarise
+    summarise: Summarise | None  # None: its rows are summed up by the form that shares its output workbook
     policy_section: str
     instructions: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = ()
     history_rules: tuple[HistoryRule, ...] = ()  # rules that look at earlier periods (the ledger)
+    batch_rules: tuple[BatchRule, ...] = ()  # rules that look at other forms' accepted sheets of this batch
     unit_column: str | None = None
     key_column: str | None = None
     total_columns: tuple[str, ...] = ()
@@ -97,6 +106,10 @@ class FormSpec:
     min_header_matches: int = 4
     output_file: str | None = None  # the consolidated workbook's name; default 《kind》汇总.xlsx
     reconcile: tuple[Reconcile, ...] = ()
+    roster_default: bool = True  # expected from a roster unit that lists no forms (not so for one activity's forms)
+    specialise: Specialise | None = None  # the form as the policy configures it (columns from the activity)
+    closes_at: ClosingTime | None = None  # a file arriving after this time is rejected as late
+    codes: Mapping[str, Code] = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -122,9 +135,17 @@ def strip_unit(text: str) -> str:
     return _UNIT_SUFFIX.sub("", text)
 
 
+def configure(specs: Mapping[str, FormSpec], form_policies: Mapping[str, Any]) -> dict[str, FormSpec]:
+    """Each form as its policy section shapes it (a sports day's events become columns)."""
+    return {
+        kind: spec.specialise(spec, form_policies[kind]) if spec.specialise else spec for kind, spec in specs.items()
+    }
+
+
 @functools.cache
 def load_specs(directory: Path = SCHEMAS_DIR) -> dict[str, FormSpec]:
-    """Import every `schemas/*.py` that defines SPEC, once per process; key the specs by form kind.
+    """Import every `schemas/*.py` that defines SPEC (or SPECS), once per process; key the specs by form kind.
+    Codes a spec brings are registered with the findings. Files named _*.py are helpers, not forms.
 
     Loaded once so that every spec's functions stay the module's own (worker processes pickle them by name)."""
     specs: dict[str, FormSpec] = {}
@@ -136,10 +157,18 @@ def load_specs(directory: Path = SCHEMAS_DIR) -> dict[str, FormSpec]:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module  # dataclasses in the spec look their module up here
         module_spec.loader.exec_module(module)
-        spec = getattr(module, "SPEC", None)
-        if isinstance(spec, FormSpec):
-            specs[spec.kind] = spec
+        for spec in getattr(module, "SPECS", (getattr(module, "SPEC", None),)):
+            if isinstance(spec, FormSpec):
+                specs[spec.kind] = spec
+                register_codes(spec.codes)
     return specs
+
+
+def register_codes(codes: Mapping[str, Code]) -> None:
+    for code, definition in codes.items():
+        if CODES.get(code, definition) != definition:
+            raise ValueError(f"finding code {code} defined twice, differently")
+        CODES[code] = definition
 
 
 def column_letter(index: int) -> str:

@@ -45,13 +45,14 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     header = workbook.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"})
     cells = {
         kind: workbook.add_format({**base, "num_format": NUMBER_FORMATS.get(kind, "@"), "locked": False})
-        for kind in ("text", "name", "choice", "id", "phone", "money", "int")
+        for kind in ("text", "name", "choice", "id", "phone", "money", "int", "mark")
     }
-    last_col = len(spec.columns) - 1
+    columns = [column for column in spec.columns if column.in_template]
+    last_col = len(columns) - 1
     sheet.merge_range(TITLE_ROW, 0, TITLE_ROW, last_col, spec.title, title)
     sheet.set_row(TITLE_ROW, 32)
-    _header_block(sheet, spec, label, entry)
-    for index, column in enumerate(spec.columns):
+    _header_block(sheet, spec, len(columns), label, entry)
+    for index, column in enumerate(columns):
         sheet.write_string(HEADER_ROW, index, column.header + ("*" if column.required else ""), header)
         sheet.set_column(index, index, column.width, cells[column.kind])
         _validation(sheet, index, column)
@@ -73,23 +74,25 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     return path
 
 
-def _header_block(sheet: Worksheet, spec: FormSpec, label: object, entry: object) -> None:
+def _header_block(sheet: Worksheet, spec: FormSpec, width: int, label: object, entry: object) -> None:
     """填报单位:____ 填报日期:____ … spread evenly over the row above the header."""
-    width = len(spec.columns)
     span = width // len(spec.header_fields)
     for col in range(width):
         sheet.write_blank(INFO_ROW, col, None, label)
     for number, name in enumerate(spec.header_fields):
         start = number * span
         sheet.write_string(INFO_ROW, start, f"{name}:", label)
-        sheet.merge_range(INFO_ROW, start + 1, INFO_ROW, start + span - 1, "", entry)
+        if span > 2:
+            sheet.merge_range(INFO_ROW, start + 1, INFO_ROW, start + span - 1, "", entry)
+        else:
+            sheet.write_blank(INFO_ROW, start + 1, None, entry)
 
 
 def _validation(sheet: Worksheet, index: int, column: Column) -> None:
     """Dropdown or number rule for a column, with an input message saying what to type."""
     rule: dict[str, object] = {"validate": "any"}
-    if column.kind == "choice":
-        rule = {"validate": "list", "source": list(column.choices)}
+    if column.kind in ("choice", "mark"):
+        rule = {"validate": "list", "source": list(column.choices) if column.kind == "choice" else ["√"]}
     elif column.kind == "money":
         rule = {"validate": "decimal", "criteria": ">=", "value": 0}
     elif column.kind == "int":
@@ -126,7 +129,7 @@ def _instructions(workbook: xlsxwriter.Workbook, spec: FormSpec) -> None:
         row += 1
     row += 1
     sheet.write_row(row, 0, ["列名", "是否必填", "填写要求", "示例"], bold)
-    for column in spec.columns:
+    for column in (column for column in spec.columns if column.in_template):
         row += 1
         choices = f"可选:{'、'.join(column.choices)}。" if column.choices else ""
         sheet.write_row(

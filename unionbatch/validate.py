@@ -111,6 +111,8 @@ def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
             ("id_birthdate", lambda value: not _id_shaped(value) or birth_date(value) is not None),
             ("id_checksum", lambda value: not _id_dated(value) or ric.calc_check_digit(value) == value[-1]),
         ]
+    if column.kind == "mark":
+        rules.append(("invalid_mark", lambda value: value != Invalid("invalid_mark")))
     if column.kind == "phone":
         rules.append(("phone_invalid", lambda value: value is None or valid_phone(value)))
     return rules
@@ -169,6 +171,16 @@ def valid_id(value: Any) -> bool:
 def id_gender(id_number: str) -> str:
     """身份证号 17th digit: odd for men, even for women."""
     return "男" if int(id_number[16]) % 2 else "女"
+
+
+def gender_matches_id(sheet: ParsedSheet, _policy: Any) -> list[Finding]:
+    """A row rule for any form with `gender` and `id_number` columns: 性别 must agree with the ID."""
+    findings = []
+    for row, record in sheet.records():
+        gender, id_number = record["gender"], record["id_number"]
+        if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
+            findings.append(sheet.finding("gender_mismatch", row, "gender", expected=id_gender(id_number)))
+    return findings
 
 
 def valid_phone(value: str) -> bool:
