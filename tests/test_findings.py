@@ -216,8 +216,11 @@ def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, s
     assert [f.code for r in results for f in r.findings] == ["processing_failed", "processing_failed"]
 
 
-def test_every_code_has_a_fixture() -> None:
-    assert set(CASES) | set(RUN_CASES) | {"processing_failed"} == set(CODES)
+def test_every_code_has_a_fixture(specs) -> None:
+    """Codes of every form (the engine's and those the schemas register) each have a fixture."""
+    from tests.test_sports import SPORTS_CASES
+
+    assert set(CASES) | set(RUN_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
