@@ -238,19 +238,19 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
     grand = decimal_sum(p.total for p in money) + decimal_sum(team_money.values())
     notes = [f"奖金合计(大写):人民币{rmb_upper(grand)}"]
     totals = {"teams": len(ranked), "total": f"{to_fen(grand):.2f}", "total_upper": rmb_upper(grand)}
+    totals["summary"] = f"{len(ranked)} 个代表队,奖金合计 {format_yuan(grand)} 元({rmb_upper(grand)})"
     if activity.budget is not None:
         difference = activity.budget - grand
+        verdict = (
+            "与预算一致"
+            if difference == 0
+            else f"比预算{'结余' if difference > 0 else '超出'} {format_yuan(abs(difference))} 元"
+        )
         notes.append(
-            f"活动方案列明的奖金合计(预算)为 {format_yuan(activity.budget)} 元,"
-            f"按名次和签到计算为 {format_yuan(grand)} 元,"
-            + (
-                "两者一致"
-                if difference == 0
-                else f"{'结余' if difference > 0 else '超出'} {format_yuan(abs(difference))} 元"
-            )
+            f"活动方案列明的奖金合计(预算)为 {format_yuan(activity.budget)} 元,按名次和签到计算为 {format_yuan(grand)} 元,{verdict}"
         )
         totals |= {"budget": f"{activity.budget:.2f}", "budget_difference": f"{difference:.2f}"}
-    totals["summary"] = f"{len(ranked)} 个代表队,奖金合计 {format_yuan(grand)} 元({rmb_upper(grand)})"
+        totals["summary"] += f";预算 {format_yuan(activity.budget)} 元,{verdict}"
     placed = OutSheet(
         "各项目名次",
         [

@@ -11,7 +11,9 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
+from email import policy as email_policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -315,3 +317,7 @@ def test_emailed_after_the_deadline_is_late_by_its_date(tmp_path: Path) -> None:
     assert verdicts == {"准时.xlsx": [], "逾期.xlsx": ["late_submission"]}
     [late_file] = [r for r in report.files if r.path.name == "逾期.xlsx"]
     assert late_file.arrived == dt.datetime(2027, 3, 20, 17, 1)
+    eml = (tmp_path / "out" / "2026-11" / "outbox" / "回信_逾期.eml").read_bytes()
+    reply = BytesParser(policy=email_policy.default).parsebytes(eml).get_body(("plain",)).get_content()
+    assert "已过截止时间 2027-03-20 17:00" in reply
+    assert "报送已截止" in reply and "修改后请回复" not in reply  # sending it again would not help

@@ -215,7 +215,9 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> s
             lines.append(f"{number}. {place} {finding.field or ''} {finding.message}".replace("  ", " "))
         if len(result.findings) > len(shown):
             lines.append(f"……另有 {len(result.findings) - len(shown)} 个问题,见附件第一张工作表“错误清单”。")
-    if result.errors:
+    if any(finding.code == "late_submission" for finding in result.findings):
+        lines += ["", "报送已截止,重新发送也不能计入;如有特殊情况,请直接与工会办公室联系。"]
+    elif result.errors:
         lines += ["", "修改后请回复本邮件,重新附上整张表格。"]
     lines += ["", f"此邮件由工会表格处理系统自动发送。{settings.office_name}"]
     return mask_text("\n".join(lines))
