@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .compute import merge_rows
 from .crosscheck import (
@@ -56,6 +57,9 @@ from .report import (
 from .spec import FormSpec, load_specs
 from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("unionbatch")
 
@@ -405,12 +409,10 @@ def _write_outputs(
         if not any(len(frames[kind]) or report.missing[kind] for kind in kinds):
             continue
         sheets = []
-        fed = [spec.kind for spec in group if len(frames[spec.kind])]
-        summed_elsewhere = any(spec.summarise is None for spec in group if spec.kind in fed)
         for spec in group:
             accepted = len(_current(report, spec.kind))
             report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
-            if spec.summarise is not None and (spec.kind in fed or summed_elsewhere or not fed):
+            if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
                 summary = spec.summarise(frames[spec.kind], policy.for_form(spec.kind), frames)
                 report.totals[spec.kind] |= summary.totals
                 sheets += summary.sheets
@@ -423,6 +425,13 @@ def _write_outputs(
 
 def _current(report: Report, kind: str) -> list[FileResult]:
     return [result for result in report.files if result.kind == kind and result.current and result.parsed]
+
+
+def _has_something_to_sum(spec: FormSpec, group: Sequence[FormSpec], frames: Mapping[str, pd.DataFrame]) -> bool:
+    """A form's summary goes into its workbook when it has rows, when a form it sums up (one without a summarise of
+    its own) has rows, or when no form of the workbook has any (the workbook is then the 未报送 list)."""
+    fed = [other for other in group if len(frames[other.kind])]
+    return spec in fed or any(other.summarise is None for other in fed) or not fed
 
 
 def _outputs(specs: Mapping[str, FormSpec]) -> dict[str, list[FormSpec]]:
