@@ -121,6 +121,7 @@ def specialise(spec: FormSpec, activity: Activity) -> FormSpec:
         title=f"{activity.name}报名表",
         title_keywords=(*spec.title_keywords, activity.name),
         columns=columns,
+        compared=("dept", *(event.key for event in activity.events)),
         specialise=None,
         instructions=(
             f"一、本表用于{activity.name}({activity.date:%Y年%m月%d日})报名,以部门为代表队,每人一行。",

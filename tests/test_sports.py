@@ -321,3 +321,24 @@ def test_emailed_after_the_deadline_is_late_by_its_date(tmp_path: Path) -> None:
     reply = BytesParser(policy=email_policy.default).parsebytes(eml).get_body(("plain",)).get_content()
     assert "已过截止时间 2027-03-20 17:00" in reply
     assert "报送已截止" in reply and "修改后请回复" not in reply  # sending it again would not help
+
+
+def test_resubmissions_show_what_changed(tmp_path: Path) -> None:
+    athletes = team()
+    moved = [replace(athletes[0], events=(TUG, STONES)), *athletes[1:]]
+    fill_registration(tmp_path / "inbox" / "报名.xlsx", "教务处", athletes, date="2026-11-01")
+    fill_registration(tmp_path / "inbox" / "报名(更正).xlsx", "教务处", moved, date="2026-11-02")
+    signed = [("教务处", a.name, "出勤") for a in athletes]
+    fill_attendance(tmp_path / "inbox" / "签到.xlsx", "校工会", signed)
+    late_one = [(dept, name, "迟到" if name == athletes[3].name else status) for dept, name, status in signed]
+    fill_attendance(tmp_path / "inbox" / "签到(更正).xlsx", "校工会", late_one)
+    os.utime(tmp_path / "inbox" / "签到.xlsx", (1, 1))  # same 填报日期: the later arrival wins
+    report = run_batch(tmp_path / "inbox", tmp_path / "out", "2026-11")
+    changes = {
+        r.path.name: [(c.kind, c.field, c.old, c.new) for c in r.changes.items] for r in report.files if r.changes
+    }
+    assert changes == {
+        "报名(更正).xlsx": [("修改", "托球跑*", "√", ""), ("修改", "摸石过河*", "", "√")],
+        "签到(更正).xlsx": [("修改", "出勤情况", "出勤", "迟到")],
+    }
+    assert report.totals["运动会报名表"]["people"] == len(athletes)  # counted once

@@ -106,6 +106,8 @@ class FormSpec:
     min_header_matches: int = 4
     output_file: str | None = None  # the consolidated workbook's name; default 《kind》汇总.xlsx
     reconcile: tuple[Reconcile, ...] = ()
+    identity: tuple[str, ...] = ()  # columns naming a row across two versions (default: key or unit column)
+    compared: tuple[str, ...] = ()  # columns whose changes a resubmission reports (default: total_columns)
     roster_default: bool = True  # expected from a roster unit that lists no forms (not so for one activity's forms)
     specialise: Specialise | None = None  # the form as the policy configures it (columns from the activity)
     closes_at: ClosingTime | None = None  # a file arriving after this time is rejected as late
@@ -116,6 +118,13 @@ class FormSpec:
             if column.key == key:
                 return column
         raise KeyError(key)
+
+    @property
+    def row_identity(self) -> tuple[str, ...]:
+        if self.identity:
+            return self.identity
+        key = self.key_column or self.unit_column
+        return (key,) if key else ()
 
     @property
     def output_name(self) -> str:

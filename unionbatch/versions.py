@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .normalise import ParsedSheet, parse_date
+from .normalise import Invalid, ParsedSheet, parse_date
 from .report import FileResult, unit_key
 from .validate import valid_id
 
@@ -68,19 +68,20 @@ def choose_current(results: Sequence[FileResult]) -> None:
 
 
 def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
-    """Rows added, removed and figures changed, matched by the form's key (身份证号) or row unit."""
+    """Rows added, removed and figures changed, rows matched by the form's identity columns (身份证号, a unit,
+    部门 + 姓名, 项目 + 名次)."""
     spec = new.spec
-    key = spec.key_column or spec.unit_column
+    identity = spec.row_identity
     changes = Changes(previous_file=old_file)
-    if key is None:
+    if not identity:
         return changes
-    before, after = _rows_by_key(old, key), _rows_by_key(new, key)
+    before, after = _rows_by_identity(old, identity), _rows_by_identity(new, identity)
     for subject in after.keys() - before.keys():
         changes.items.append(Change("新增", _describe(after[subject], subject)))
     for subject in before.keys() - after.keys():
         changes.items.append(Change("删除", _describe(before[subject], subject)))
     for subject in after.keys() & before.keys():
-        for column in spec.total_columns:
+        for column in spec.compared or spec.total_columns:
             was, now = before[subject].get(column), after[subject].get(column)
             if _differs(was, now):
                 kind = spec.column(column).kind
@@ -97,18 +98,21 @@ def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
     return changes
 
 
-def _rows_by_key(parsed: ParsedSheet, key: str) -> dict[str, dict[str, Any]]:
+def _rows_by_identity(parsed: ParsedSheet, identity: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     rows = {}
     for record in parsed.frame.to_dict("records"):
-        value = record.get(key)
-        if isinstance(value, str) and (key != parsed.spec.key_column or valid_id(value)):
-            rows.setdefault(value, record)
+        values = [record.get(column) for column in identity]
+        if any(value is None or isinstance(value, Invalid) for value in values):
+            continue
+        if identity == (parsed.spec.key_column,) and not valid_id(values[0]):
+            continue
+        rows.setdefault(" ".join(_text(value, "int") for value in values), record)
     return rows
 
 
 def _describe(record: dict[str, Any], subject: str) -> str:
     name = record.get("name")
-    return f"{name}({subject})" if isinstance(name, str) else subject
+    return f"{name}({subject})" if isinstance(name, str) and name not in subject else subject
 
 
 def _differs(was: Any, now: Any) -> bool:
