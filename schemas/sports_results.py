@@ -8,7 +8,7 @@ DOMAIN.md Form 3 (竞赛成绩 / 积分), seed `000` 篇二 五: individual plac
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -108,9 +108,8 @@ def names_for_individual_events(sheet: ParsedSheet, activity: Activity) -> list[
     return findings
 
 
-def _registered(
-    sheet: ParsedSheet, activity: Activity, current: Mapping[str, Sequence[ParsedSheet]]
-) -> list[Registered] | None:
+def _registered(activity: Activity, current: Mapping[str, Sequence[ParsedSheet]]) -> list[Registered] | None:
+    """Everyone on the batch's accepted 报名表; None when there is none to check against."""
     return registered_sheets(current[REGISTRATION], activity) if current.get(REGISTRATION) else None
 
 
@@ -118,7 +117,7 @@ def placed_were_registered(
     sheet: ParsedSheet, activity: Activity, current: Mapping[str, Sequence[ParsedSheet]]
 ) -> list[Finding]:
     """A placed person (or team) must have entered that event on an accepted 报名表 of the period."""
-    people = _registered(sheet, activity, current)
+    people = _registered(activity, current)
     if people is None:
         return [make_finding("no_registration", sheet.file, sheet=sheet.sheet_name, kind=REGISTRATION)]
     entered = {(key(p.dept), p.name, event.name) for p in people for event in p.events}
@@ -138,7 +137,7 @@ def placed_were_registered(
 def attendees_were_registered(
     sheet: ParsedSheet, activity: Activity, current: Mapping[str, Sequence[ParsedSheet]]
 ) -> list[Finding]:
-    people = _registered(sheet, activity, current)
+    people = _registered(activity, current)
     if people is None:
         return [make_finding("no_registration", sheet.file, sheet=sheet.sheet_name, kind=REGISTRATION)]
     known = {(key(p.dept), p.name) for p in people}
@@ -196,7 +195,9 @@ def standings(results: pd.DataFrame, activity: Activity, departments: Sequence[s
     return [(dept, total, 1 + sum(other > total for other in points.values())) for dept, total in ordered]
 
 
-def payouts(results: pd.DataFrame, attendance: pd.DataFrame, people: Sequence[Registered], activity: Activity):
+def payouts(
+    results: pd.DataFrame, attendance: pd.DataFrame, people: Sequence[Registered], activity: Activity
+) -> list[Payout]:
     """Every person's money with its reasons: 参与奖 by attendance, 单项奖 by place."""
     status = {(key(r["dept"]), r["name"]): r["status"] for r in attendance.to_dict("records")}
     paid: dict[tuple[str, str], Payout] = {}
@@ -230,9 +231,7 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
     people = registrations(batch[REGISTRATION], activity) if REGISTRATION in batch else []
     departments = list(dict.fromkeys([p.dept for p in people] + list(results["dept"])))
     ranked = standings(results, activity, departments)
-    ties = defaultdict(int)
-    for _, _, rank in ranked:
-        ties[rank] += 1
+    ties = Counter(rank for _, _, rank in ranked)
     team_money = {dept: activity.team_prize(rank) for dept, _, rank in ranked}
     money = payouts(results, attendance, people, activity)
     grand = decimal_sum(p.total for p in money) + decimal_sum(team_money.values())
