@@ -91,7 +91,7 @@ BASE_COLUMNS = (
 )
 
 
-def event_column(event: Event) -> Column:
+def _limits_text(event: Event) -> str:
     limits = []
     if event.size:
         limits.append(f"每队 {event.size} 人")
@@ -99,6 +99,10 @@ def event_column(event: Event) -> Column:
         limits.append(f"每队限 {event.per_team} 人")
     if event.min_women:
         limits.append(f"女队员至少 {event.min_women} 人")
+    return ",".join(limits)
+
+
+def event_column(event: Event) -> Column:
     starred = "带 * 的必选项目之一;" if event.starred else ""
     return Column(
         event.key,
@@ -106,15 +110,19 @@ def event_column(event: Event) -> Column:
         "mark",
         required=False,
         synonyms=event.aliases,
-        help=f"{starred}报名的打 √。{','.join(limits)}",
+        help=f"{starred}报名的打 √。{_limits_text(event)}",
         width=max(6, len(event.label) * 2 + 2),
     )
 
 
 def specialise(spec: FormSpec, activity: Activity) -> FormSpec:
     """The 报名表 for this activity: one √ column per event, age groups from its split."""
-    age_group = dataclasses.replace(BASE_COLUMNS[6], choices=activity.age_groups)
-    columns = (*BASE_COLUMNS[:6], age_group, BASE_COLUMNS[7], *(event_column(event) for event in activity.events))
+    base = tuple(
+        dataclasses.replace(column, choices=activity.age_groups) if column.key == "age_group" else column
+        for column in BASE_COLUMNS
+    )
+    columns = (*base, *(event_column(event) for event in activity.events))
+    limits = "、".join(f"{event.name}{_limits_text(event)}" for event in activity.events if _limits_text(event))
     starred = "、".join(event.name for event in activity.events if event.starred)
     return dataclasses.replace(
         spec,
@@ -128,7 +136,7 @@ def specialise(spec: FormSpec, activity: Activity) -> FormSpec:
             "二、请先填写表格上方的填报单位和填报日期;“部门”列不填则为填报单位。",
             f"三、每人限报 {activity.max_events} 项,其中至少 {activity.min_starred} 项为带 * 的项目({starred})。"
             "报名的项目在该列打 √。",
-            "四、集体项目每队人数见各列提示(如拔河每队 10 人、其中女队员至少 2 人);每个项目的参加人员尽量不要重复。",
+            f"四、各队名额:{limits or '不限'}。每个项目的参加人员尽量不要重复。",
             f"五、身份证号用于核对性别和年龄组({'、'.join(activity.age_groups)},按比赛当日计算)。",
             "六、同一人只能代表一个部门参赛。如需更正,请重新报送整张表,系统以填报日期最新的一份为准。",
         ),
