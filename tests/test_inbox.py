@@ -128,8 +128,9 @@ def test_ledger_schema_is_versioned_and_reopened_without_loss(tmp_path: Path) ->
             "accepted",
             "甲.xlsx",
         )
-        history = ledger.history("慰问名单", A[0].id_number)
-        assert [(period, unit, row["amount"]) for period, unit, row in history] == [
+        history = ledger.history("慰问名单", [A[0].id_number, "no such person"])
+        assert list(history) == [A[0].id_number]
+        assert [(period, unit, row["amount"]) for period, unit, row in history[A[0].id_number]] == [
             ("2026-11", "甲工会", str(A[0].amount))
         ]
     finally:

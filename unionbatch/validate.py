@@ -41,6 +41,9 @@ def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
 
 def history_findings(parsed: ParsedSheet, policy: Any, history: History) -> list[Finding]:
     """The form's rules that look at earlier periods (the ledger); run where the ledger is open."""
+    key = parsed.spec.key_column
+    if parsed.spec.history_rules and key and parsed.has_column(key):
+        history.prefetch(parsed.frame[key])
     return [finding for rule in parsed.spec.history_rules for finding in rule(parsed, policy, history)]
 
 
