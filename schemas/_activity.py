@@ -36,6 +36,7 @@ class Event:
     per_team: int | None = None  # at most this many entries per department
     min_women: int = 0
     aliases: tuple[str, ...] = ()
+    staff: tuple[str, ...] = ()  # 工会 staff who run this event and may not enter it (`000` 篇七 4)
 
     @property
     def key(self) -> str:
@@ -108,7 +109,7 @@ DEFAULT_EVENTS = (
         "金豆搬家",
     ),
 )
-EVENT_KEYS = {"name", "team", "starred", "size", "per_team", "min_women", "aliases"}
+EVENT_KEYS = {"name", "team", "starred", "size", "per_team", "min_women", "aliases", "staff"}
 KNOWN = {
     "name",
     "date",
@@ -190,9 +191,9 @@ def _events(entries: Any) -> tuple[Event, ...]:
         if not isinstance(entry, dict) or not str(entry.get("name", "")).strip():
             raise PolicyError(f"策略文件中 {where} 缺少 name(项目名称)")
         reject_unknown(entry, EVENT_KEYS, where)
-        aliases = entry.get("aliases", [])
-        if not isinstance(aliases, list):
-            raise PolicyError(f"策略文件中 {where}.aliases 应为列表")
+        aliases, staff = entry.get("aliases", []), entry.get("staff", [])
+        if not isinstance(aliases, list) or not isinstance(staff, list):
+            raise PolicyError(f'策略文件中 {where}.aliases 和 staff 应为列表,如 staff = ["张三"]')
         events.append(
             Event(
                 name=str(entry["name"]).strip(),
@@ -202,6 +203,7 @@ def _events(entries: Any) -> tuple[Event, ...]:
                 per_team=_whole(entry, "per_team", 1) if "per_team" in entry else None,
                 min_women=_whole(entry, "min_women", 0, allow_zero=True),
                 aliases=tuple(str(alias) for alias in aliases),
+                staff=tuple(header_key(name) for name in staff),
             )
         )
     names = [header_key(name) for event in events for name in (event.name, *event.aliases)]

@@ -30,7 +30,7 @@ from schemas._activity import (
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.normalise import ParsedSheet
-from unionbatch.spec import Column, FormSpec
+from unionbatch.spec import Column, FormSpec, header_key
 from unionbatch.validate import birth_date, gender_matches_id, valid_id
 
 KIND = "运动会报名表"
@@ -171,6 +171,9 @@ def per_person(sheet: ParsedSheet, activity: Activity) -> list[Finding]:
             findings.append(
                 sheet.finding("no_starred_event", row, "name", minimum=activity.min_starred, starred=starred)
             )
+        for entry in chosen:
+            if record["name"] and header_key(record["name"]) in entry.event.staff:
+                findings.append(sheet.finding("staff_in_own_event", row, entry.key, event=entry.event.name))
         team_events = [entry.event.name for entry in chosen if entry.event.team]
         if len(team_events) > 1:
             findings.append(sheet.finding("repeated_team_events", row, "name", events="、".join(team_events)))
@@ -223,6 +226,9 @@ CODES = {
         WARNING,
         "此人同时报了多个集体项目({events})",
         "每个项目的参加人员尽量不要重复,让更多人有机会参与;确需重复可保留",
+    ),
+    "staff_in_own_event": Code(
+        ERROR, "此人是“{event}”的工作人员,不能参加该项目", "工会工作人员不参与自己负责的项目,请改报其他项目"
     ),
     "age_group_mismatch": Code(
         ERROR,

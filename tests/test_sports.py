@@ -116,6 +116,7 @@ SPORTS_CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "unknown_event": (listed(A, {0: "拔河、托球跑、跳远"}), "F3"),
     "age_group_mismatch": (listed(A, age_groups={0: "40周岁以上", 1: "40周岁以下"}), None),
     "late_submission": (late, None),
+    "staff_in_own_event": (registration(A), "L7"),
     "result_name_missing": (
         with_registration(lambda f, a: fill_results(f / "成绩.xlsx", [(BALL_RUN, 1, "教务处", "")])),
         "E4",
@@ -138,6 +139,17 @@ SPORTS_CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
 }
 
 
+STAFF_EVENTS = "\n".join(
+    f'[[activity.events]]\nname = "{event.name}"\nteam = {str(event.team).lower()}\nstarred = {str(event.starred).lower()}'
+    + (f'\nstaff = ["{A[3].name}"]' if event.name == BALL_RUN else "")
+    for event in load_policy(None, load_specs()).for_form("运动会报名表").events
+)
+POLICIES = {  # codes whose fixture needs a policy of its own
+    "late_submission": "[activity]\nregistration_closes = 2026-11-20T17:00:00\n",
+    "staff_in_own_event": STAFF_EVENTS,  # A[3] (row 7) runs 托球跑 (column L) and entered it
+}
+
+
 def age_case_cell(athletes: list[Athlete]) -> str:
     """The planted 年龄组 is wrong on exactly one of rows 3 and 4, whichever the birth dates make wrong."""
     activity = load_policy(None, load_specs()).for_form("运动会报名表")
@@ -153,9 +165,9 @@ def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, policy: Policy
     build, cell = SPORTS_CASES[code]
     if code == "age_group_mismatch":
         cell = age_case_cell(A)
-    if code == "late_submission":
+    if code in POLICIES:
         policy_file = tmp_path / "p.toml"
-        policy_file.write_text("[activity]\nregistration_closes = 2026-11-20T17:00:00\n", encoding="utf-8")
+        policy_file.write_text(POLICIES[code], encoding="utf-8")
         policy = load_policy(policy_file, load_specs())
     results = check_files(build(tmp_path), policy.specs, policy)
     under_test = results[-1]
