@@ -166,10 +166,12 @@ def _date(value: Any) -> dt.date:
     raise PolicyError(f"策略文件中 {SECTION}.date 应为日期,如 2026-11-28,现在是“{value}”")
 
 
-def _whole(section: Mapping[str, Any], key: str, default: int, *, allow_zero: bool = False) -> int:
-    value = amount(section, key, str(default), SECTION, allow_zero=allow_zero)
+def _whole(
+    section: Mapping[str, Any], key: str, default: int, *, allow_zero: bool = False, where: str = SECTION
+) -> int:
+    value = amount(section, key, str(default), where, allow_zero=allow_zero)
     if value != value.to_integral_value():
-        raise PolicyError(f"策略文件中 {SECTION}.{key} 应为整数,现在是“{section[key]}”")
+        raise PolicyError(f"策略文件中 {where}.{key} 应为整数,现在是“{section[key]}”")
     return int(value)
 
 
@@ -199,9 +201,9 @@ def _events(entries: Any) -> tuple[Event, ...]:
                 name=str(entry["name"]).strip(),
                 team=bool(entry.get("team", False)),
                 starred=bool(entry.get("starred", False)),
-                size=_whole(entry, "size", 1) if "size" in entry else None,
-                per_team=_whole(entry, "per_team", 1) if "per_team" in entry else None,
-                min_women=_whole(entry, "min_women", 0, allow_zero=True),
+                size=_whole(entry, "size", 1, where=where) if "size" in entry else None,
+                per_team=_whole(entry, "per_team", 1, where=where) if "per_team" in entry else None,
+                min_women=_whole(entry, "min_women", 0, allow_zero=True, where=where),
                 aliases=tuple(str(alias) for alias in aliases),
                 staff=tuple(header_key(name) for name in staff),
             )

@@ -354,3 +354,24 @@ def test_resubmissions_show_what_changed(tmp_path: Path) -> None:
         "签到(更正).xlsx": [("修改", "出勤情况", "出勤", "迟到")],
     }
     assert report.totals["运动会报名表"]["people"] == len(athletes)  # counted once
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[activity]\ncolour = 1\n", "colour"),
+        ('[activity]\ndate = "下周六"\n', "activity.date"),
+        ("[activity.prizes]\nteam = 300\n", "activity.prizes.team"),
+        ('[[activity.events]]\nname = "拔河"\nsize = "十"\n', "activity.events 第 1 项.size"),
+        ('[[activity.events]]\nname = "拔河"\n[[activity.events]]\nname = "拔河"\n', "重名"),
+        ("[outing]\nfamily_share = 2\n", "outing.family_share"),
+        ('[outing]\ncloses = "3月20日"\n', "outing.closes"),
+    ],
+)
+def test_a_bad_activity_policy_names_the_key(tmp_path: Path, text: str, named: str) -> None:
+    from unionbatch.policy import PolicyError
+
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match=named):
+        load_policy(policy_file, load_specs())

@@ -62,3 +62,16 @@ def test_unit_built_sheet_without_stored_kind_is_recognised_by_headers(specs) ->
     assert book.meta == {}
     location = recognise(book, specs)
     assert location is not None and location.sheet.name == "Sheet1" and location.header_row == 2
+
+
+def test_every_committed_template_is_current(tmp_path: Path) -> None:
+    """Every form's template, as the default policy configures it, matches templates/ byte for byte."""
+    from unionbatch.policy import load_policy
+    from unionbatch.spec import load_specs
+    from unionbatch.template import template_name, write_templates
+
+    specs = load_policy(None, load_specs()).specs
+    for path in write_templates(specs, tmp_path):
+        committed = ROOT / "templates" / path.name
+        assert path.read_bytes() == committed.read_bytes(), f"templates/{path.name} is stale"
+    assert {template_name(spec) for spec in specs.values()} == {path.name for path in (ROOT / "templates").iterdir()}
