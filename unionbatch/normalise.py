@@ -52,7 +52,7 @@ class ParsedSheet:
     unit: str | None
     report_date: Any  # 填报日期 as found in the header block
     frame: pd.DataFrame  # index: Excel row number; columns: column keys; normalised values
-    raw: dict[tuple[int, str], Any]
+    raw: dict[int, tuple[Any, ...]]  # Excel row → its cells as found, in the order of location.columns
     totals: list[TotalRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -79,7 +79,10 @@ class ParsedSheet:
         return None if index is None else cell_ref(row, index)
 
     def shown(self, row: int, key: str) -> str:
-        return display(self.raw.get((row, key)))
+        cells = self.raw.get(row)
+        if cells is None or key not in self.location.columns:
+            return ""
+        return display(cells[list(self.location.columns).index(key)])
 
     def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
         """A finding at the cell of column `key` in Excel row `row`, with the value as found."""
@@ -100,7 +103,7 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
     content = {column.key for column in spec.columns if not column.row_number}
     header_values = _header_block(rows[: location.header_row], spec.header_fields)
     records: dict[int, dict[str, Any]] = {}
-    raw: dict[tuple[int, str], Any] = {}
+    raw: dict[int, tuple[Any, ...]] = {}  # a tuple per row, not a dict entry per cell: far less memory
     totals: list[TotalRow] = []
     segment: list[int] = []
     for index in range(location.first_data_row, len(rows)):
@@ -117,8 +120,7 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
             continue
         if all(_blank(value) for key, value in values.items() if key in content):
             continue  # blank, or only a pre-filled 序号
-        for key, value in values.items():
-            raw[(excel_row, key)] = value
+        raw[excel_row] = tuple(values.values())
         records[excel_row] = {column.key: normalise(column, values.get(column.key)) for column in spec.columns}
         segment.append(excel_row)
     frame = pd.DataFrame.from_dict(records, orient="index", columns=[c.key for c in spec.columns], dtype=object)
