@@ -249,6 +249,8 @@ def _run(
     for result, (source, target, sha) in zip(results, work, strict=True):
         result.source = source if source != target else None
         result.sha256 = sha
+        if result.parsed is not None:
+            result.parsed.raw = {}  # every finding is made: the cells as found are not needed for the outputs
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
