@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from schemas._activity import team_key
+from schemas._columns import PHONE, REMARK, SEQ
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet
 from unionbatch.findings import ERROR, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -29,7 +30,7 @@ SECTION = "outing"
 MEMBER, FAMILY = "教职工", "家属"
 
 COLUMNS = (
-    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
+    SEQ,
     Column(
         "dept",
         "部门",
@@ -62,17 +63,8 @@ COLUMNS = (
         example="张三",
         width=10,
     ),
-    Column(
-        "phone",
-        "联系电话",
-        "phone",
-        required=False,
-        synonyms=("联系方式", "手机号", "手机号码", "电话", "手机"),
-        help="手机 11 位",
-        example="13800138000",
-        width=14,
-    ),
-    Column("remark", "备注", "text", required=False, width=14),
+    PHONE,
+    REMARK,
 )
 
 

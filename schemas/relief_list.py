@@ -5,6 +5,7 @@ Rules from DOMAIN.md Form 1 (seeds 000 篇十, 002 五(五), 004 方案一/方�
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas._columns import GENDER, ID_NUMBER, PHONE, REMARK, SEQ
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet, group_rows
 from unionbatch.findings import Finding
 from unionbatch.history import History, shift_period
@@ -26,7 +28,7 @@ CAUSES = ("因病", "因学", "因业", "因灾", "因残", "其他")
 MONTHS = Decimal(12)
 
 COLUMNS = (
-    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
+    SEQ,
     Column(
         "name",
         "姓名",
@@ -36,27 +38,9 @@ COLUMNS = (
         example="张三",
         width=10,
     ),
-    Column(
-        "gender", "性别", "choice", required=False, choices=("男", "女"), help="从下拉列表选择", example="男", width=6
-    ),
-    Column(
-        "id_number",
-        "身份证号",
-        "id",
-        synonyms=("身份证号码", "证件号码", "公民身份号码", "身份证"),
-        help="18 位身份证号,本列已设为文本格式,请勿改为数字",
-        example="350102198001011234",
-        width=21,
-    ),
-    Column(
-        "phone",
-        "联系电话",
-        "phone",
-        synonyms=("联系方式", "手机号", "手机号码", "电话", "手机"),
-        help="手机 11 位,固定电话带区号",
-        example="13800138000",
-        width=14,
-    ),
+    dataclasses.replace(GENDER, required=False),
+    ID_NUMBER,
+    dataclasses.replace(PHONE, required=True, help="手机 11 位,固定电话带区号"),
     Column(
         "workplace",
         "工作单位",
@@ -145,7 +129,7 @@ COLUMNS = (
         example="FZ2026-001",
         width=14,
     ),
-    Column("remark", "备注", "text", required=False, width=16),
+    dataclasses.replace(REMARK, width=16),
 )
 
 

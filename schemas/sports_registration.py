@@ -27,6 +27,7 @@ from schemas._activity import (
     split_events,
     team_key,
 )
+from schemas._columns import GENDER, ID_NUMBER, PHONE, SEQ
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.normalise import ParsedSheet
@@ -36,7 +37,7 @@ from unionbatch.validate import birth_date, gender_matches_id, valid_id
 KIND = "运动会报名表"
 
 BASE_COLUMNS = (
-    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
+    SEQ,
     Column(
         "dept",
         "部门",
@@ -48,26 +49,9 @@ BASE_COLUMNS = (
         width=14,
     ),
     Column("name", "姓名", "name", synonyms=("运动员姓名", "参赛人员"), help="填写本人姓名", example="张三", width=10),
-    Column("gender", "性别", "choice", choices=("男", "女"), help="从下拉列表选择", example="女", width=6),
-    Column(
-        "id_number",
-        "身份证号",
-        "id",
-        synonyms=("身份证号码", "证件号码", "公民身份号码", "身份证"),
-        help="18 位身份证号,用于核对性别和年龄组;本列已设为文本格式",
-        example="350102198001011234",
-        width=21,
-    ),
-    Column(
-        "phone",
-        "联系电话",
-        "phone",
-        required=False,
-        synonyms=("联系方式", "手机号", "手机号码", "电话", "手机"),
-        help="手机 11 位",
-        example="13800138000",
-        width=14,
-    ),
+    dataclasses.replace(GENDER, example="女"),
+    dataclasses.replace(ID_NUMBER, help="18 位身份证号,用于核对性别和年龄组;本列已设为文本格式"),
+    PHONE,
     Column(
         "age_group",
         "年龄组",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from schemas._activity import REGISTRATION, Activity, Registered, parse_activity, registered_sheets, registrations
 from schemas._activity import team_key as key
+from schemas._columns import REMARK, SEQ
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum
 from unionbatch.findings import ERROR, WARNING, Code, Finding, make_finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -39,7 +40,7 @@ DEPT = Column(
 NAME = Column("name", "姓名", "name", synonyms=("运动员", "获奖人", "参赛人员"), help="填写本人姓名", width=10)
 
 RESULT_COLUMNS = (
-    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
+    SEQ,
     Column(
         "event",
         "项目",
@@ -62,10 +63,10 @@ RESULT_COLUMNS = (
     DEPT,
     dataclasses.replace(NAME, required=False, help="个人项目填写获奖人姓名;集体项目可不填"),
     Column("score", "成绩", "text", required=False, synonyms=("比赛成绩",), help="可不填,如 15 秒、86 个", width=10),
-    Column("remark", "备注", "text", required=False, width=14),
+    REMARK,
 )
 ATTENDANCE_COLUMNS = (
-    Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填"),
+    SEQ,
     dataclasses.replace(DEPT, header="部门", synonyms=("代表队", "部门(代表队)", "队名", "单位"), required=False),
     NAME,
     Column(
@@ -78,7 +79,7 @@ ATTENDANCE_COLUMNS = (
         example="出勤",
         width=10,
     ),
-    Column("remark", "备注", "text", required=False, width=14),
+    REMARK,
 )
 
 

@@ -67,3 +67,25 @@ def test_headers_match_synonyms_in_any_order(specs) -> None:
 
 def test_parse_number_rejects_booleans() -> None:
     assert parse_number(True) == Invalid("not_a_number")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("√", "√"),
+        ("✓", "√"),
+        (1, "√"),
+        (1.0, "√"),
+        ("是", "√"),
+        ("v", "√"),
+        ("×", None),
+        (0, None),
+        ("否", None),
+        ("  ", None),
+        ("好", Invalid("invalid_mark")),
+    ],
+)
+def test_event_boxes_as_units_tick_them(raw: object, expected: object) -> None:
+    from unionbatch.spec import Column
+
+    assert normalise(Column("event:拔河", "拔河", "mark", required=False), raw) == expected

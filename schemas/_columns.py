@@ -1,0 +1,28 @@
+"""Columns several forms share, each in one place; a form adapts one with `dataclasses.replace`."""
+
+from __future__ import annotations
+
+from unionbatch.spec import Column
+
+SEQ = Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填")
+GENDER = Column("gender", "性别", "choice", choices=("男", "女"), help="从下拉列表选择", example="男", width=6)
+ID_NUMBER = Column(
+    "id_number",
+    "身份证号",
+    "id",
+    synonyms=("身份证号码", "证件号码", "公民身份号码", "身份证"),
+    help="18 位身份证号,本列已设为文本格式,请勿改为数字",
+    example="350102198001011234",
+    width=21,
+)
+PHONE = Column(
+    "phone",
+    "联系电话",
+    "phone",
+    required=False,
+    synonyms=("联系方式", "手机号", "手机号码", "电话", "手机"),
+    help="手机 11 位",
+    example="13800138000",
+    width=14,
+)
+REMARK = Column("remark", "备注", "text", required=False, width=14)
