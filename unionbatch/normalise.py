@@ -195,14 +195,18 @@ def _first_text(cells: list[Any]) -> str:
     return ""
 
 
+_FOOTER_KEYS = tuple(header_key(label) for label in FOOTER_LABELS)
+
+
 def _is_footer(cells: list[Any]) -> bool:
-    first = _first_text(cells)
-    return any(first.startswith(header_key(label)) for label in FOOTER_LABELS)
+    return _first_text(cells).startswith(_FOOTER_KEYS)
 
 
 def _total_label(cells: list[Any]) -> str | None:
     for cell in cells[:4]:
-        text = header_key(cell) if isinstance(cell, str) else ""
+        if not isinstance(cell, str) or "计" not in cell:  # every label ends in 计; most rows have none
+            continue
+        text = header_key(cell)
         for label in TOTAL_LABELS:
             if text.startswith(label):
                 return "合计" if label in GRAND_TOTAL_LABELS else label

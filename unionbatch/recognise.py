@@ -36,8 +36,9 @@ def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
     candidates = [specs[stored_kind]] if stored_kind in specs else list(specs.values())
     best: tuple[int, Location] | None = None
     for sheet in book.form_sheets():
+        options = _header_options(sheet)
         for spec in candidates:
-            found = _best_header(sheet, spec)
+            found = _best_header(options, spec)
             if found is None:
                 continue
             row, columns = found
@@ -53,23 +54,31 @@ def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
 
 def match_row(cells: list[Any], spec: FormSpec) -> dict[str, int]:
     """Columns of `spec` whose header appears in one header row, first occurrence wins."""
-    return match_headers([[cell] for cell in cells], spec)
+    return match_headers(_keyed([[cell] for cell in cells]), spec)
 
 
-def match_headers(candidates: list[list[Any]], spec: FormSpec) -> dict[str, int]:
-    """Columns of `spec` found among each column's candidate header texts (tried in order)."""
+def match_headers(candidates: list[list[tuple[str, str]]], spec: FormSpec) -> dict[str, int]:
+    """Columns of `spec` found among each column's candidate header keys (tried in order)."""
     names = header_lookup(spec)
     columns: dict[str, int] = {}
-    for index, texts in enumerate(candidates):
-        for text in texts:
-            if not isinstance(text, str) or not text:
-                continue
-            normal = header_key(text)
-            key = names.get(normal) or names.get(strip_unit(normal))
+    for index, keys in enumerate(candidates):
+        for normal, bare in keys:
+            key = names.get(normal) or names.get(bare)
             if key is not None and key not in columns:
                 columns[key] = index
                 break
     return columns
+
+
+def _keyed(candidates: list[list[Any]]) -> list[list[tuple[str, str]]]:
+    """Each candidate header text normalised, with and without its unit (non-texts and blanks dropped)."""
+    return [[_header_keys(text) for text in texts if isinstance(text, str) and text] for texts in candidates]
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_keys(text: str) -> tuple[str, str]:
+    normal = header_key(text)
+    return normal, strip_unit(normal)
 
 
 @functools.cache
@@ -100,17 +109,26 @@ def two_row_candidates(upper: list[Any], lower: list[Any]) -> list[list[Any]]:
     return candidates
 
 
-def _best_header(sheet: SheetData, spec: FormSpec) -> tuple[int, dict[str, int]] | None:
+HeaderOption = tuple[int, list[list[tuple[str, str]]]]  # header row, each column's candidate header keys
+
+
+def _header_options(sheet: SheetData) -> list[HeaderOption]:
+    """Every place a header may be in the sheet's top rows: one row, or two rows read together."""
+    options: list[HeaderOption] = []
+    for index, cells in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        options.append((index, _keyed([[cell] for cell in cells])))
+        if index + 1 < len(sheet.rows):
+            options.append((index + 1, _keyed(two_row_candidates(cells, sheet.rows[index + 1]))))
+    return options
+
+
+def _best_header(options: list[HeaderOption], spec: FormSpec) -> tuple[int, dict[str, int]] | None:
     """The header row (the last one, for a two-row header) and its columns: the most columns matched wins."""
     best: tuple[int, dict[str, int]] | None = None
-    rows = sheet.rows[:HEADER_SCAN_ROWS]
-    for index, cells in enumerate(rows):
-        options = [(index, match_row(cells, spec))]
-        if index + 1 < len(sheet.rows):
-            options.append((index + 1, match_headers(two_row_candidates(cells, sheet.rows[index + 1]), spec)))
-        for row, columns in options:
-            if columns and (best is None or len(columns) > len(best[1])):
-                best = (row, columns)
+    for row, candidates in options:
+        columns = match_headers(candidates, spec)
+        if columns and (best is None or len(columns) > len(best[1])):
+            best = (row, columns)
     return best
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pandera.pandas as pa
 from stdnum.cn import ric
 
@@ -63,28 +64,43 @@ def cell_findings(parsed: ParsedSheet) -> list[Finding]:
     try:
         pandera_schema(parsed.spec, present).validate(parsed.frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
         return [
-            _cell_finding(parsed, str(case.check), int(case.index), str(case.column))
-            for case in cases.itertuples()
+            _cell_finding(parsed, code, int(case.index), str(case.column))
+            for case in errors.failure_cases.itertuples()
             if case.index is not None
+            for code in failed_codes(parsed.spec.column(str(case.column)), parsed.frame.at[case.index, case.column])
         ]
     return []
 
 
 @functools.cache
 def pandera_schema(spec: FormSpec, present: tuple[str, ...]) -> pa.DataFrameSchema:
-    """The form's pandera schema for the columns a file has; built once per form and column set."""
-    return pa.DataFrameSchema(
-        {key: pa.Column(checks=_checks(spec.column(key)), nullable=True, required=False) for key in present}
-    )
+    """The form's pandera schema for the columns a file has; built once per form and column set.
+
+    One check per column, all its rules at once: a check per rule cost pandera ~0.5 ms each per file, more
+    than the rules themselves. The codes of a cell that fails are then found by `failed_codes`."""
+    columns = {}
+    for key in present:
+        predicates = tuple(predicate for _, predicate in column_predicates(spec.column(key)))
+        if predicates:
+            check = pa.Check(functools.partial(_all_hold, predicates), name="cell", ignore_na=False)
+            columns[key] = pa.Column(checks=[check], nullable=True, required=False)
+    return pa.DataFrameSchema(columns)
 
 
-def _checks(column: Column) -> list[pa.Check]:
-    return [
-        pa.Check(lambda series, ok=predicate: series.map(ok).astype(bool), name=code, ignore_na=False)
-        for code, predicate in column_predicates(column)
-    ]
+def _all_hold(predicates: tuple[Predicate, ...], series: pd.Series) -> pd.Series:
+    def holds(value: Any) -> bool:
+        for predicate in predicates:
+            if not predicate(value):
+                return False
+        return True
+
+    return series.map(holds).astype(bool)
+
+
+def failed_codes(column: Column, value: Any) -> list[str]:
+    """The finding codes of one cell's value, in the order a sender should fix them."""
+    return [code for code, predicate in column_predicates(column) if not predicate(value)]
 
 
 def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
@@ -93,7 +109,7 @@ def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
     if column.required:
         rules.append(("required_missing", lambda value: value is not None))
     if column.kind in ("money", "int"):
-        rules.append(("not_a_number", lambda value: value != Invalid("not_a_number")))
+        rules.append(("not_a_number", _not_invalid("not_a_number")))
         rules.append(("negative_value", lambda value: not _decimal(value) or value >= 0))
     if column.kind == "int":
         rules.append(("not_integer", lambda value: not _decimal(value) or value == value.to_integral_value()))
@@ -109,16 +125,21 @@ def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
         rules.append(("legacy_choice", lambda value: value not in legacy))
     if column.kind == "id":
         rules += [
-            ("id_as_number", lambda value: value != Invalid("id_as_number")),
+            ("id_as_number", _not_invalid("id_as_number")),
             ("id_format", lambda value: not isinstance(value, str) or bool(_ID_SHAPE.match(value))),
             ("id_birthdate", lambda value: not _id_shaped(value) or birth_date(value) is not None),
             ("id_checksum", lambda value: not _id_dated(value) or ric.calc_check_digit(value) == value[-1]),
         ]
     if column.kind == "mark":
-        rules.append(("invalid_mark", lambda value: value != Invalid("invalid_mark")))
+        rules.append(("invalid_mark", _not_invalid("invalid_mark")))
     if column.kind == "phone":
         rules.append(("phone_invalid", lambda value: value is None or valid_phone(value)))
     return rules
+
+
+def _not_invalid(code: str) -> Predicate:
+    invalid = Invalid(code)
+    return lambda value: value != invalid
 
 
 def use_current_names(parsed: ParsedSheet) -> None:
