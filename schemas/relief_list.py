@@ -14,7 +14,16 @@ from typing import Any
 import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, PHONE, REMARK, SEQ
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet, group_rows
+from unionbatch.compute import (
+    Chart,
+    FrameRows,
+    OutColumn,
+    OutSheet,
+    Summary,
+    decimal_sum,
+    detail_sheet,
+    group_rows,
+)
 from unionbatch.findings import Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -335,11 +344,9 @@ MONEY = ("amount", "goods", "total")
 
 
 def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
-    frame = frame.copy()
-    frame["goods"] = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
-    frame["total"] = [
-        to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], frame["goods"], strict=True)
-    ]
+    goods = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
+    total = [to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], goods, strict=True)]
+    frame = frame.assign(goods=goods, total=total)  # copy-on-write: the other columns are not copied
     grand_total = decimal_sum(frame["total"])
     upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
     money_columns = [
@@ -379,21 +386,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
             OutColumn("领取人签字", "text", 16),
             OutColumn("领取日期", "text", 12),
         ],
-        [
-            [
-                number,
-                r.source_unit,
-                r.name,
-                r.id_number,
-                r.tier,
-                _number(r.amount) or Decimal(0),
-                r.goods,
-                r.total,
-                "",
-                "",
-            ]
-            for number, r in enumerate(frame.sort_values(["source_unit", "source_row"]).itertuples(), start=1)
-        ],
+        FrameRows(frame[SIGNOFF].sort_values(["source_unit", "source_row"]), _signoff_row, named=True),
         title="困难职工慰问金实名制发放表",
         total_label="合计",
         notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
@@ -410,6 +403,14 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         "summary": f"{len(frame)} 户,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)
+
+
+SIGNOFF = ["source_unit", "source_row", "name", "id_number", "tier", "amount", "goods", "total"]
+
+
+def _signoff_row(number: int, r: Any) -> list[Any]:
+    amount = _number(r.amount) or Decimal(0)
+    return [number, r.source_unit, r.name, r.id_number, r.tier, amount, r.goods, r.total, "", ""]
 
 
 SPEC = FormSpec(

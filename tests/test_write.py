@@ -73,7 +73,9 @@ def test_rendered_rows_are_what_xlsxwriter_writes(tmp_path_factory, rows, tall: 
         tall_rows=tall,
     )
     with pytest.MonkeyPatch.context() as monkeypatch:
-        fast, reference = _both(tmp_path, [sheet, OutSheet("第二表", COLUMNS[:2], [values[:2] for values in rows[:3]])], monkeypatch)
+        fast, reference = _both(
+            tmp_path, [sheet, OutSheet("第二表", COLUMNS[:2], [values[:2] for values in rows[:3]])], monkeypatch
+        )
     assert fast.keys() == reference.keys()
     for name in fast:
         assert fast[name] == reference[name], name

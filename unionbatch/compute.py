@@ -5,7 +5,7 @@ A form's spec builds its output sheets from these helpers; the writer renders an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,11 +35,32 @@ class Chart:
     value_column: int
 
 
+class FrameRows(Sequence[list[Any]]):
+    """A sheet's rows made from a frame as they are written, not held: the 100,000 rows of a city's 明细 would
+    otherwise sit in memory a second time, as lists. `make(number, values)` builds the row numbered `number`
+    (from 1) from the frame's row `values` (a tuple in column order, or a named tuple when `named`)."""
+
+    def __init__(self, frame: pd.DataFrame, make: Callable[[int, Any], list[Any]], named: bool = False) -> None:
+        self.frame, self.make, self.named = frame, make, named
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        tuples = self.frame.itertuples(index=False, name="Row" if self.named else None)
+        for number, values in enumerate(tuples, start=1):
+            yield self.make(number, values)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        rows = list(self)
+        return rows[index]
+
+
 @dataclass
 class OutSheet:
     name: str
     columns: list[OutColumn]
-    rows: list[list[Any]]
+    rows: Sequence[Sequence[Any]]
     title: str | None = None
     total_label: str | None = None  # add a totals row summing the columns marked `summed`
     notes: list[str] = field(default_factory=list)  # lines under the table
@@ -64,10 +85,7 @@ def merge_rows(frames: Iterable[tuple[pd.DataFrame, str, str]], spec: FormSpec) 
     """Concatenate accepted sheets' rows, each tagged with its unit, file and Excel row."""
     parts = []
     for frame, unit, file in frames:
-        part = frame.copy()
-        part[SOURCE_UNIT] = unit
-        part[SOURCE_FILE] = file
-        part[SOURCE_ROW] = part.index.astype(int)
+        part = frame.assign(**{SOURCE_UNIT: unit, SOURCE_FILE: file, SOURCE_ROW: frame.index.astype(int)})
         parts.append(part.reset_index(drop=True))
     columns = [column.key for column in spec.columns] + [key for key, _ in SOURCE_COLUMNS]
     if not parts:
@@ -109,5 +127,5 @@ def detail_sheet(
     columns += [column for column, _ in computed]
     columns += [OutColumn(header, "int" if key == SOURCE_ROW else "text", 14) for key, header in SOURCE_COLUMNS]
     keys = [column.key for column in kept] + [key for _, key in computed] + [key for key, _ in SOURCE_COLUMNS]
-    rows = [[number, *values] for number, values in enumerate(frame[keys].itertuples(index=False), start=1)]
+    rows = FrameRows(frame[keys], lambda number, values: [number, *values])
     return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True)

@@ -106,6 +106,7 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
     raw: dict[int, tuple[Any, ...]] = {}  # a tuple per row, not a dict entry per cell: far less memory
     totals: list[TotalRow] = []
     segment: list[int] = []
+    share = _Sharer()
     for index in range(location.first_data_row, len(rows)):
         cells = rows[index]
         excel_row = index + 1
@@ -120,8 +121,8 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
             continue
         if all(_blank(value) for key, value in values.items() if key in content):
             continue  # blank, or only a pre-filled 序号
-        raw[excel_row] = tuple(values.values())
-        records[excel_row] = {column.key: normalise(column, values.get(column.key)) for column in spec.columns}
+        raw[excel_row] = tuple(share(value) for value in values.values())
+        records[excel_row] = {column.key: share(normalise(column, values.get(column.key))) for column in spec.columns}
         segment.append(excel_row)
     frame = pd.DataFrame.from_dict(records, orient="index", columns=[c.key for c in spec.columns], dtype=object)
     frame.index.name = "excel_row"
@@ -130,6 +131,22 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
     _fill_unit(parsed)
     parsed.findings.extend(_structure_findings(parsed))
     return parsed
+
+
+class _Sharer:
+    """One object per distinct text or amount of a sheet (its unit, 深度困难, 1000.00 repeat on every row), so a
+    batch of 100,000 rows holds far fewer objects; pickling keeps the sharing when a worker returns the sheet."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[type, str], Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.seen.setdefault((kind, value), value)
+        if kind is Decimal:  # by its text: 1000 and 1000.00 are equal but not the same amount as written
+            return self.seen.setdefault((kind, str(value)), value)
+        return value
 
 
 def _fill_unit(parsed: ParsedSheet) -> None:

@@ -119,7 +119,7 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
     write = worksheet.fh.write
     for number, values in enumerate(sheet.rows, start=first + 1):
         write(row_tag.format(number))
-        write("".join([_cell(value, ref, style, number) for value, (ref, style) in zip(values, cells)]))
+        write("".join([_cell(value, ref, style, number) for value, (ref, style) in zip(values, cells, strict=False)]))
         write("</row>")
     worksheet.previous_row = last + 1
 
@@ -129,10 +129,13 @@ _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\
 
 def _cell(value: object, ref: str, style: str, row: int) -> str:
     """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode."""
+    kind = type(value)
+    if kind is Decimal or kind is int or kind is float:
+        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"  # type: ignore[arg-type]
     if value is None or value == "":
         return f"{ref}{row}{style}/>"
-    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"
+    if isinstance(value, Decimal | int | float) and kind is not bool:  # their subclasses, rare
+        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"  # type: ignore[arg-type]
     text = str(value)[:MAX_TEXT]
     space = ""
     if _SPECIAL.search(text):
