@@ -7,9 +7,14 @@ import sys
 import threading
 from pathlib import Path
 
+if __name__ == "__main__":
+    # pandera imports hypothesis, a test-data library, at its first check whenever it is installed: 0.2 s of every
+    # command's start-up. The command line never generates test data; None in sys.modules makes that import fail,
+    # which pandera expects and handles. (Tests importing this module are not affected.)
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[assignment]
+
 import click
 
-from unionbatch.mail import MailError
 from unionbatch.pipeline import (
     LEDGER,
     RunError,
@@ -21,10 +26,8 @@ from unionbatch.pipeline import (
     send_queued,
 )
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.remind import ReminderError, deliver_reminders, due_reminders
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
-from unionbatch.template import write_templates
 
 EXIT_RUN_FAILED = 2
 
@@ -45,6 +48,8 @@ def cli() -> None:
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 def templates(out: Path, policy_path: Path | None) -> None:
     """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
+    from unionbatch.template import write_templates
+
     try:
         policy = load_policy(policy_path, load_specs())
     except PolicyError as error:
@@ -95,6 +100,9 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 @click.option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
 def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: bool) -> None:
     """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
+    from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
+    from unionbatch.remind import ReminderError, deliver_reminders, due_reminders  # `validate` starts faster
+
     try:
         period = resolve_period(period)
         policy = load_policy(policy_path, load_specs())
@@ -118,6 +126,8 @@ def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: b
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
     """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
+    from unionbatch.mail import MailError
+
     try:
         messages, saved = fetch_into_inbox(inbox, out, policy_path)
     except (PolicyError, MailError, RunError) as error:
@@ -132,6 +142,8 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 def send(out: Path, policy_path: Path | None) -> None:
     """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
+    from unionbatch.mail import MailError
+
     try:
         sent, failed, waiting = send_queued(out, policy_path)
     except (PolicyError, MailError, RunError) as error:

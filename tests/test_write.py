@@ -31,8 +31,8 @@ cell = st.one_of(st.none(), st.just(""), text, number)
 row = st.tuples(cell, st.one_of(st.none(), number), st.one_of(st.none(), st.integers(0, 500)), cell).map(list)
 
 
-def _reference_rows(worksheet: Any, sheet: OutSheet, first: int, formats: dict[str, Any]) -> None:
-    """What the writer did before: one xlsxwriter write_* call per cell."""
+def _reference_rows(worksheet: Any, sheet: OutSheet, first: int, formats: dict[str, Any]) -> list[Decimal | None]:
+    """What the writer did before: one xlsxwriter write_* call per cell, totals added up in a second pass."""
     cell_formats = [formats[column.kind] for column in sheet.columns]
     for row, values in enumerate(sheet.rows, start=first):
         if sheet.tall_rows:
@@ -44,6 +44,7 @@ def _reference_rows(worksheet: Any, sheet: OutSheet, first: int, formats: dict[s
                 worksheet.write_number(row, col, float(value), cell_formats[col])
             else:
                 worksheet.write_string(row, col, str(value)[: write.MAX_TEXT], cell_formats[col])
+    return sheet.column_totals()
 
 
 def _contents(path: Path) -> dict[str, bytes]:

@@ -5,6 +5,7 @@ A form's spec builds its output sheets from these helpers; the writer renders an
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,7 +48,11 @@ class FrameRows(Sequence[list[Any]]):
         return len(self.frame)
 
     def __iter__(self) -> Iterator[list[Any]]:
-        tuples = self.frame.itertuples(index=False, name="Row" if self.named else None)
+        columns = [self.frame[key].tolist() for key in self.frame.columns]  # itertuples boxes cell by cell: slow
+        tuples: Iterable[Any] = zip(*columns, strict=True)
+        if self.named:
+            Row = namedtuple("Row", self.frame.columns)  # type: ignore[misc]
+            tuples = map(Row._make, tuples)
         for number, values in enumerate(tuples, start=1):
             yield self.make(number, values)
 

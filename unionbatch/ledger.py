@@ -171,10 +171,7 @@ class Ledger:
         self.db.execute("DELETE FROM rows WHERE submission_id = ?", (submission_id,))
         self.db.executemany(
             "INSERT INTO rows VALUES (?, ?, ?, ?)",
-            (
-                (submission_id, number, key, json.dumps(data, ensure_ascii=False, default=str))
-                for number, key, data in rows
-            ),
+            ((submission_id, number, key, _ROW_JSON(data)) for number, key, data in rows),
         )
 
     def history(self, kind: str, person_keys: Iterable[str]) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
@@ -242,6 +239,9 @@ class Ledger:
 
     def barred(self) -> dict[str, str]:
         return {row["id_number"]: row["reason"] for row in self.db.execute("SELECT * FROM barred")}
+
+
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # json.dumps builds an encoder per call
 
 
 def _statements(script: str) -> list[str]:

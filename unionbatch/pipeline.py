@@ -39,7 +39,6 @@ from .inbox import (
     safe_name,
 )
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_data
-from .mail import MailError, fetch_mail, outbox_name, reply_for, send_pending, unpack_eml_files, write_eml
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
@@ -233,6 +232,8 @@ def _run(
     full_ids: bool,
     keep_inbox: bool,
 ) -> Report:
+    from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
+
     period = folder.name
     archive = folder / ARCHIVE_DIR
     extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox))
@@ -301,6 +302,8 @@ def _plan(
 def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> None:
     """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice.
     Files from senders not on the roster get none: the office decides."""
+    from .mail import outbox_name, reply_for, write_eml
+
     for result in report.files:
         if result.origin is None or result.sha256 is None or ledger.reply_queued(result.sha256):
             continue
@@ -315,6 +318,8 @@ def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> 
 
 def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[int, list[Path]]:
     """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger."""
+    from .mail import fetch_mail
+
     policy = load_policy(policy_path, load_specs())
     inbox.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(policy.ledger_path or out / LEDGER)
@@ -327,6 +332,8 @@ def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[
 def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, int]:
     """process.py send: (sent, failed, still queued); sent is None when no SMTP server is set.
     Raises MailError when the server cannot be used at all (the replies stay queued)."""
+    from .mail import MailError, send_pending
+
     policy = load_policy(policy_path, load_specs())
     ledger = Ledger(policy.ledger_path or out / LEDGER)
     try:
@@ -364,8 +371,8 @@ def _record(ledger: Ledger, report: Report, out: Path) -> None:
             rows = []
             if result.parsed is not None and result.accepted:
                 rows = [
-                    (int(number), record.get(key) if key else None, row_data(record))
-                    for number, record in result.parsed.frame.to_dict("index").items()
+                    (number, record.get(key) if key else None, row_data(record))
+                    for number, record in result.parsed.records()
                 ]
             origin = result.origin
             ledger.record(

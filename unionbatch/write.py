@@ -81,11 +81,11 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
         worksheet.set_column(index, index, column.width)
         _ok(worksheet.write_string(header_row, index, column.header, formats["header"]))
     first = header_row + 1
-    _write_rows(worksheet, sheet, first, formats)
+    totals = _write_rows(worksheet, sheet, first, formats)
     last = first + len(sheet.rows) - 1
     row = first + len(sheet.rows)
     if sheet.total_label:
-        _write_totals(worksheet, sheet, row, first, last, formats)
+        _write_totals(worksheet, sheet, totals, row, first, formats)
         row += 1
     for note in sheet.notes:
         row += 1
@@ -98,15 +98,19 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
         _add_chart(workbook, worksheet, sheet, first, last)
 
 
-def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any]) -> None:
+def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any]) -> list[Decimal | None]:
     """The hot loop, 80 % of a big run when it went through xlsxwriter's write_* (~14 µs a cell): the rows are
     rendered here as the very XML xlsxwriter's constant-memory mode writes for them (tests/test_write.py
     compares the two byte for byte) and streamed into its row file. Rows are checked against Excel's limit
-    once and strings cut to its cell limit, so xlsxwriter's per-cell -1/-2 cannot occur."""
+    once and strings cut to its cell limit, so xlsxwriter's per-cell -1/-2 cannot occur.
+
+    Returns the sum of each `summed` column (None for the others), added up in the same pass."""
     if first + len(sheet.rows) + len(sheet.notes) + 2 > MAX_ROWS:
         raise WriteError(f"{sheet.name}:{len(sheet.rows)} 行,超过 Excel 每表 {MAX_ROWS} 行的上限")
+    summed = [index for index, column in enumerate(sheet.columns) if column.summed]
+    totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
     if not sheet.rows:
-        return
+        return totals
     width = len(sheet.columns)
     last = first + len(sheet.rows) - 1
     worksheet._write_single_row(first)  # flush what xlsxwriter holds (the header) before our rows
@@ -121,7 +125,10 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
         write(row_tag.format(number))
         write("".join([_cell(value, ref, style, number) for value, (ref, style) in zip(values, cells, strict=False)]))
         write("</row>")
+        for index in summed:
+            totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
     worksheet.previous_row = last + 1
+    return totals
 
 
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
@@ -146,9 +153,9 @@ def _cell(value: object, ref: str, style: str, row: int) -> str:
 
 
 def _write_totals(
-    worksheet: Worksheet, sheet: OutSheet, row: int, first: int, last: int, formats: dict[str, Any]
+    worksheet: Worksheet, sheet: OutSheet, totals: list[Decimal | None], row: int, first: int, formats: dict[str, Any]
 ) -> None:
-    totals = sheet.column_totals()
+    last = first + len(sheet.rows) - 1
     for index, column in enumerate(sheet.columns):
         total = totals[index]
         if index == 0 and total is None:
