@@ -167,6 +167,23 @@ def _outputs(out: Path) -> dict[str, str]:
     return digests
 
 
+def _gone_within(seconds: float, marker: str) -> bool:
+    """No process whose command line holds `marker` is left after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(marker in _command_line(proc) for proc in Path("/proc").iterdir() if proc.name.isdigit()):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _command_line(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:  # the process ended while we looked
+        return ""
+
+
 @pytest.mark.parametrize("kill_when", ["outputs_started", "ledger_written", "archive_started"])
 def test_a_run_killed_at_any_point_is_finished_by_the_next(tmp_path: Path, kill_when: str) -> None:
     reference = tmp_path / "reference"
@@ -199,6 +216,7 @@ def test_a_run_killed_at_any_point_is_finished_by_the_next(tmp_path: Path, kill_
     assert process.poll() is None, "the run ended before the kill point: make the workload larger"
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
+    assert _gone_within(5, str(inbox)), "the killed run's worker processes must not outlive it"
     remaining = sorted(p.name for p in inbox.iterdir())
     archived = sorted(p.name for p in (folder / "原件").iterdir()) if (folder / "原件").exists() else []
     assert sorted(remaining + archived) == sorted(f"单位{n:02d}工会.xlsx" for n in range(14))  # nothing lost

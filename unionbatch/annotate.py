@@ -13,7 +13,7 @@ import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -23,9 +23,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .findings import ERROR, Finding
 from .read import META_SHEET, ReadFailure, read_book
-
-if TYPE_CHECKING:
-    from .report import FileResult
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +37,22 @@ LIST_WIDTHS = (14, 16, 22, 8, 60, 60)
 AUTHOR = "工会表格处理"
 
 
-def annotate_copy(result: FileResult, target: Path) -> Path | None:
-    """Write the annotated copy to `target`; None when the original cannot be opened at all.
+def annotate_copy(readable: Path, findings: list[Finding], target: Path) -> Path | None:
+    """Write the copy of `readable` with `findings` marked to `target`; None when it cannot be opened at all.
 
     A file we cannot annotate still has its findings in the report and the email; it never stops the run.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's notes on extensions it drops
-            workbook = _open_copy(result.readable)
+            workbook = _open_copy(readable)
     except Exception:
-        log.exception("cannot open %s for annotation", result.readable.name)
+        log.exception("cannot open %s for annotation", readable.name)
         return None
     if workbook is None:
         return None
-    _mark_cells(workbook, result.findings)
-    _add_list_sheet(workbook, result.findings)
+    _mark_cells(workbook, findings)
+    _add_list_sheet(workbook, findings)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.stem}.tmp.xlsx")
     workbook.save(temporary)

@@ -26,6 +26,9 @@ class Busy(Exception):
     """Another run holds the lock."""
 
 
+_HELD_LOCKS: set[int] = set()  # descriptors of the run locks this process holds
+
+
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
     """One run at a time per output folder; the OS releases the lock if a run dies."""
@@ -35,10 +38,26 @@ def run_lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
             raise Busy(str(out / ".lock")) from error
+        _HELD_LOCKS.add(handle.fileno())
         try:
             yield
         finally:
+            _HELD_LOCKS.discard(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _let_go_of_locks_in_child() -> None:
+    """A forked worker shares its parent's flock; were it to keep the descriptor, a run killed while its
+    workers live would leave the lock held. The descriptor is pointed at /dev/null instead."""
+    if _HELD_LOCKS:
+        null = os.open(os.devnull, os.O_RDONLY)
+        for descriptor in _HELD_LOCKS:
+            os.dup2(null, descriptor)
+        os.close(null)
+        _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_let_go_of_locks_in_child)
 
 
 def is_candidate(path: Path) -> bool:

@@ -9,8 +9,11 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,6 +121,14 @@ _WORKER: tuple[Mapping[str, FormSpec], Policy] | None = None
 def _worker_start(specs: Mapping[str, FormSpec], policy: Policy) -> None:
     global _WORKER
     _WORKER = (specs, policy)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker waits on its job queue forever if its run is killed: it leaves within a second instead."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _worker_check(job: tuple[Path, Path | None]) -> FileResult:
@@ -125,16 +136,44 @@ def _worker_check(job: tuple[Path, Path | None]) -> FileResult:
     return check_file(job[0], *_WORKER, job[1])
 
 
-def check_all(
-    jobs: Sequence[tuple[Path, Path | None]], specs: Mapping[str, FormSpec], policy: Policy
-) -> list[FileResult]:
-    """check_file for every (source, name), on every core when there is more than one file: files are independent."""
-    workers = min(os.cpu_count() or 1, len(jobs))
+@contextmanager
+def worker_pool(specs: Mapping[str, FormSpec], policy: Policy) -> Iterator[ProcessPoolExecutor | None]:
+    """One process per core for a run's independent jobs: checking files, then annotating copies. Forked
+    (the specs loaded from schemas/ are inherited, not re-imported) at its first job, before the batch is held;
+    None on a single core."""
+    workers = os.cpu_count() or 1
     if workers < 2:
-        return [check_file(source, specs, policy, name) for source, name in jobs]
-    context = multiprocessing.get_context("fork")  # the specs loaded from schemas/ are inherited, not re-imported
+        yield None
+        return
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(specs, policy)) as pool:
-        return list(pool.map(_worker_check, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        yield pool
+
+
+def check_all(
+    jobs: Sequence[tuple[Path, Path | None]],
+    specs: Mapping[str, FormSpec],
+    policy: Policy,
+    pool: ProcessPoolExecutor | None = None,
+) -> list[FileResult]:
+    """check_file for every (source, name), on every core when there is more than one file: files are independent.
+    Uses `pool` (the run's) if given, else a pool of its own."""
+    if len(jobs) > 1 and pool is None:
+        with worker_pool(specs, policy) as own:
+            return _check_in(jobs, specs, policy, own)
+    return _check_in(jobs, specs, policy, pool)
+
+
+def _check_in(
+    jobs: Sequence[tuple[Path, Path | None]],
+    specs: Mapping[str, FormSpec],
+    policy: Policy,
+    pool: ProcessPoolExecutor | None,
+) -> list[FileResult]:
+    if pool is None or len(jobs) < 2:
+        return [check_file(source, specs, policy, name) for source, name in jobs]
+    chunk = max(1, len(jobs) // ((os.cpu_count() or 1) * 8))
+    return list(pool.map(_worker_check, jobs, chunksize=chunk))
 
 
 def check_batch(
@@ -145,6 +184,7 @@ def check_batch(
     period: str | None = None,
     ledger: Ledger | None = None,
     origins: Sequence[MailOrigin | None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, resubmissions, duplicates across units,
     figures across forms. Versions are chosen again at the end: a reconciliation error can reject a newer file."""
@@ -152,7 +192,7 @@ def check_batch(
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = check_all(list(zip(paths, targets, strict=True)), specs, policy)
+    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
         if result.parsed is not None and result.kind:
@@ -213,7 +253,8 @@ def run_batch(
         with run_lock(out):
             ledger = Ledger(policy.ledger_path or out / LEDGER)
             try:
-                return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox)
+                with worker_pool(specs, policy) as pool:
+                    return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
             finally:
                 ledger.close()
     except Busy as busy:
@@ -231,6 +272,7 @@ def _run(
     ledger: Ledger,
     full_ids: bool,
     keep_inbox: bool,
+    pool: ProcessPoolExecutor | None,
 ) -> Report:
     from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
 
@@ -246,6 +288,7 @@ def _run(
         period,
         ledger,
         [ledger.mail_origin(sha) for _, _, sha in work],
+        pool,
     )
     for result, (source, target, sha) in zip(results, work, strict=True):
         result.source = source if source != target else None
@@ -255,7 +298,7 @@ def _run(
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
-    _write_outputs(report, specs, policy, period_start(period), full_ids)
+    _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
     _record(ledger, report, out)
     for result in results:
         if result.source is not None:
@@ -397,16 +440,17 @@ def _record(ledger: Ledger, report: Report, out: Path) -> None:
 
 
 def _write_outputs(
-    report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime, full_ids: bool
+    report: Report,
+    specs: Mapping[str, FormSpec],
+    policy: Policy,
+    created: dt.datetime,
+    full_ids: bool,
+    pool: ProcessPoolExecutor | None,
 ) -> None:
-    from .annotate import annotate_copy  # openpyxl and xlsxwriter only when outputs are written:
-    from .write import write_workbook  # `validate` starts faster without them
+    from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
     folder = report.folder
-    used: set[str] = set()
-    for result in report.files:
-        if result.findings:
-            result.annotated = annotate_copy(result, folder / ANNOTATED_DIR / _annotated_name(result.path, used))
+    annotated = _start_annotating(report.files, folder / ANNOTATED_DIR, pool)
     frames = {
         kind: merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in _current(report, kind)), spec)
         for kind, spec in specs.items()
@@ -427,9 +471,37 @@ def _write_outputs(
                 sheets += summary.sheets
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
+    annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+
+
+def _start_annotating(
+    results: Sequence[FileResult], folder: Path, pool: ProcessPoolExecutor | None
+) -> Callable[[], None]:
+    """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
+    while this one writes the consolidated workbooks. The returned function waits for them and records where
+    each went."""
+    from .annotate import annotate_copy
+
+    used: set[str] = set()
+    jobs = [
+        (result, (result.readable, result.findings, folder / _annotated_name(result.path, used)))
+        for result in results
+        if result.findings
+    ]
+    if pool is None or len(jobs) < 2:
+        for result, job in jobs:
+            result.annotated = annotate_copy(*job)
+        return lambda: None
+    futures = [(result, pool.submit(annotate_copy, *job)) for result, job in jobs]
+
+    def finish() -> None:
+        for result, future in futures:
+            result.annotated = future.result()
+
+    return finish
 
 
 def _current(report: Report, kind: str) -> list[FileResult]:
