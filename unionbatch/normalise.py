@@ -121,8 +121,11 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
             continue
         if all(_blank(value) for key, value in values.items() if key in content):
             continue  # blank, or only a pre-filled 序号
-        raw[excel_row] = tuple(share(value) for value in values.values())
-        records[excel_row] = {column.key: share(normalise(column, values.get(column.key))) for column in spec.columns}
+        raw[excel_row] = tuple([share(value) for value in values.values()])
+        records[excel_row] = {
+            column.key: share.normalised(column, values[column.key]) if column.key in values else None
+            for column in spec.columns
+        }
         segment.append(excel_row)
     frame = pd.DataFrame.from_dict(records, orient="index", columns=[c.key for c in spec.columns], dtype=object)
     frame.index.name = "excel_row"
@@ -135,17 +138,29 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
 
 class _Sharer:
     """One object per distinct text or amount of a sheet (its unit, 深度困难, 1000.00 repeat on every row), so a
-    batch of 100,000 rows holds far fewer objects; pickling keeps the sharing when a worker returns the sheet."""
+    batch of 100,000 rows holds far fewer objects; pickling keeps the sharing when a worker returns the sheet.
+    A value met again in the same column is normalised once."""
 
     def __init__(self) -> None:
-        self.seen: dict[tuple[type, str], Any] = {}
+        self.texts: dict[str, str] = {}
+        self.amounts: dict[str, Decimal] = {}  # by text: 1000 and 1000.00 are equal, not the same as written
+        self.done: dict[str, dict[Any, Any]] = {}  # column key → cell value → normalised value
+
+    def normalised(self, column: Column, value: Any) -> Any:
+        kind = type(value)
+        if kind is not str and kind is not float:  # 1 == 1.0 == True: only types that cannot be confused
+            return self(normalise(column, value))
+        done = self.done.setdefault(column.key, {})
+        if value not in done:
+            done[value] = self(normalise(column, value))
+        return done[value]
 
     def __call__(self, value: Any) -> Any:
         kind = type(value)
         if kind is str:
-            return self.seen.setdefault((kind, value), value)
-        if kind is Decimal:  # by its text: 1000 and 1000.00 are equal but not the same amount as written
-            return self.seen.setdefault((kind, str(value)), value)
+            return self.texts.setdefault(value, value)
+        if kind is Decimal:
+            return self.amounts.setdefault(str(value), value)
         return value
 
 

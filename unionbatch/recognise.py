@@ -35,8 +35,9 @@ def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
     stored_kind = book.meta.get("kind")
     candidates = [specs[stored_kind]] if stored_kind in specs else list(specs.values())
     best: tuple[int, Location] | None = None
+    known = _known_headers(tuple(candidates))
     for sheet in book.form_sheets():
-        options = _header_options(sheet)
+        options = [(row, keys) for row, keys in _header_options(sheet) if _mentions_any(keys, known)]
         for spec in candidates:
             found = _best_header(options, spec)
             if found is None:
@@ -79,6 +80,16 @@ def _keyed(candidates: list[list[Any]]) -> list[list[tuple[str, str]]]:
 def _header_keys(text: str) -> tuple[str, str]:
     normal = header_key(text)
     return normal, strip_unit(normal)
+
+
+@functools.cache
+def _known_headers(specs: tuple[FormSpec, ...]) -> frozenset[str]:
+    return frozenset(name for spec in specs for name in header_lookup(spec))
+
+
+def _mentions_any(candidates: list[list[tuple[str, str]]], known: frozenset[str]) -> bool:
+    """Whether any candidate text is a header of some form: most rows scanned are data, and are skipped."""
+    return any(normal in known or bare in known for keys in candidates for normal, bare in keys)
 
 
 @functools.cache
