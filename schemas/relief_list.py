@@ -300,9 +300,10 @@ def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: Hist
     findings = []
     for row, record in sheet.records():
         paid, id_number = _number(record["amount"]), record["id_number"]
-        if paid is None or not valid_id(id_number):
+        earlier = history.rows(id_number)  # a lookup: most people have no past, so ask that first
+        if not earlier or paid is None or not valid_id(id_number):
             continue
-        for period, unit, data in history.rows(id_number):
+        for period, unit, data in earlier:
             before = Decimal(data.get("amount", "0"))
             if period == last_year and paid < before:
                 findings.append(
@@ -321,7 +322,8 @@ def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: Hist
 def visits_within_year(sheet: ParsedSheet, policy: ReliefPolicy, history: History) -> list[Finding]:
     findings = []
     for row, id_number in sheet.frame["id_number"].items():
-        if not valid_id(id_number):
+        never_visited = policy.max_visits_per_year >= 1 and not history.rows(id_number)  # a lookup, asked first
+        if never_visited or not valid_id(id_number):
             continue
         earlier = history.periods_within(id_number, 12)
         if len(earlier) + 1 > policy.max_visits_per_year:

@@ -40,16 +40,24 @@ def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str]
 
 def cross_file_duplicates(results: Sequence[FileResult]) -> None:
     """Add an error to each file whose key (身份证号) also appears in another unit's file of the same form."""
-    seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = defaultdict(list)
+    first: dict[str, dict[str, tuple[FileResult, int]]] = defaultdict(dict)  # form → key → where first seen
+    seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = {}  # only the keys seen more than once
     for result in results:
         parsed = result.parsed
         key = parsed.spec.key_column if parsed else None
         if parsed is None or key is None or not parsed.has_column(key) or result.replaced_by:
             continue
+        firsts = first[parsed.spec.kind]
         for row, value in parsed.frame[key].items():
-            if valid_id(value):
-                seen[(parsed.spec.kind, value)].append((result, int(row)))
-    for places in seen.values():
+            if not isinstance(value, str):
+                continue
+            here = (result, int(row))
+            place = firsts.setdefault(value, here)
+            if place is not here:
+                seen.setdefault((parsed.spec.kind, value), [place]).append(here)
+    for (_, value), places in seen.items():
+        if not valid_id(value):
+            continue
         units = {unit_key(result.unit or "") for result, _ in places}
         if len(units) < 2:  # one unit's own versions are resubmissions, not duplicates
             continue

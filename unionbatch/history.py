@@ -27,19 +27,22 @@ class History:
     _known: dict[str, list[tuple[str, str, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     def prefetch(self, person_keys: Iterable[Any]) -> None:
-        """Load the earlier rows of these people in one go (rules then ask person by person)."""
-        wanted = {key for key in person_keys if isinstance(key, str) and key not in self._known}
-        if self.ledger is None or not wanted:
-            return
-        found = self.ledger.history(self.kind, wanted)
-        for key in wanted:
-            self._known[key] = [entry for entry in found.get(key, []) if entry[0] < self.period]
+        """Load the earlier rows of these people in one go (rules then ask person by person). What was loaded
+        for the file before is let go: a city's batch would otherwise keep an entry for every person in it."""
+        wanted = {key for key in person_keys if isinstance(key, str)}
+        self._known = {key: [] for key in wanted}
+        if self.ledger is not None and wanted:
+            for key, entries in self.ledger.history(self.kind, wanted).items():
+                self._known[key] = self._earlier(entries)
 
     def rows(self, person_key: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(period, unit, row) of earlier periods' accepted, current submissions of this form."""
-        if person_key not in self._known:
-            self.prefetch([person_key])
+        if person_key not in self._known and self.ledger is not None and isinstance(person_key, str):
+            self._known[person_key] = self._earlier(self.ledger.history(self.kind, [person_key]).get(person_key, []))
         return self._known.get(person_key, [])
+
+    def _earlier(self, entries: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str, dict[str, Any]]]:
+        return [entry for entry in entries if entry[0] < self.period]
 
     def periods_within(self, person_key: str, months: int) -> list[str]:
         """Earlier periods, within `months` before this one, in which the person was listed."""
