@@ -8,7 +8,9 @@ xlsxwriter return code is checked: -1 / -2 mean data was silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -115,23 +117,86 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
     last = first + len(sheet.rows) - 1
     worksheet._write_single_row(first)  # flush what xlsxwriter holds (the header) before our rows
     _ok(worksheet._check_dimensions(last, width - 1))
-    row_tag = '<row r="{}" ht="30" customHeight="1">' if sheet.tall_rows else '<row r="{}">'
+    row_tag = '<row r="{0}" ht="30" customHeight="1">' if sheet.tall_rows else '<row r="{0}">'
     cells = [
         (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.kind]._get_xf_index()}"')
         for col, column in enumerate(sheet.columns)
     ]
-    write = worksheet.fh.write
-    for number, values in enumerate(sheet.rows, start=first + 1):
-        write(row_tag.format(number))
-        write("".join([_cell(value, ref, style, number) for value, (ref, style) in zip(values, cells, strict=False)]))
-        write("</row>")
-        for index in summed:
-            totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
+    numeric = [column.kind in ("money", "int") for column in sheet.columns]
+    rows = iter(sheet.rows)
+    number = first + 1
+    while chunk := list(itertools.islice(rows, 1000)):
+        numbers = range(number, number + len(chunk))
+        number += len(chunk)
+        if any(len(values) != width for values in chunk):
+            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
+        else:
+            columns = [
+                _column_xml(values, numbers, ref, style, is_number)
+                for values, (ref, style), is_number in zip(zip(*chunk, strict=True), cells, numeric, strict=True)
+            ]
+            row_xml = [
+                f"{row_tag.format(n)}{''.join(row)}</row>"
+                for n, row in zip(numbers, zip(*columns, strict=True), strict=True)
+            ]
+            worksheet.fh.write("".join(row_xml))
+        for values in chunk:
+            for index in summed:
+                totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
     worksheet.previous_row = last + 1
     return totals
 
 
+def _rows_cell_by_cell(
+    chunk: list[Sequence[Any]], numbers: range, row_tag: str, cells: list[tuple[str, str]]
+) -> list[str]:
+    return [
+        f"{row_tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
+        for n, values in zip(numbers, chunk, strict=True)
+    ]
+
+
+_NUMBERS = (Decimal, int, float)
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_SPECIAL_IN_COLUMN = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\x01)\s|\s(?:\x01|$)")
+
+
+def _column_xml(values: Sequence[Any], numbers: range, ref: str, style: str, is_number: bool) -> list[str]:
+    """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
+    Anything but a number in a number column, or a text needing escaping or cutting, goes through `_cell`."""
+    if is_number:
+        shown = _NumberTexts()
+        return [
+            f"{ref}{n}{style}><v>{shown[v]}</v></c>" if type(v) in _NUMBERS else _cell(v, ref, style, n)
+            for n, v in zip(numbers, values, strict=True)
+        ]
+    if _plain_texts(values):
+        return [
+            f'{ref}{n}{style} t="inlineStr"><is><t>{v}</t></is></c>'
+            if type(v) is str and v
+            else _cell(v, ref, style, n)
+            for n, v in zip(numbers, values, strict=True)
+        ]
+    return [_cell(v, ref, style, n) for n, v in zip(numbers, values, strict=True)]
+
+
+class _NumberTexts(dict[Any, str]):
+    """A number as xlsxwriter writes it, each distinct amount formatted once (amounts repeat; formatting is slow)."""
+
+    def __missing__(self, number: Any) -> str:
+        text = self[number] = f"{float(number):.16G}"
+        return text
+
+
+def _plain_texts(values: Sequence[Any]) -> bool:
+    """Whether every text among `values` can be written as it is: one search over them all."""
+    texts = [value for value in values if type(value) is str]
+    joined = "\x01".join(texts)  # a text holding \x01 itself makes the count differ: not plain
+    return (
+        joined.count("\x01") == max(len(texts) - 1, 0)
+        and max(map(len, texts), default=0) <= MAX_TEXT
+        and not _SPECIAL_IN_COLUMN.search(joined)
+    )
 
 
 def _cell(value: object, ref: str, style: str, row: int) -> str:
