@@ -82,7 +82,9 @@ def test_rendered_rows_are_what_xlsxwriter_writes(tmp_path_factory, rows, tall: 
         assert fast[name] == reference[name], name
 
 
-def test_rendered_rows_cut_long_text_keep_values_and_short_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rendered_rows_cut_long_text_keep_values_and_short_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     long_text = "长" * (write.MAX_TEXT + 10)
     rows = [["甲", Decimal("1234.50"), 3, long_text], [None, Decimal("0.10"), 0, ""], ["短行", Decimal("2")]]
     sheet = OutSheet("明细", COLUMNS, rows)

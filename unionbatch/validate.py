@@ -89,11 +89,13 @@ def pandera_schema(spec: FormSpec, present: tuple[str, ...]) -> pa.DataFrameSche
 
 
 def _all_hold(predicates: tuple[Predicate, ...], series: pd.Series) -> pd.Series:
+    verdicts: dict[int, bool] = {}  # by object: a sheet's repeated values are one object (normalise shares them)
+
     def holds(value: Any) -> bool:
-        for predicate in predicates:  # noqa: SIM110 -- a plain loop: all() over a generator is slower here
-            if not predicate(value):
-                return False
-        return True
+        verdict = verdicts.get(id(value))
+        if verdict is None:
+            verdict = verdicts[id(value)] = all([predicate(value) for predicate in predicates])
+        return verdict
 
     return series.map(holds).astype(bool)
 
@@ -188,6 +190,7 @@ def _id_dated(value: Any) -> bool:
     return _id_shaped(value) and birth_date(value) is not None
 
 
+@functools.lru_cache(maxsize=4096)  # a file's rules ask about each of its IDs more than once
 def valid_id(value: Any) -> bool:
     return _id_dated(value) and ric.calc_check_digit(value) == value[-1]
 
@@ -200,10 +203,10 @@ def id_gender(id_number: str) -> str:
 def gender_matches_id(sheet: ParsedSheet, _policy: Any) -> list[Finding]:
     """A row rule for any form with `gender` and `id_number` columns: 性别 must agree with the ID."""
     findings = []
-    for row, record in sheet.records():
-        gender, id_number = record["gender"], record["id_number"]
+    rows = zip(sheet.frame.index, sheet.frame["gender"].tolist(), sheet.frame["id_number"].tolist(), strict=True)
+    for row, gender, id_number in rows:
         if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
-            findings.append(sheet.finding("gender_mismatch", row, "gender", expected=id_gender(id_number)))
+            findings.append(sheet.finding("gender_mismatch", int(row), "gender", expected=id_gender(id_number)))
     return findings
 
 
