@@ -172,7 +172,7 @@ def _check_in(
 ) -> list[FileResult]:
     if pool is None or len(jobs) < 2:
         return [check_file(source, specs, policy, name) for source, name in jobs]
-    chunk = max(1, len(jobs) // ((os.cpu_count() or 1) * 8))
+    chunk = max(1, len(jobs) // ((os.cpu_count() or 1) * 32))  # small: no worker idles long at the end
     return list(pool.map(_worker_check, jobs, chunksize=chunk))
 
 
