@@ -87,8 +87,9 @@ def test_rendered_rows_cut_long_text_keep_values_and_short_rows(
 ) -> None:
     long_text = "长" * (write.MAX_TEXT + 10)
     rows = [["甲", Decimal("1234.50"), 3, long_text], [None, Decimal("0.10"), 0, ""], ["短行", Decimal("2")]]
-    sheet = OutSheet("明细", COLUMNS, rows)
-    fast, reference = _both(tmp_path, [sheet], monkeypatch)
+    zeros = [["零", Decimal("0"), 0, "乙"], ["负零", -0.0, 0, "丙"]]  # equal as keys, written 0 and -0
+    sheets = [OutSheet("明细", COLUMNS, rows), OutSheet("零", COLUMNS, zeros)]  # full rows: the column path
+    fast, reference = _both(tmp_path, sheets, monkeypatch)
     assert fast == reference
     data = fast["xl/worksheets/sheet1.xml"].decode()
     assert "<v>1234.5</v>" in data and "<v>0.1</v>" in data

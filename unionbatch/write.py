@@ -167,7 +167,9 @@ def _column_xml(values: Sequence[Any], numbers: range, ref: str, style: str, is_
     if is_number:
         shown = _NumberTexts()
         return [
-            f"{ref}{n}{style}><v>{shown[v]}</v></c>" if type(v) in _NUMBERS else _cell(v, ref, style, n)
+            f"{ref}{n}{style}><v>{shown[v] if v else f'{float(v):.16G}'}</v></c>"  # 0 == -0.0: zero not memoised
+            if type(v) in _NUMBERS
+            else _cell(v, ref, style, n)
             for n, v in zip(numbers, values, strict=True)
         ]
     if _plain_texts(values):
@@ -200,14 +202,12 @@ def _plain_texts(values: Sequence[Any]) -> bool:
 
 
 def _cell(value: object, ref: str, style: str, row: int) -> str:
-    """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode."""
-    kind = type(value)
-    if kind is Decimal or kind is int or kind is float:
-        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"  # type: ignore[arg-type]
+    """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode (the slow path: typical
+    columns are rendered by `_column_xml`)."""
     if value is None or value == "":
         return f"{ref}{row}{style}/>"
-    if isinstance(value, Decimal | int | float) and kind is not bool:  # their subclasses, rare
-        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"  # type: ignore[arg-type]
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"
     text = str(value)[:MAX_TEXT]
     space = ""
     if _SPECIAL.search(text):
