@@ -298,10 +298,12 @@ def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: Hist
     """不得低于上年慰问标准: the same person, the same occasion (period) a year earlier."""
     last_year = shift_period(history.period, -12)
     findings = []
-    for row, record in sheet.records():
-        paid, id_number = _number(record["amount"]), record["id_number"]
+    frame = sheet.frame
+    people = zip(frame.index.tolist(), frame["id_number"].tolist(), frame["amount"].tolist(), strict=True)
+    for row, id_number, value in people:
         earlier = history.rows(id_number)  # a lookup: most people have no past, so ask that first
-        if not earlier or paid is None or not valid_id(id_number):
+        paid = _number(value) if earlier else None
+        if paid is None or not valid_id(id_number):
             continue
         for period, unit, data in earlier:
             before = Decimal(data.get("amount", "0"))
