@@ -231,6 +231,25 @@ def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: P
     assert "甲工会" in b.message and "甲.xlsx 第 7 行" in b.message
 
 
+def test_findings_made_across_files_show_the_cell_as_found(tmp_path: Path, specs, policy) -> None:
+    """A worker keeps the cells as found only for rows that read differently from their parsed values; a finding
+    made later, across files, still quotes what the sender typed."""
+    typed = " " + PEOPLE[3].id_number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    other = [*make_people(3, seed=12), with_changes(PEOPLE[3], id_number=typed)]
+    first, second = check_files(
+        [fill_template(tmp_path / "甲.xlsx", "甲工会", PEOPLE), fill_template(tmp_path / "乙.xlsx", "乙工会", other)],
+        specs,
+        policy,
+    )
+    [clean] = [f for f in first.findings if f.code == "duplicate_across_files"]
+    [odd] = [f for f in second.findings if f.code == "duplicate_across_files"]
+    assert (clean.cell, clean.value) == ("D7", PEOPLE[3].id_number)
+    assert (odd.cell, odd.value) == ("D7", typed)
+    assert first.parsed is not None and second.parsed is not None
+    assert first.parsed.found == {(row, "workplace"): "" for row in range(4, 10)}  # blank, filled with the unit
+    assert set(second.parsed.found) - set(first.parsed.found) == {(7, "id_number")}
+
+
 def test_eligibility_message_shows_the_computed_figure(tmp_path: Path, specs, policy) -> None:
     people = changed(DEEP, income=36000, expense=6000, household=2)  # (36000-6000)/12/2 = 1250.00
     [result] = check_files(on_template(people)(tmp_path), specs, policy)

@@ -55,6 +55,7 @@ class ParsedSheet:
     raw: dict[int, tuple[Any, ...]]  # Excel row → its cells as found, in the order of location.columns
     totals: list[TotalRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see keep_differing_cells
 
     @property
     def spec(self) -> FormSpec:
@@ -79,10 +80,31 @@ class ParsedSheet:
         return None if index is None else cell_ref(row, index)
 
     def shown(self, row: int, key: str) -> str:
-        cells = self.raw.get(row)
-        if cells is None or key not in self.location.columns:
+        if key not in self.location.columns:
             return ""
-        return display(cells[list(self.location.columns).index(key)])
+        if row in self.raw:
+            return display(self.raw[row][list(self.location.columns).index(key)])
+        if (row, key) in self.found:
+            return display(self.found[row, key])
+        return display(self.frame.at[row, key]) if row in self.frame.index else ""
+
+    def keep_differing_cells(self) -> None:
+        """Trade the rows of cells as found for those cells alone that read differently from their parsed value
+        (a typo, a full-width digit, a blank filled in): elsewhere the parsed value shows what the sender sees,
+        and a batch holds far less. Call once the frame is final."""
+        rows = self.frame.index.tolist()
+        grid = [self.raw[row] for row in rows]
+        self.found = {}
+        for position, key in enumerate(self.location.columns):
+            values = self.frame[key].tolist()
+            cells = [row_cells[position] for row_cells in grid]
+            unlike = [index for index, (cell, value) in enumerate(zip(cells, values, strict=True)) if cell is not value]
+            # a column repeats its values: each distinct (cell, value) is compared once; 1 == 1.0 == True yet
+            # they read differently, hence the types
+            pairs = {index: (type(cells[index]), cells[index], type(values[index]), values[index]) for index in unlike}
+            misread = {pair for pair in set(pairs.values()) if display(pair[1]) != display(pair[3])}
+            self.found.update(((rows[index], key), pair[1]) for index, pair in pairs.items() if pair in misread)
+        self.raw = {}
 
     def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
         """A finding at the cell of column `key` in Excel row `row`, with the value as found."""

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,7 +41,7 @@ from .inbox import (
     run_lock,
     safe_name,
 )
-from .ledger import Ledger, MailOrigin, Submission, file_hash, row_data
+from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
@@ -80,7 +80,8 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     """Read, recognise, normalise and validate one file; every problem becomes a finding.
 
     `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox).
-    The sheet grids are dropped once parsed: what is kept is the parsed rows and the raw values of their cells."""
+    The sheet grids are dropped once parsed: what is kept is the parsed rows, and the cells as found where they
+    read differently from them (for findings made later, across files)."""
     path = name or source
     result = _check_file(source, str(path), specs, policy)
     result.path, result.source = path, source if name else None
@@ -88,6 +89,7 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     if result.parsed is not None:
         location = result.parsed.location
         result.parsed.location = replace(location, sheet=replace(location.sheet, rows=[]))
+        result.parsed.keep_differing_cells()
     return result
 
 
@@ -294,7 +296,7 @@ def _run(
         result.source = source if source != target else None
         result.sha256 = sha
         if result.parsed is not None:
-            result.parsed.raw = {}  # every finding is made: the cells as found are not needed for the outputs
+            result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
@@ -411,12 +413,11 @@ def _record(ledger: Ledger, report: Report, out: Path) -> None:
                 continue
             known = ledger.by_hash(result.sha256)
             key = result.parsed.spec.key_column if result.parsed else None
-            rows = []
+            rows: Iterable[tuple[int, str | None, str]] = ()
             if result.parsed is not None and result.accepted:
-                rows = [
-                    (number, record.get(key) if key else None, row_data(record))
-                    for number, record in result.parsed.records()
-                ]
+                frame = result.parsed.frame
+                people = frame[key].tolist() if key in frame.columns else [None] * len(frame)
+                rows = zip(frame.index.tolist(), people, row_texts(frame), strict=True)
             origin = result.origin
             ledger.record(
                 Submission(

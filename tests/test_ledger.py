@@ -1,0 +1,50 @@
+"""The ledger keeps each accepted row as a JSON object; it is built a column at a time (speed) and must be
+exactly what encoding the row's dict writes, since history rules read it back with json.loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unionbatch.ledger import row_texts
+from unionbatch.normalise import Invalid
+
+value = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.sampled_from(["张三", 'a"b\\c', "换\n行", "\x00\u2028", "深度困难"]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.dates(min_value=dt.date(1900, 1, 1)),
+    st.just(Invalid("not_a_number")),
+)
+KEYS = ["name", "id_number", "amount", "备注", 'odd "key"']
+
+
+def _reference(record: dict[str, Any]) -> str:
+    """The row as the ledger wrote it before: blanks dropped, amounts as strings, anything else via str."""
+    data = {key: str(v) if isinstance(v, Decimal) else v for key, v in record.items() if v is not None}
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(*[value] * len(KEYS)), min_size=1, max_size=12))
+def test_row_texts_are_what_json_dumps_writes(rows: list[tuple[Any, ...]]) -> None:
+    frame = pd.DataFrame(rows, columns=KEYS, dtype=object, index=range(4, 4 + len(rows)))
+    expected = [_reference(dict(zip(KEYS, values, strict=True))) for values in rows]
+    texts = row_texts(frame)
+    assert texts == expected
+    assert [json.loads(text) for text in texts] == [json.loads(text) for text in expected]
+
+
+def test_an_empty_row_is_an_empty_object() -> None:
+    frame = pd.DataFrame([[None, None]], columns=["name", "amount"], dtype=object)
+    assert row_texts(frame) == ["{}"]
