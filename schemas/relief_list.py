@@ -348,8 +348,8 @@ MONEY = ("amount", "goods", "total")
 
 
 def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
-    goods = [value if isinstance(value, Decimal) else Decimal(0) for value in frame["goods"]]
-    total = [to_fen(_number(a) or Decimal(0)) + g for a, g in zip(frame["amount"], goods, strict=True)]
+    goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
+    total = _row_totals(frame["amount"].tolist(), goods)
     frame = frame.assign(goods=goods, total=total)  # copy-on-write: the other columns are not copied
     grand_total = decimal_sum(frame["total"])
     upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
@@ -390,7 +390,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
             OutColumn("领取人签字", "text", 16),
             OutColumn("领取日期", "text", 12),
         ],
-        FrameRows(frame[SIGNOFF].sort_values(["source_unit", "source_row"]), _signoff_row, named=True),
+        FrameRows(frame, _signoff_row, named=True, columns=SIGNOFF, sort_by=["source_unit", "source_row"]),
         title="困难职工慰问金实名制发放表",
         total_label="合计",
         notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
@@ -407,6 +407,23 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         "summary": f"{len(frame)} 户,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)
+
+
+ZERO = Decimal(0)
+
+
+def _row_totals(amounts: list[Any], goods: list[Decimal]) -> list[Decimal]:
+    """慰问金额 (to the fen) + 物资折款 of each row; one Decimal per distinct pair of objects (a sheet shares its
+    repeated amounts), not one per row."""
+    known: dict[tuple[int, int], Decimal] = {}
+    totals = []
+    for paid, worth in zip(amounts, goods, strict=True):
+        pair = (id(paid), id(worth))
+        total = known.get(pair)
+        if total is None:
+            total = known[pair] = to_fen(_number(paid) or ZERO) + worth
+        totals.append(total)
+    return totals
 
 
 SIGNOFF = ["source_unit", "source_row", "name", "id_number", "tier", "amount", "goods", "total"]

@@ -56,6 +56,7 @@ class ParsedSheet:
     totals: list[TotalRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see keep_differing_cells
+    released: int | None = None  # the row count, once the frame is let go (release_frame)
 
     @property
     def spec(self) -> FormSpec:
@@ -71,6 +72,16 @@ class ParsedSheet:
         columns = [self.frame[key].tolist() for key in keys]
         for row, values in zip(self.frame.index, zip(*columns, strict=True), strict=True):
             yield int(row), dict(zip(keys, values, strict=True))
+
+    @property
+    def row_count(self) -> int:
+        return len(self.frame) if self.released is None else self.released
+
+    def release_frame(self) -> None:
+        """Let the rows go once they are merged into the batch's frame (a city's batch would hold them twice)."""
+        if self.released is None:
+            self.released = len(self.frame)
+            self.frame = self.frame.iloc[:0]
 
     def has_column(self, key: str) -> bool:
         return key in self.location.columns

@@ -240,7 +240,7 @@ def run_batch(
     keep_inbox: bool = False,
 ) -> Report:
     """Process the inbox into `out/PERIOD/`: the period's archived files and the inbox's new ones are
-    checked together, outputs written, the ledger updated, and only then the new files archived.
+    checked together, the ledger updated, outputs written, and only then the new files archived.
 
     A run killed at any point leaves a state the next run completes: a file is either still in the inbox
     (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
@@ -300,8 +300,8 @@ def _run(
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
-    _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
     _record(ledger, report, out)
+    _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
     for result in results:
         if result.source is not None:
             (copy_file if keep_inbox and result.source not in extracted else move)(result.source, result.path)
@@ -456,6 +456,9 @@ def _write_outputs(
         kind: merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in _current(report, kind)), spec)
         for kind, spec in specs.items()
     }
+    for result in report.files:
+        if result.parsed is not None:
+            result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     for output, group in _outputs(specs).items():

@@ -87,7 +87,7 @@ class FileResult:
 
     @property
     def rows(self) -> int:
-        return 0 if self.parsed is None else len(self.parsed.frame)
+        return 0 if self.parsed is None else self.parsed.row_count
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pandera.pandas as pa
 from stdnum.cn import ric
 
 from .findings import Finding, make_finding
@@ -22,6 +21,9 @@ from .history import History
 from .money import FEN
 from .normalise import Invalid, ParsedSheet, display, parse_number
 from .spec import Column, FormSpec, ordered
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 Predicate = Callable[[Any], bool]
 
@@ -60,6 +62,8 @@ def reading_order(finding: Finding) -> tuple[int, int, str]:
 
 
 def cell_findings(parsed: ParsedSheet) -> list[Finding]:
+    import pandera.pandas as pa  # here, not at the top: a run's main process never checks cells (16 MB, 0.3 s)
+
     present = tuple(column.key for column in parsed.spec.columns if parsed.has_column(column.key))
     try:
         pandera_schema(parsed.spec, present).validate(parsed.frame, lazy=True)
@@ -79,6 +83,8 @@ def pandera_schema(spec: FormSpec, present: tuple[str, ...]) -> pa.DataFrameSche
 
     One check per column, all its rules at once: a check per rule cost pandera ~0.5 ms each per file, more
     than the rules themselves. The codes of a cell that fails are then found by `failed_codes`."""
+    import pandera.pandas as pa
+
     columns = {}
     for key in present:
         predicates = tuple(predicate for _, predicate in column_predicates(spec.column(key)))
