@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 
 from unionbatch import write
 from unionbatch.compute import OutColumn, OutSheet
@@ -94,3 +96,35 @@ def test_rendered_rows_cut_long_text_keep_values_and_short_rows(
     data = fast["xl/worksheets/sheet1.xml"].decode()
     assert "<v>1234.5</v>" in data and "<v>0.1</v>" in data
     assert "长" * write.MAX_TEXT + "</t>" in data and "长" * (write.MAX_TEXT + 1) not in data
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=3000), cuts=st.lists(st.integers(1, 700), max_size=12), level=st.sampled_from([1, 6]))
+def test_parallel_deflate_is_one_valid_deflate_stream(data: bytes, cuts: list[int], level: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(write._ParallelDeflate, "BLOCK", 256)  # many blocks, fed in pieces of any size
+        compressor = write._ParallelDeflate(level)
+        compressed, start = [], 0
+        for cut in [*cuts, len(data)]:
+            compressed.append(compressor.compress(data[start : start + cut]))
+            start += cut
+        compressed.append(compressor.flush())
+    assert zlib.decompress(b"".join(compressed), -zlib.MAX_WBITS) == data
+
+
+def test_big_members_deflated_in_parallel_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [[f"第{n}行", Decimal(n) / 100, n, "备注" * (n % 7)] for n in range(3000)]
+    sheets = [OutSheet("明细", COLUMNS, rows, total_label="合计")]
+    plain = _contents(write.write_workbook(tmp_path / "plain" / "汇总.xlsx", sheets, CREATED))
+    monkeypatch.setattr(write._ParallelDeflate, "BLOCK", 4096)  # every member over 8 KB goes in blocks
+    parallel = write.write_workbook(tmp_path / "parallel" / "汇总.xlsx", sheets, CREATED)
+    with zipfile.ZipFile(parallel) as book:
+        assert book.testzip() is None  # every member's CRC checks out
+    assert _contents(parallel) == plain
+    sheet = load_workbook(parallel, read_only=True)["明细"]
+    assert [cell.value for cell in next(sheet.iter_rows(min_row=2999, max_row=2999))] == [
+        "第2997行",
+        29.97,
+        2997,
+        "备注" * 1,
+    ]
