@@ -180,7 +180,7 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
         (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.kind]._get_xf_index()}"')
         for col, column in enumerate(sheet.columns)
     ]
-    numeric = [column.kind in ("money", "int") for column in sheet.columns]
+    numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
     rows = iter(sheet.rows)
     number = first + 1
     while chunk := list(itertools.islice(rows, 1000)):
@@ -188,19 +188,24 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
         number += len(chunk)
         if any(len(values) != width for values in chunk):
             worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
+            by_column = {
+                index: [values[index] if index < len(values) else None for values in chunk] for index in summed
+            }
         else:
+            by_column = list(zip(*chunk, strict=True))
             columns = [
-                _column_xml(values, numbers, ref, style, is_number)
-                for values, (ref, style), is_number in zip(zip(*chunk, strict=True), cells, numeric, strict=True)
+                _column_xml(values, numbers, ref, style, shown)
+                for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
             ]
             row_xml = [
                 f"{row_tag.format(n)}{''.join(row)}</row>"
                 for n, row in zip(numbers, zip(*columns, strict=True), strict=True)
             ]
             worksheet.fh.write("".join(row_xml))
-        for values in chunk:
-            for index in summed:
-                totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
+        for index in summed:
+            totals[index] += sum(  # type: ignore[operator]
+                (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
+            )
     worksheet.previous_row = last + 1
     return totals
 
@@ -215,17 +220,20 @@ def _rows_cell_by_cell(
 
 
 _NUMBERS = (Decimal, int, float)
+_EXACT = 2**53  # ints up to this are exact as floats
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_SPECIAL_IN_COLUMN = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\x01)\s|\s(?:\x01|$)")
+_ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins a column's texts
+_LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
 
 
-def _column_xml(values: Sequence[Any], numbers: range, ref: str, style: str, is_number: bool) -> list[str]:
+def _column_xml(values: Sequence[Any], numbers: range, ref: str, style: str, shown: _NumberTexts | None) -> list[str]:
     """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
-    Anything but a number in a number column, or a text needing escaping or cutting, goes through `_cell`."""
-    if is_number:
-        shown = _NumberTexts()
+    `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
+    or a text needing escaping or cutting, goes through `_cell`."""
+    if shown is not None:
         return [
-            f"{ref}{n}{style}><v>{shown[v] if v else f'{float(v):.16G}'}</v></c>"  # 0 == -0.0: zero not memoised
+            # an int as it is (what %.16G makes of it, when exact as a float); 0 == -0.0: zero is not memoised
+            f"{ref}{n}{style}><v>{v if type(v) is int and -_EXACT <= v <= _EXACT else shown[v] if v else f'{float(v):.16G}'}</v></c>"
             if type(v) in _NUMBERS
             else _cell(v, ref, style, n)
             for n, v in zip(numbers, values, strict=True)
@@ -255,7 +263,9 @@ def _plain_texts(values: Sequence[Any]) -> bool:
     return (
         joined.count("\x01") == max(len(texts) - 1, 0)
         and max(map(len, texts), default=0) <= MAX_TEXT
-        and not _SPECIAL_IN_COLUMN.search(joined)
+        and not _ESCAPED.search(joined)
+        and ("_x" not in joined or not _LITERAL_CODE.search(joined))
+        and all(text == text.strip() for text in texts)  # str.strip and re's \s: the same Unicode spaces
     )
 
 
