@@ -43,3 +43,19 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
             assert sum(r[-1] for r in sheet.rows) == expected
     by_unit = {r[0]: r[-1] for r in summary.sheets[0].rows}
     assert by_unit == {u: sum((r["amount"] + (r["goods"] or 0) for r in rows), Decimal(0)) for u, rows in data.items()}
+
+
+def test_merged_rows_keep_values_as_they_are_and_leave_out_the_units_own_numbers(specs) -> None:
+    spec = specs["慰问名单"]
+    first = pd.DataFrame({"seq": ["1"], "name": ["张三"], "remark": [None]}, index=[4]).reindex(
+        columns=[c.key for c in spec.columns]
+    )
+    second = first.assign(name=["李四"], remark=["=SUM(A1)"]).set_axis([9])
+    merged = merge_rows([(first, "甲", "甲.xlsx"), (second, "乙", "乙.xlsx")], spec)
+    assert "seq" not in merged.columns
+    assert merged["remark"].tolist() == [None, "=SUM(A1)"]  # not NaN: None is a blank cell
+    assert merged["name"].tolist() == ["张三", "李四"]
+    assert merged[["source_unit", "source_file", "source_row"]].values.tolist() == [
+        ["甲", "甲.xlsx", 4],
+        ["乙", "乙.xlsx", 9],
+    ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .spec import FormSpec
@@ -104,15 +105,21 @@ class Summary:
 
 
 def merge_rows(frames: Iterable[tuple[pd.DataFrame, str, str]], spec: FormSpec) -> pd.DataFrame:
-    """Concatenate accepted sheets' rows, each tagged with its unit, file and Excel row."""
-    parts = []
-    for frame, unit, file in frames:
-        part = frame.assign(**{SOURCE_UNIT: unit, SOURCE_FILE: file, SOURCE_ROW: frame.index.astype(int)})
-        parts.append(part.reset_index(drop=True))
-    columns = [column.key for column in spec.columns] + [key for key, _ in SOURCE_COLUMNS]
-    if not parts:
-        return pd.DataFrame(columns=columns, dtype=object)
-    return pd.concat(parts, ignore_index=True)[columns]
+    """Concatenate accepted sheets' rows, each tagged with its unit, file and Excel row. A unit's own 序号 is not
+    carried over (outputs number their rows). Column by column, each its own block: pd.concat made a frame per
+    sheet and then copied every column into one block (+60 % of the batch's memory at that moment)."""
+    keys = [column.key for column in spec.columns if not column.row_number]
+    sheets = list(frames)
+    if not sheets:
+        return pd.DataFrame(columns=keys + [key for key, _ in SOURCE_COLUMNS], dtype=object)
+    lengths = [len(frame) for frame, _, _ in sheets]
+    arrays = {key: np.concatenate([frame[key].to_numpy(dtype=object) for frame, _, _ in sheets]) for key in keys}
+    arrays[SOURCE_UNIT] = np.repeat(np.array([unit for _, unit, _ in sheets], dtype=object), lengths)
+    arrays[SOURCE_FILE] = np.repeat(np.array([file for _, _, file in sheets], dtype=object), lengths)
+    # values as they are: a frame made of bare arrays would turn texts into pandas strings, and None into NaN
+    columns = {key: pd.Series(array, dtype=object, copy=False) for key, array in arrays.items()}
+    columns[SOURCE_ROW] = pd.Series(np.concatenate([frame.index.to_numpy(dtype=np.int64) for frame, _, _ in sheets]))
+    return pd.DataFrame(columns, copy=False)
 
 
 def decimal_sum(values: Iterable[Any]) -> Decimal:

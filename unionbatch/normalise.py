@@ -81,7 +81,7 @@ class ParsedSheet:
         """Let the rows go once they are merged into the batch's frame (a city's batch would hold them twice)."""
         if self.released is None:
             self.released = len(self.frame)
-            self.frame = self.frame.iloc[:0]
+            self.frame = self.frame.iloc[:0].copy()  # a slice would be a view, keeping every row
 
     def has_column(self, key: str) -> bool:
         return key in self.location.columns

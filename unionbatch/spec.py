@@ -130,6 +130,24 @@ class FormSpec:
     def output_name(self) -> str:
         return self.output_file or f"{self.kind}汇总.xlsx"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if _SHARED.get(self.kind) is self:  # by name between a run's processes: 4.6 KB and 28 KB of objects a file
+            return (shared_spec, (self.kind,))
+        return super().__reduce_ex__(protocol)
+
+
+_SHARED: dict[str, FormSpec] = {}
+
+
+def share_specs(specs: Mapping[str, FormSpec]) -> None:
+    """The specs of a run whose worker processes inherit them (forked): a result sent back names its spec."""
+    _SHARED.clear()
+    _SHARED.update({spec.kind: spec for spec in specs.values()})
+
+
+def shared_spec(kind: str) -> FormSpec:
+    return _SHARED[kind]
+
 
 _UNIT_SUFFIX = re.compile(r"\((元|人|户|个|岁|周岁|元/月|元/人)\)$")
 _DROP = re.compile(r"[\s*※:]")
