@@ -4,8 +4,11 @@
     python benchmarks/run.py --only W1       # just W1
     python benchmarks/run.py --scale 0.1     # a quick look: 50 files per workload
 
-Each measured job runs in its own process; wall time is measured around it and peak memory is that
-process's maximum resident set size (from wait4). Results go to the console and to benchmarks/RESULTS.md.
+Each measured job runs in its own process; wall time is measured around it and peak memory is the largest
+resident set size of that process and of any process it started (from wait4: `run` forks a worker per core,
+each smaller than the main process). The jobs run in rounds — a, b, c, validate, then again — and each job's
+time is the median of its rounds, so a slow minute of a shared machine does not decide a ratio (W1: 3 rounds;
+W10: 1, it takes half an hour). Results go to the console and to benchmarks/RESULTS.md.
 Nothing here is asserted by the test suite: speed is measured, not tested.
 """
 
@@ -52,12 +55,22 @@ with pd.ExcelWriter(out) as writer:
 """
 
 WORKLOADS = {"W1": (500, 200), "W10": (500, 2000)}
+ROUNDS = {"W1": 3, "W10": 1}
 
 
 @dataclass
 class Measure:
     seconds: float
     peak_mb: float
+    rounds: tuple[float, ...] = ()  # each round's seconds, when there were several
+
+
+def median_of(measures: list[Measure]) -> Measure:
+    times = sorted(measure.seconds for measure in measures)
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    rounds = tuple(measure.seconds for measure in measures) if len(measures) > 1 else ()
+    return Measure(median, max(measure.peak_mb for measure in measures), rounds)
 
 
 def measure(command: list[str]) -> Measure:
@@ -71,35 +84,30 @@ def measure(command: list[str]) -> Measure:
     return Measure(seconds, usage.ru_maxrss / 1024)
 
 
-def run_workload(name: str, files: int, rows: int, work: Path) -> dict[str, Measure]:
+def run_workload(name: str, files: int, rows: int, work: Path, rounds: int) -> dict[str, Measure]:
     inbox = work / name / "inbox"
     started = time.perf_counter()
     make_workload(inbox, files, rows)
     print(f"{name}: {files} files × {rows} rows generated in {time.perf_counter() - started:.0f} s", flush=True)
     python = sys.executable
-    results = {
-        "a floor": measure([python, "-c", FLOOR, str(inbox), str(work / name / "floor.xlsx")]),
-        "b naive pandas": measure([python, "-c", NAIVE, str(inbox), str(work / name / "naive.xlsx")]),
-        "c process.py run": measure(
-            [
-                python,
-                str(ROOT / "process.py"),
-                "run",
-                "--inbox",
-                str(inbox),
-                "--out",
-                str(work / name / "out"),
-                "--period",
-                "2026-11",
-                "--keep-inbox",
-            ]
-        ),
-    }
+    process = [python, str(ROOT / "process.py")]
     one_file = sorted(inbox.glob("*.xlsx"))[0]
-    results["validate one file"] = measure([python, str(ROOT / "process.py"), "validate", str(one_file)])
-    for label, result in results.items():
-        print(f"  {label:<20} {result.seconds:8.1f} s  {result.peak_mb:8.0f} MB", flush=True)
-    return results
+    measured: dict[str, list[Measure]] = {}
+    for round_number in range(1, rounds + 1):
+        out = work / name / f"out{round_number}"  # a fresh ledger each round: every file is new
+        run = ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--keep-inbox"]
+        jobs = {
+            "a floor": [python, "-c", FLOOR, str(inbox), str(work / name / "floor.xlsx")],
+            "b naive pandas": [python, "-c", NAIVE, str(inbox), str(work / name / "naive.xlsx")],
+            "c process.py run": [*process, *run],
+            "validate one file": [*process, "validate", str(one_file)],
+        }
+        for label, command in jobs.items():
+            result = measure(command)
+            measured.setdefault(label, []).append(result)
+            print(f"  round {round_number}: {label:<20} {result.seconds:8.1f} s  {result.peak_mb:8.0f} MB", flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+    return {label: median_of(results) for label, results in measured.items()}
 
 
 def report(all_results: dict[str, dict[str, Measure]]) -> str:
@@ -109,13 +117,16 @@ def report(all_results: dict[str, dict[str, Measure]]) -> str:
         f"Taken {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {platform.platform()}, "
         f"Python {platform.python_version()}, {os.cpu_count()} cores. Command: `python benchmarks/run.py`.",
         "",
-        "| workload | job | wall time (s) | peak RSS (MB) |",
-        "|---|---|---:|---:|",
+        "| workload | job | wall time (s), median | each round (s) | peak RSS (MB) |",
+        "|---|---|---:|---:|---:|",
     ]
     for name, results in all_results.items():
         files, rows = WORKLOADS[name]
         for label, result in results.items():
-            lines.append(f"| {name} ({files} × {rows}) | {label} | {result.seconds:.1f} | {result.peak_mb:.0f} |")
+            each = ", ".join(f"{seconds:.1f}" for seconds in result.rounds) or "—"
+            lines.append(
+                f"| {name} ({files} × {rows}) | {label} | {result.seconds:.1f} | {each} | {result.peak_mb:.0f} |"
+            )
     lines.append("")
     for name, results in all_results.items():
         a, b, c = results["a floor"], results["b naive pandas"], results["c process.py run"]
@@ -138,13 +149,15 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(WORKLOADS), action="append")
     parser.add_argument("--scale", type=float, default=1.0, help="share of the files to generate (quick looks)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--rounds", type=int, help="rounds of every job (default: W1 3, W10 1)")
     arguments = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="unionbatch-bench-"))
     try:
         all_results = {}
         for name in arguments.only or list(WORKLOADS):
             files, rows = WORKLOADS[name]
-            all_results[name] = run_workload(name, max(1, int(files * arguments.scale)), rows, work)
+            rounds = arguments.rounds or ROUNDS[name]
+            all_results[name] = run_workload(name, max(1, int(files * arguments.scale)), rows, work, rounds)
         text = report(all_results)
         print(text)
         if arguments.scale == 1.0:
