@@ -184,7 +184,7 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
     rows = iter(sheet.rows)
     number = first + 1
     while chunk := list(itertools.islice(rows, 1000)):
-        numbers = range(number, number + len(chunk))
+        numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
         if any(len(values) != width for values in chunk):
             worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
@@ -211,7 +211,7 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
 
 
 def _rows_cell_by_cell(
-    chunk: list[Sequence[Any]], numbers: range, row_tag: str, cells: list[tuple[str, str]]
+    chunk: list[Sequence[Any]], numbers: list[str], row_tag: str, cells: list[tuple[str, str]]
 ) -> list[str]:
     return [
         f"{row_tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
@@ -226,7 +226,9 @@ _ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins 
 _LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
 
 
-def _column_xml(values: Sequence[Any], numbers: range, ref: str, style: str, shown: _NumberTexts | None) -> list[str]:
+def _column_xml(
+    values: Sequence[Any], numbers: list[str], ref: str, style: str, shown: _NumberTexts | None
+) -> list[str]:
     """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
     `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
     or a text needing escaping or cutting, goes through `_cell`."""
@@ -269,7 +271,7 @@ def _plain_texts(values: Sequence[Any]) -> bool:
     )
 
 
-def _cell(value: object, ref: str, style: str, row: int) -> str:
+def _cell(value: object, ref: str, style: str, row: str) -> str:
     """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode (the slow path: typical
     columns are rendered by `_column_xml`)."""
     if value is None or value == "":
