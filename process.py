@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
 import threading
@@ -194,5 +196,20 @@ def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> Non
     click.echo(f"已登记取消补助资格:{masked}({reason})")
 
 
+def _finish(code: int | str | None) -> None:
+    """Leave without tearing down the interpreter: every file is closed by now, and freeing a city's batch object
+    by object took a fifth of a second. Output is flushed first; only for the program, never under tests."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if isinstance(code, str):
+        print(code, file=sys.stderr, flush=True)
+        code = 1
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    cli()
+    try:
+        cli()
+    except SystemExit as done:
+        _finish(done.code)
