@@ -110,7 +110,7 @@ def run_workload(name: str, files: int, rows: int, work: Path, rounds: int) -> d
     return {label: median_of(results) for label, results in measured.items()}
 
 
-def report(all_results: dict[str, dict[str, Measure]]) -> str:
+def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -122,6 +122,7 @@ def report(all_results: dict[str, dict[str, Measure]]) -> str:
     ]
     for name, results in all_results.items():
         files, rows = WORKLOADS[name]
+        files = max(1, int(files * scale))
         for label, result in results.items():
             each = ", ".join(f"{seconds:.1f}" for seconds in result.rounds) or "—"
             lines.append(
@@ -158,7 +159,7 @@ def main() -> None:
             files, rows = WORKLOADS[name]
             rounds = arguments.rounds or ROUNDS[name]
             all_results[name] = run_workload(name, max(1, int(files * arguments.scale)), rows, work, rounds)
-        text = report(all_results)
+        text = report(all_results, arguments.scale)
         print(text)
         if arguments.scale == 1.0:
             measured = arguments.results.read_text(encoding="utf-8") if arguments.results.exists() else ""
