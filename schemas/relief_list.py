@@ -345,6 +345,7 @@ def visits_within_year(sheet: ParsedSheet, policy: ReliefPolicy, history: Histor
 # ---- summary ------------------------------------------------------------------------------
 
 MONEY = ("amount", "goods", "total")
+ZERO = Decimal(0)
 
 
 def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
@@ -407,9 +408,6 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         "summary": f"{len(frame)} 户,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)
-
-
-ZERO = Decimal(0)
 
 
 def _row_totals(amounts: list[Any], goods: list[Decimal]) -> list[Decimal]:
