@@ -224,6 +224,7 @@ SPEC = FormSpec(
     identity=("dept", "name"),
     compared=("role", "companion"),
     unit_column="dept",
+    distinctive=(("role", "companion"),),
     min_header_matches=4,
     output_file="报名汇总.xlsx",
     specialise=specialise,

@@ -391,7 +391,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
             OutColumn("领取人签字", "text", 16),
             OutColumn("领取日期", "text", 12),
         ],
-        FrameRows(frame, _signoff_row, named=True, columns=SIGNOFF, sort_by=["source_unit", "source_row"]),
+        FrameRows(frame, _signoff_row, named=True, columns=SIGNOFF, sort_by=["source_unit", "source_order"]),
         title="困难职工慰问金实名制发放表",
         total_label="合计",
         notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
@@ -445,6 +445,7 @@ SPEC = FormSpec(
     history_rules=(not_barred, not_below_last_year, visits_within_year),
     unit_column="workplace",
     key_column="id_number",
+    distinctive=(("amount", "goods"), ("tier", "cause", "income", "household")),
     total_columns=("amount", "goods"),
     instructions=(
         "一、本表用于报送困难职工慰问(送温暖、精准帮扶)名单,每位慰问对象填一行。",

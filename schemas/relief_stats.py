@@ -246,6 +246,7 @@ SPEC = FormSpec(
     policy_section=SECTION,
     row_rules=(parts_add_up, counts_match_amounts),
     unit_column="unit_name",
+    distinctive=(("hard_count", "hard_amount", "migrant_count", "model_count", "frontline_count"),),
     total_columns=(*COUNT_KEYS, *AMOUNT_KEYS, "goods", "total", *SOURCE_KEYS),
     header_fields=("填报单位", "填表人", "联系电话", "填报日期"),
     min_header_matches=5,

@@ -335,6 +335,7 @@ SPEC = FormSpec(
     row_rules=(gender_matches_id, per_person, per_team),
     unit_column="dept",
     key_column="id_number",
+    distinctive=(("event_list", "event:"),),
     min_header_matches=4,
     output_file="报名汇总.xlsx",
     specialise=specialise,

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
+from tests.workbooks import hidden_last_year_book, list_without_amounts
 from unionbatch.findings import CODES, ERROR, mask_text
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import check_files, run_batch
@@ -119,7 +120,10 @@ def hidden(sheet: bool = False, row: int | None = None) -> Callable[[Path], list
         path = fill_template(folder / "隐藏.xlsx", "测试工会", PEOPLE)
         workbook = load_workbook(path)
         if sheet:
-            workbook.create_sheet("旧名单").sheet_state = "hidden"
+            old = workbook.create_sheet("旧名单")
+            old.append(["姓名", "身份证号"])
+            old.append(["去年的人", "110105194912310021"])
+            old.sheet_state = "hidden"
         if row:
             workbook["慰问名单"].row_dimensions[row].hidden = True
         workbook.save(path)
@@ -143,6 +147,11 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "hidden_sheet": (hidden(sheet=True), None),
     "hidden_rows": (hidden(row=6), "A6"),
     "not_a_form": (own_layout(["照片编号", "地点", "拍摄人"], [["P1", "操场", "小王"]]), None),
+    "form_incomplete": (lambda folder: [list_without_amounts(folder / "无金额.xlsx", "测试工会", PEOPLE)], None),
+    "form_in_hidden_sheet": (
+        lambda folder: [hidden_last_year_book(folder / "隐藏名单.xlsx", "测试工会", [], PEOPLE, only_hidden=True)],
+        None,
+    ),
     "column_missing": (
         own_layout(
             ["姓名", "性别", "联系电话", "困难类别", "致困原因", "家庭人口", "家庭年收入", "慰问金额"],

@@ -77,7 +77,10 @@ def test_formulas_without_saved_values_are_sent_back(tmp_path: Path, specs, poli
 def test_hidden_sheets_and_rows_are_reported(tmp_path: Path, specs, policy) -> None:
     path = good_list(tmp_path)
     workbook = load_workbook(path)
-    workbook.create_sheet("旧名单").sheet_state = "hidden"
+    old = workbook.create_sheet("旧名单")
+    old.append(["姓名", "身份证号"])
+    old.append(["去年的人", "110105194912310021"])
+    old.sheet_state = "hidden"
     workbook["慰问名单"].row_dimensions[6].hidden = True
     workbook.save(path)
     [result] = check_files([path], specs, policy)

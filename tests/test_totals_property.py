@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from unionbatch.compute import merge_rows
 from unionbatch.money import rmb_upper
+from unionbatch.spec import ROW_BASE
 
 money = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2)
 row = st.fixed_dictionaries(
@@ -31,7 +32,7 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
     for unit, rows in data.items():
         frame = pd.DataFrame([{c.key: r.get(c.key) for c in spec.columns} for r in rows], dtype=object)
         frame.index = range(4, 4 + len(rows))
-        frames.append((frame, unit, f"{unit}.xlsx"))
+        frames.append((frame, unit, f"{unit}.xlsx", ("慰问名单",)))
     summary = spec.summarise(merge_rows(frames, spec), None, {})
     expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
     assert Decimal(summary.totals["total"]) == expected
@@ -51,11 +52,20 @@ def test_merged_rows_keep_values_as_they_are_and_leave_out_the_units_own_numbers
         columns=[c.key for c in spec.columns]
     )
     second = first.assign(name=["李四"], remark=["=SUM(A1)"]).set_axis([9])
-    merged = merge_rows([(first, "甲", "甲.xlsx"), (second, "乙", "乙.xlsx")], spec)
+    third = first.assign(name=["王五"]).set_axis([2 * ROW_BASE + 5])  # the third sheet read of 丙's file
+    merged = merge_rows(
+        [
+            (first, "甲", "甲.xlsx", ("名单",)),
+            (second, "乙", "乙.xlsx", ("名单",)),
+            (third, "丙", "丙.xlsx", ("办公室", "财务科", "后勤处")),
+        ],
+        spec,
+    )
     assert "seq" not in merged.columns
-    assert merged["remark"].tolist() == [None, "=SUM(A1)"]  # not NaN: None is a blank cell
-    assert merged["name"].tolist() == ["张三", "李四"]
-    assert merged[["source_unit", "source_file", "source_row"]].values.tolist() == [
-        ["甲", "甲.xlsx", 4],
-        ["乙", "乙.xlsx", 9],
+    assert merged["remark"].tolist() == [None, "=SUM(A1)", None]  # not NaN: None is a blank cell
+    assert merged["name"].tolist() == ["张三", "李四", "王五"]
+    assert merged[["source_unit", "source_file", "source_sheet", "source_row"]].values.tolist() == [
+        ["甲", "甲.xlsx", "名单", 4],
+        ["乙", "乙.xlsx", "名单", 9],
+        ["丙", "丙.xlsx", "后勤处", 5],
     ]

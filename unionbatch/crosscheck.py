@@ -73,7 +73,7 @@ def cross_file_duplicates(results: Sequence[FileResult]) -> None:
                     parsed.spec.key_column,
                     other_unit=other.unit or "未知单位",
                     other_file=other.path.name,
-                    other_row=other_row,
+                    other_place=other.parsed.place(other_row) if other.parsed else f"第 {other_row} 行",
                 )
             )
 

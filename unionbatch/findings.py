@@ -56,6 +56,16 @@ CODES: dict[str, Code] = {
         "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",
         "请使用本会下发的模板填写,不要改动表头",
     ),
+    "form_incomplete": Code(
+        ERROR,
+        "看起来是{form},但缺少“{missing}”列,无法按{form}受理",
+        "请使用本会下发的{form}模板填写,或在表头加上“{missing}”列后重新提交",
+    ),
+    "form_in_hidden_sheet": Code(
+        ERROR,
+        "{form}只在隐藏的工作表“{value}”中,隐藏的工作表不读取",
+        "如果这就是要报送的名单,请在 Excel / WPS 中取消隐藏该工作表后重新提交;如果是旧表,请删除该工作表",
+    ),
     "column_missing": Code(ERROR, "缺少必填列“{field}”", "请在表头行加上“{field}”列(建议直接使用本会模板)"),
     "unit_missing": Code(ERROR, "未填写填报单位", "请在表格上方“填报单位”处填写本单位全称"),
     "no_rows": Code(ERROR, "表中没有任何数据行", "请填写名单后再提交"),
@@ -111,11 +121,11 @@ CODES: dict[str, Code] = {
     ),
     "archive_missing": Code(WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号"),
     "duplicate_in_file": Code(
-        ERROR, "此身份证号与本表第 {other_row} 行重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
+        ERROR, "此身份证号与本表{other_place}重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
     ),
     "duplicate_across_files": Code(
         ERROR,
-        "此人也在“{other_unit}”报送的表中({other_file} 第 {other_row} 行)",
+        "此人也在“{other_unit}”报送的表中({other_file} {other_place})",
         "同一人只能由一个单位报送(不重复、不交叉),请与对方单位核实后保留一处",
     ),
     "total_mismatch": Code(

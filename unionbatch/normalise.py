@@ -11,16 +11,17 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
 
 from .findings import Finding, make_finding
-from .recognise import Location
-from .spec import Column, FormSpec, cell_ref, header_key
+from .read import SheetData
+from .recognise import Location, match_row
+from .spec import ROW_BASE, Column, FormSpec, cell_ref, header_key, sheet_row
 
 TOTAL_LABELS = ("合计", "总计", "小计")
 GRAND_TOTAL_LABELS = ("合计", "总计")
@@ -57,6 +58,8 @@ class ParsedSheet:
     findings: list[Finding] = field(default_factory=list)
     found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see keep_differing_cells
     released: int | None = None  # the row count, once the frame is let go (release_frame)
+    parts: tuple[Location, ...] = ()  # every sheet read, in workbook order (`location` is the first)
+    summaries: tuple[SheetFigures, ...] = ()  # 汇总 sheets over the parts: their figures, to check
 
     @property
     def spec(self) -> FormSpec:
@@ -65,6 +68,32 @@ class ParsedSheet:
     @property
     def sheet_name(self) -> str:
         return self.location.sheet.name
+
+    @property
+    def locations(self) -> tuple[Location, ...]:
+        return self.parts or (self.location,)
+
+    @property
+    def sheet_names(self) -> tuple[str, ...]:
+        return tuple(location.sheet.name for location in self.locations)
+
+    def part(self, row: int) -> Location:
+        return self.locations[sheet_row(row)[0]]
+
+    def sheet_of(self, row: int) -> str:
+        return self.part(row).sheet.name
+
+    def place(self, row: int) -> str:
+        """Where a row is, as the sender finds it: 第 5 行, or 工作表“财务科”第 5 行 in a file of several sheets."""
+        part, excel_row = sheet_row(row)
+        if len(self.locations) == 1:
+            return f"第 {excel_row} 行"
+        return f"工作表“{self.locations[part].sheet.name}”第 {excel_row} 行"
+
+    def drop_grids(self) -> None:
+        """Let the sheets' cells go once parsed (the merged cells' origins are kept: findings made later need them)."""
+        self.parts = tuple(replace(part, sheet=replace(part.sheet, rows=[])) for part in self.locations)
+        self.location = self.parts[0]
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(Excel row, {column key: value}) for every data row; much faster than DataFrame.iterrows."""
@@ -84,14 +113,26 @@ class ParsedSheet:
             self.frame = self.frame.iloc[:0].copy()  # a slice would be a view, keeping every row
 
     def has_column(self, key: str) -> bool:
-        return key in self.location.columns
+        return any(key in location.columns for location in self.locations)
 
     def cell(self, row: int, key: str) -> str | None:
-        index = self.location.columns.get(key)
-        return None if index is None else cell_ref(row, index)
+        """The cell of column `key` in `row`; for a cell inside a merged range, the range's first cell."""
+        location = self.part(row)
+        index = location.columns.get(key)
+        if index is None:
+            return None
+        excel_row = sheet_row(row)[1]
+        origin = location.sheet.merged.get((excel_row - 1, index))
+        return cell_ref(origin[0] + 1, origin[1]) if origin else cell_ref(excel_row, index)
+
+    def merged_range(self, row: int, key: str) -> str | None:
+        location = self.part(row)
+        index = location.columns.get(key)
+        origin = None if index is None else location.sheet.merged.get((sheet_row(row)[1] - 1, index))
+        return origin[2] if origin else None
 
     def shown(self, row: int, key: str) -> str:
-        if key not in self.location.columns:
+        if not self.has_column(key):
             return ""
         if key in self.raw and row in self.frame.index:
             return display(self.raw[key][self.frame.index.get_loc(row)])
@@ -122,22 +163,73 @@ class ParsedSheet:
     def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
         """A finding at the cell of column `key` in Excel row `row`, with the value as found."""
         params.setdefault("value", self.shown(row, key))
-        return make_finding(
+        finding = make_finding(
             code,
             self.file,
-            sheet=self.sheet_name,
+            sheet=self.sheet_of(row),
             cell=self.cell(row, key),
             field=self.spec.column(key).header,
             **params,
         )
+        merged = self.merged_range(row, key)
+        if merged:  # the sender edits the range's first cell, which the finding points at
+            finding = replace(
+                finding, problem=f"{finding.problem}(第 {sheet_row(row)[1]} 行的值来自合并单元格 {merged})"
+            )
+        return finding
+
+
+@dataclass(frozen=True)
+class SheetFigures:
+    """A 汇总 sheet's figures over the sheets read: per row, its label and the totals it states."""
+
+    sheet: str
+    rows: tuple[tuple[int, str, dict[str, tuple[int, Any]]], ...]  # Excel row, label, key → (column index, value)
 
 
 def parse_sheet(file: str, location: Location) -> ParsedSheet:
+    return parse_sheets(file, (location,))
+
+
+def parse_sheets(file: str, locations: Sequence[Location], summaries: Sequence[SheetData] = ()) -> ParsedSheet:
+    """The rows of every sheet holding the form, as one submission; row numbers per ROW_BASE (sheet k, row r)."""
+    spec = locations[0].spec
+    parts = [_read_part(location, position * ROW_BASE) for position, location in enumerate(locations)]
+    taken = [row for part in parts for row in part.taken]
+    keys = {key for location in locations for key in location.columns}
+    raw = {key: [cell for part in parts for cell in part.raw.get(key, [""] * len(part.taken))] for key in keys}
+    share = _Sharer()
+    columns = {
+        column.key: share.column(column, raw[column.key]) if column.key in raw else [None] * len(taken)
+        for column in spec.columns
+    }
+    frame = pd.DataFrame(columns, index=pd.Index(taken, dtype="int64", name="excel_row"), dtype=object)
+    header = next((part.header for part in parts if part.header.get("填报单位")), parts[0].header)
+    unit = _clean_text(header.get("填报单位"))
+    report_date = next((part.header["填报日期"] for part in parts if part.header.get("填报日期")), None)
+    totals = [total for part in parts for total in part.totals]
+    parsed = ParsedSheet(file, locations[0], unit, report_date, frame, raw, totals, parts=tuple(locations))
+    parsed.summaries = tuple(_figures(sheet, spec) for sheet in summaries)
+    _fill_unit(parsed)
+    parsed.findings.extend(_structure_findings(parsed))
+    return parsed
+
+
+@dataclass
+class _Part:
+    taken: list[int]  # the file's row numbers of the data
+    totals: list[TotalRow]
+    raw: dict[str, list[Any]]
+    header: dict[str, Any]
+
+
+def _read_part(location: Location, offset: int) -> _Part:
     spec = location.spec
     rows = location.sheet.rows
+    merged = location.sheet.merged
     content = [col for key, col in location.columns.items() if not spec.column(key).row_number]
     header_values = _header_block(rows[: location.header_row], spec.header_fields)
-    taken: list[int] = []  # Excel rows of the data
+    taken: list[int] = []
     totals: list[TotalRow] = []
     segment: list[int] = []
     for index in range(location.first_data_row, len(rows)):
@@ -147,25 +239,45 @@ def parse_sheet(file: str, location: Location) -> ParsedSheet:
         label = _total_label(cells)
         if label:
             values = {key: _at(cells, col) for key, col in location.columns.items()}
-            totals.append(TotalRow(index + 1, label, tuple(segment) if label == "小计" else tuple(taken), values))
+            row = offset + index + 1
+            totals.append(TotalRow(row, label, tuple(segment) if label == "小计" else tuple(taken), values))
             segment = []
             continue
-        if all(_blank(_at(cells, col)) for col in content):
-            continue  # blank, or only a pre-filled 序号
-        taken.append(index + 1)
-        segment.append(index + 1)
-    raw = {key: [_at(rows[row - 1], col) for row in taken] for key, col in location.columns.items()}
-    share = _Sharer()
-    columns = {
-        column.key: share.column(column, raw[column.key]) if column.key in raw else [None] * len(taken)
-        for column in spec.columns
-    }
-    frame = pd.DataFrame(columns, index=pd.Index(taken, dtype="int64", name="excel_row"), dtype=object)
-    unit = _clean_text(header_values.get("填报单位"))
-    parsed = ParsedSheet(file, location, unit, header_values.get("填报日期"), frame, raw, totals)
-    _fill_unit(parsed)
-    parsed.findings.extend(_structure_findings(parsed))
-    return parsed
+        # blank, or only a pre-filled 序号, or only what a merged cell above spreads into it
+        if all(_blank(_at(cells, col)) or (index, col) in merged for col in content):
+            continue
+        taken.append(offset + index + 1)
+        segment.append(offset + index + 1)
+    raw = {key: [_at(rows[row - offset - 1], col) for row in taken] for key, col in location.columns.items()}
+    return _Part(taken, totals, raw, header_values)
+
+
+_COUNT_HEADERS = ("户数", "人数", "人次", "名单人数")
+
+
+def _figures(sheet: SheetData, spec: FormSpec) -> SheetFigures:
+    """The rows of a 汇总 sheet under its header: each row's label (its first text) and the form's totals it
+    states (the form's total columns, and a 户数 / 人数 column as the row count under the key `rows`)."""
+    best: tuple[int, dict[str, int]] = (-1, {})
+    for index, cells in enumerate(sheet.rows[:30]):
+        columns = {key: col for key, col in match_row(cells, spec).items() if key in spec.total_columns}
+        count = next(
+            (col for col, cell in enumerate(cells) if isinstance(cell, str) and header_key(cell) in _COUNT_HEADERS),
+            None,
+        )
+        if count is not None:
+            columns["rows"] = count
+        if len(columns) > len(best[1]):
+            best = (index, columns)
+    header_row, columns = best
+    rows = []
+    for index in range(header_row + 1, len(sheet.rows) if columns else 0):
+        cells = sheet.rows[index]
+        label = next((str(cell) for cell in cells if isinstance(cell, str) and cell.strip()), "")
+        values = {key: (col, _at(cells, col)) for key, col in columns.items() if not _blank(_at(cells, col))}
+        if values:
+            rows.append((index + 1, label, values))
+    return SheetFigures(sheet.name, tuple(rows))
 
 
 class _Sharer:
@@ -207,44 +319,68 @@ class _Normalised(dict[Any, Any]):
         return value
 
 
+_GENERIC_SHEET = re.compile(r"^(sheet|工作表|表|页|sheet_)\s*\d*$", re.IGNORECASE)
+
+
 def _fill_unit(parsed: ParsedSheet) -> None:
-    """The file's unit from its header block, else the commonest 工作单位; rows without one inherit it."""
+    """The file's unit from its header block, else the commonest 工作单位 / 部门; a row that leaves the column
+    blank takes its sheet's name in a file of several sheets (one per 部门), else the file's unit."""
     column = parsed.spec.unit_column
     if column is None:
         return
     named = [value for value in parsed.frame[column] if isinstance(value, str)] if len(parsed.frame) else []
     if parsed.unit is None and named:
         parsed.unit = Counter(named).most_common(1)[0][0]
-    if parsed.unit is not None and len(parsed.frame):
-        parsed.frame[column] = [value or parsed.unit for value in parsed.frame[column]]
+    if not len(parsed.frame):
+        return
+    by_sheet = [_sheet_unit(location.sheet.name, parsed) for location in parsed.locations]
+    if len(by_sheet) == 1 or not any(by_sheet):
+        if parsed.unit is not None:
+            parsed.frame[column] = [value or parsed.unit for value in parsed.frame[column]]
+        return
+    rows = parsed.frame.index.tolist()
+    parsed.frame[column] = [
+        value or by_sheet[sheet_row(row)[0]] or parsed.unit
+        for row, value in zip(rows, parsed.frame[column], strict=True)
+    ]
+
+
+def _sheet_unit(name: str, parsed: ParsedSheet) -> str | None:
+    """A sheet's name as a 部门 / 工作单位, unless it is a default name (Sheet1) or names the form itself."""
+    name = _clean_text(name) or ""
+    words = (*parsed.spec.title_keywords, parsed.spec.kind, "名单", "报名", "统计", "明细")
+    if not name or _GENERIC_SHEET.match(name) or any(word in name for word in words):
+        return None
+    return name
 
 
 def _structure_findings(parsed: ParsedSheet) -> list[Finding]:
     findings = [
-        make_finding("column_missing", parsed.file, sheet=parsed.sheet_name, field=column.header)
+        make_finding("column_missing", parsed.file, sheet=location.sheet.name, field=column.header)
+        for location in parsed.locations
         for column in parsed.spec.columns
-        if column.required and not parsed.has_column(column.key)
+        if column.required and column.key not in location.columns
     ]
     if parsed.unit is None:
         findings.append(make_finding("unit_missing", parsed.file, sheet=parsed.sheet_name))
     if parsed.frame.empty:
         findings.append(make_finding("no_rows", parsed.file, sheet=parsed.sheet_name))
-    sheet = parsed.location.sheet
-    if sheet.uncalculated:
-        findings.append(
-            make_finding(
-                "formulas_not_calculated",
-                parsed.file,
-                sheet=parsed.sheet_name,
-                value=sheet.uncalculated[0],
-                count=len(sheet.uncalculated),
-            )
-        )
-    first_column = min(parsed.location.columns, key=parsed.location.columns.__getitem__)
     read_rows = set(parsed.frame.index) | {total.row for total in parsed.totals}
-    findings += [
-        parsed.finding("hidden_rows", row, first_column, line=row) for row in sorted(sheet.hidden_rows & read_rows)
-    ]
+    for position, location in enumerate(parsed.locations):
+        sheet = location.sheet
+        if sheet.uncalculated:
+            findings.append(
+                make_finding(
+                    "formulas_not_calculated",
+                    parsed.file,
+                    sheet=sheet.name,
+                    value=sheet.uncalculated[0],
+                    count=len(sheet.uncalculated),
+                )
+            )
+        first_column = min(location.columns, key=location.columns.__getitem__)
+        hidden = {position * ROW_BASE + row for row in sheet.hidden_rows} & read_rows
+        findings += [parsed.finding("hidden_rows", row, first_column, line=row % ROW_BASE) for row in sorted(hidden)]
     version = parsed.location.stored_version
     if version is not None and version != parsed.spec.version:
         findings.append(

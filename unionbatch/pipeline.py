@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,10 +42,10 @@ from .inbox import (
     safe_name,
 )
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
-from .normalise import parse_sheet
+from .normalise import parse_sheets
 from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
-from .recognise import hidden_sheet_findings, recognise
+from .recognise import recognise_book, sheet_findings, unrecognised_finding
 from .report import (
     FileResult,
     MissingUnit,
@@ -88,8 +87,7 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     result.path, result.source = path, source if name else None
     result.received = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
     if result.parsed is not None:
-        location = result.parsed.location
-        result.parsed.location = replace(location, sheet=replace(location.sheet, rows=[]))
+        result.parsed.drop_grids()
         result.parsed.keep_differing_cells()
     return result
 
@@ -100,11 +98,12 @@ def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: 
         return FileResult(source, findings=[make_finding("file_type", name, ext=suffix or "无")])
     try:
         book = read_book(source, policy.limits)
-        location = recognise(book, specs)
-        if location is None:
-            return FileResult(source, findings=[make_finding("not_a_form", name)])
-        parsed = parse_sheet(name, location)
-        parsed.findings.extend(hidden_sheet_findings(book, location, name))
+        found = recognise_book(book, specs)
+        if not found.locations:
+            return FileResult(source, findings=[unrecognised_finding(found, name), *sheet_findings(found, name)])
+        parsed = parse_sheets(name, found.locations, found.summaries)
+        parsed.findings.extend(sheet_findings(found, name))
+        location = parsed.location
         findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
         return FileResult(source, findings=[make_finding(failure.code, name, ext=suffix, **failure.params)])
@@ -455,7 +454,9 @@ def _write_outputs(
     folder = report.folder
     annotated = _start_annotating(report.files, folder / ANNOTATED_DIR, pool)
     frames = {
-        kind: merge_rows(((r.parsed.frame, r.unit or "", r.path.name) for r in _current(report, kind)), spec)
+        kind: merge_rows(
+            ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in _current(report, kind)), spec
+        )
         for kind, spec in specs.items()
     }
     for result in report.files:

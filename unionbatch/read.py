@@ -18,6 +18,8 @@ import python_calamine as calamine
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
+from .spec import cell_ref
+
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 META_SHEET = "_表单信息"
 MB = 1024 * 1024
@@ -42,6 +44,17 @@ class SheetData:
     hidden: bool = False
     hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
     uncalculated: tuple[str, ...] = ()  # cells holding a formula with no saved value
+    # a merged range's value is in every cell it spans, as a person sees it; each such cell (0-based row, column)
+    # maps to the range's first cell, the one the sender can edit, and the range's A1 reference
+    merged: dict[tuple[int, int], tuple[int, int, str]] = field(default_factory=dict)
+    formula_refs: frozenset[str] = frozenset()  # names of other sheets its formulas refer to (.xlsx)
+
+    @property
+    def visible(self) -> bool:
+        return not self.hidden
+
+    def is_empty(self) -> bool:
+        return not any(cell not in ("", None) for cells in self.rows for cell in cells)
 
 
 @dataclass(frozen=True)
@@ -77,10 +90,15 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
     if size > limits.max_file_mb * MB:
         raise ReadFailure(f"文件大小 {size / MB:.1f} MB,超过上限 {limits.max_file_mb} MB", code="too_large")
     _check_content(path, limits)
-    extras = _ooxml_extras(path) if zipfile.is_zipfile(path) else {}
+    zipped = zipfile.is_zipfile(path)
+    extras = _ooxml_extras(path) if zipped else {}
+    merged_ranges = ods_merged_ranges(path) if zipped and _is_ods(path) else None
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
-        sheets = [_read_sheet(workbook, meta, limits, extras.get(meta.name)) for meta in workbook.sheets_metadata]
+        sheets = [
+            _read_sheet(workbook, meta, limits, extras.get(meta.name), merged_ranges)
+            for meta in workbook.sheets_metadata
+        ]
     except calamine.PasswordError as error:
         raise ReadFailure("文件设有密码", code="file_encrypted") from error
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError, OSError) as error:
@@ -94,7 +112,8 @@ def _read_sheet(
     workbook: calamine.CalamineWorkbook,
     meta: calamine.SheetMetadata,
     limits: Limits,
-    extras: tuple[frozenset[int], tuple[str, ...]] | None,
+    extras: SheetExtras | None,
+    merged_ranges: dict[str, list[Range]] | None,
 ) -> SheetData:
     sheet = workbook.get_sheet_by_name(meta.name)
     rows, columns = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
@@ -103,14 +122,49 @@ def _read_sheet(
             f"工作表“{meta.name}”有 {rows} 行、{columns} 列,超过上限 {limits.max_rows} 行、{limits.max_columns} 列",
             code="too_large",
         )
-    hidden_rows, uncalculated = extras or (frozenset(), ())
+    hidden_rows, uncalculated, formula_refs = extras or (frozenset(), (), frozenset())
+    grid = sheet.to_python(skip_empty_area=False)
+    ranges = sheet.merged_cell_ranges if merged_ranges is None else merged_ranges.get(meta.name, [])
     return SheetData(
         name=meta.name,
-        rows=sheet.to_python(skip_empty_area=False),
+        rows=grid,
         hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
         hidden_rows=hidden_rows,
         uncalculated=uncalculated,
+        merged=spread_merged(grid, ranges or [], limits),
+        formula_refs=formula_refs,
     )
+
+
+Range = tuple[tuple[int, int], tuple[int, int]]  # (first row, first column), (last row, last column); 0-based
+
+
+def spread_merged(
+    grid: list[list[Any]], ranges: list[Range], limits: Limits
+) -> dict[tuple[int, int], tuple[int, int, str]]:
+    """Copy each merged range's value into every cell it spans (in place), as Excel shows it; return where each
+    copied cell's value came from. Ranges are clipped to the grid (a merge over empty cells beyond it adds no rows)."""
+    origins: dict[tuple[int, int], tuple[int, int, str]] = {}
+    width = max(map(len, grid), default=0)
+    for (top, left), (last_row, last_column) in ranges:
+        bottom, right = min(last_row, len(grid) - 1), min(last_column, width - 1, left + limits.max_columns)
+        if top > bottom or left > right:
+            continue
+        row = grid[top]
+        value = row[left] if left < len(row) else ""
+        if value in ("", None):
+            continue
+        reference = f"{cell_ref(top + 1, left)}:{cell_ref(last_row + 1, last_column)}"
+        for index in range(top, bottom + 1):
+            cells = grid[index]
+            for column in range(left, right + 1):
+                if (index, column) == (top, left):
+                    continue
+                if column >= len(cells):
+                    cells.extend([""] * (column + 1 - len(cells)))
+                cells[column] = value
+                origins[index, column] = (top, left, reference)
+    return origins
 
 
 def _read_meta(sheets: list[SheetData]) -> dict[str, str]:
@@ -171,8 +225,12 @@ def _refuse_doctype(path: Path, members: list[zipfile.ZipInfo]) -> None:
                         raise ReadFailure(f"{member.filename} 含有 DOCTYPE/实体声明", code="file_unsafe")
 
 
-def _ooxml_extras(path: Path) -> dict[str, tuple[frozenset[int], tuple[str, ...]]]:
-    """Per sheet name: hidden rows and formula cells without a saved value. Empty when not OOXML."""
+SheetExtras = tuple[frozenset[int], tuple[str, ...], frozenset[str]]
+
+
+def _ooxml_extras(path: Path) -> dict[str, SheetExtras]:
+    """Per sheet name: hidden rows, formula cells without a saved value, and the sheets its formulas refer to.
+    Empty when not OOXML."""
     try:
         with zipfile.ZipFile(path) as archive:
             return {name: _scan_sheet(archive, part) for name, part in _sheet_parts(archive).items()}
@@ -194,20 +252,72 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 _WORTH_PARSING = re.compile(rb'hidden="(1|true)"|<f[ >/]')
 
 
-def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], tuple[str, ...]]:
+_SHEET_IN_FORMULA = re.compile(r"(?:'((?:[^']|'')+)'|([^\s!'=(),:;+\-*/&<>^\"]+))!")
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str) -> SheetExtras:
     hidden: set[int] = set()
     uncalculated: list[str] = []
+    refers: set[str] = set()
     if not _WORTH_PARSING.search(archive.read(part)):  # most sheets: no hidden rows, no formulas
-        return frozenset(), ()
+        return frozenset(), (), frozenset()
     with archive.open(part) as stream:
         for _, element in SafeTree.iterparse(stream, events=("end",)):
             if element.tag == f"{MAIN}c":
                 formula, value = element.find(f"{MAIN}f"), element.find(f"{MAIN}v")
                 if formula is not None and (value is None or not (value.text or "").strip()):
                     uncalculated.append(element.get("r", ""))
+                if formula is not None and formula.text and "!" in formula.text:
+                    refers.update(
+                        (quoted or bare).replace("''", "'") for quoted, bare in _SHEET_IN_FORMULA.findall(formula.text)
+                    )
                 element.clear()
             elif element.tag == f"{MAIN}row":
                 if element.get("hidden") in ("1", "true"):
                     hidden.add(int(element.get("r", "0")))
                 element.clear()
-    return frozenset(hidden), tuple(uncalculated)
+    return frozenset(hidden), tuple(uncalculated), frozenset(refers)
+
+
+# ---- merged cells of OpenDocument (calamine reports them for .xlsx and .xls only) ----------------
+
+TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def _is_ods(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "content.xml" in archive.namelist() and "xl/workbook.xml" not in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def ods_merged_ranges(path: Path) -> dict[str, list[Range]] | None:
+    """Per table name, its merged ranges from content.xml (table:number-rows/columns-spanned); None when the
+    file cannot be scanned (calamine then gives the verdict)."""
+    ranges: dict[str, list[Range]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            table, row, column = "", 0, 0
+            for event, element in SafeTree.iterparse(stream, events=("start", "end")):
+                tag = element.tag
+                if event == "start":
+                    if tag == f"{TABLE}table":
+                        table, row = element.get(f"{TABLE}name", ""), 0
+                        ranges[table] = []
+                    elif tag == f"{TABLE}table-row":
+                        column = 0
+                    elif tag in (f"{TABLE}table-cell", f"{TABLE}covered-table-cell"):
+                        rows_spanned = int(element.get(f"{TABLE}number-rows-spanned", "1"))
+                        columns_spanned = int(element.get(f"{TABLE}number-columns-spanned", "1"))
+                        if rows_spanned > 1 or columns_spanned > 1:
+                            ranges[table].append(
+                                ((row, column), (row + rows_spanned - 1, column + columns_spanned - 1))
+                            )
+                        column += int(element.get(f"{TABLE}number-columns-repeated", "1"))
+                elif tag == f"{TABLE}table-row":
+                    row += int(element.get(f"{TABLE}number-rows-repeated", "1"))
+                    element.clear()
+    except (KeyError, ValueError, zipfile.BadZipFile, SafeTree.ParseError, DefusedXmlException, OSError):
+        return None
+    return ranges

@@ -13,7 +13,7 @@ from typing import Any
 
 from .findings import Finding, make_finding
 from .read import Book, SheetData
-from .spec import FormSpec, header_key, strip_unit
+from .spec import FormSpec, header_key, ordered, strip_unit
 
 HEADER_SCAN_ROWS = 30
 
@@ -31,26 +31,169 @@ class Location:
         return self.header_row + 1
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """What a workbook holds, sheet by sheet, as a person reading it would say."""
+
+    locations: tuple[Location, ...] = ()  # the visible sheets holding the form, in workbook order: all are read
+    summaries: tuple[SheetData, ...] = ()  # 汇总 sheets over them (formulas, or their rows again): checked, not added
+    hidden: tuple[SheetData, ...] = ()  # hidden sheets with anything in them: never read
+    hidden_form: Location | None = None  # the form, found only on a hidden sheet
+    near_miss: tuple[FormSpec, tuple[str, ...]] | None = None  # the form it resembles and the columns it lacks
+
+    @property
+    def spec(self) -> FormSpec | None:
+        return self.locations[0].spec if self.locations else None
+
+
+SUMMARY_WORDS = ("汇总", "合计", "总表", "总计")
+NOT_A_LIST_WORDS = ("说明", "须知", "填表要求", "下拉", "选项", "字典")
+
+
 def recognise(book: Book, specs: Mapping[str, FormSpec]) -> Location | None:
+    """The first sheet holding the form (see recognise_book)."""
+    found = recognise_book(book, specs)
+    return found.locations[0] if found.locations else None
+
+
+def recognise_book(book: Book, specs: Mapping[str, FormSpec]) -> Recognition:
+    """Every visible sheet holding the workbook's form. The form is the one most visible sheets hold (a unit sends
+    one per 部门); a sheet counts only with the form's distinctive columns; hidden sheets never count."""
     stored_kind = book.meta.get("kind")
     candidates = [specs[stored_kind]] if stored_kind in specs else list(specs.values())
-    best: tuple[int, Location] | None = None
     known = _known_headers(tuple(candidates))
-    for sheet in book.form_sheets():
-        options = [(row, keys) for row, keys in _header_options(sheet) if _mentions_any(keys, known)]
-        for spec in candidates:
-            found = _best_header(options, spec)
-            if found is None:
-                continue
-            row, columns = found
-            score = len(columns) + (2 if _has_title(sheet, row, spec) else 0)
-            threshold = 2 if stored_kind == spec.kind else spec.min_header_matches
-            if len(columns) < threshold:
-                continue
-            location = Location(spec, sheet, row, columns, book.meta.get("version") if stored_kind else None)
-            if best is None or score > best[0]:
-                best = (score, location)
-    return best[1] if best else None
+    sheets = [sheet for sheet in book.form_sheets() if not sheet.is_empty()]
+    found = {id(sheet): _sheet_locations(sheet, candidates, known, book.meta, stored_kind) for sheet in sheets}
+    hidden = tuple(sheet for sheet in sheets if sheet.hidden)
+    visible = [sheet for sheet in sheets if sheet.visible and not _is_not_a_list(sheet)]
+    complete = {
+        id(sheet): [(score, loc) for score, loc in found[id(sheet)] if loc.spec.is_distinctive(loc.columns)]
+        for sheet in sheets
+    }
+    spec = _chosen_form([complete[id(sheet)] for sheet in visible])
+    if spec is None:
+        return Recognition(
+            hidden=hidden,
+            hidden_form=_best([complete[id(sheet)] for sheet in hidden]),
+            near_miss=_near_miss([found[id(sheet)] for sheet in visible]),
+        )
+    locations = [loc for sheet in visible for score, loc in complete[id(sheet)] if loc.spec is spec]
+    kept, summaries = _split_summaries(locations)
+    summed = {id(sheet) for sheet in summaries}
+    figure_summaries = [sheet for sheet in visible if id(sheet) not in summed and _is_figure_summary(sheet, kept)]
+    return Recognition(locations=tuple(kept), summaries=tuple(summaries + figure_summaries), hidden=hidden)
+
+
+def _sheet_locations(
+    sheet: SheetData,
+    candidates: list[FormSpec],
+    known: frozenset[str],
+    meta: Mapping[str, str],
+    stored_kind: str | None,
+) -> list[tuple[int, Location]]:
+    """(score, location) of each form whose header this sheet has enough of."""
+    options = [(row, keys) for row, keys in _header_options(sheet) if _mentions_any(keys, known)]
+    located = []
+    for spec in candidates:
+        found = _best_header(options, spec)
+        if found is None:
+            continue
+        row, columns = found
+        threshold = 2 if stored_kind == spec.kind else spec.min_header_matches
+        if len(columns) < threshold:
+            continue
+        score = len(columns) + (2 if _has_title(sheet, row, spec) else 0)
+        located.append((score, Location(spec, sheet, row, columns, meta.get("version") if stored_kind else None)))
+    return located
+
+
+def _chosen_form(per_sheet: list[list[tuple[int, Location]]]) -> FormSpec | None:
+    """The form most sheets have as their best match; a tie goes to the best single match."""
+    votes: dict[str, list[int]] = {}
+    specs: dict[str, FormSpec] = {}
+    for located in per_sheet:
+        if located:
+            score, location = max(located, key=lambda pair: pair[0])
+            votes.setdefault(location.spec.kind, []).append(score)
+            specs[location.spec.kind] = location.spec
+    if not votes:
+        return None
+    kind = max(votes, key=lambda name: (len(votes[name]), max(votes[name])))
+    return specs[kind]
+
+
+def _best(per_sheet: list[list[tuple[int, Location]]]) -> Location | None:
+    pairs = [pair for located in per_sheet for pair in located]
+    return max(pairs, key=lambda pair: pair[0])[1] if pairs else None
+
+
+def _near_miss(per_sheet: list[list[tuple[int, Location]]]) -> tuple[FormSpec, tuple[str, ...]] | None:
+    """A sheet with enough of a form's header and a sign of that form (its title, or some of its distinctive
+    columns) that lacks the rest of what makes it that form. A payroll slip (姓名, 身份证号, 部门) shows no sign."""
+    signs = [
+        (score, location)
+        for located in per_sheet
+        for score, location in located
+        if _has_title(location.sheet, location.header_row, location.spec)
+        or location.spec.distinctive_groups_met(location.columns)
+    ]
+    if not signs:
+        return None
+    location = max(signs, key=lambda pair: pair[0])[1]
+    return location.spec, location.spec.distinctive_missing(location.columns)
+
+
+def _is_not_a_list(sheet: SheetData) -> bool:
+    return any(word in sheet.name for word in NOT_A_LIST_WORDS)
+
+
+def _is_summary_named(sheet: SheetData, header_row: int | None = None) -> bool:
+    above = sheet.rows[:header_row] if header_row is not None else sheet.rows[:3]
+    title = " ".join(str(cell) for cells in above for cell in cells if isinstance(cell, str))
+    return any(word in sheet.name or word in title for word in SUMMARY_WORDS)
+
+
+def _split_summaries(locations: list[Location]) -> tuple[list[Location], list[SheetData]]:
+    """Sheets that are the others summed up: formulas over them, or every person of the others again (a 总表 beside
+    the 部门 sheets). Of two sheets that repeat each other, the first is the list."""
+    if len(locations) < 2:
+        return locations, []
+    names = {location.sheet.name for location in locations}
+    keys = [_key_values(location) for location in locations]
+    summaries: list[SheetData] = []
+    for index, location in enumerate(locations):
+        others = set().union(*(keys[other] for other in range(len(locations)) if other != index))
+        over_others = bool(location.sheet.formula_refs & (names - {location.sheet.name}))
+        if over_others or (keys[index] and others and keys[index] >= others):
+            summaries.append(location.sheet)
+    summed = {id(sheet) for sheet in summaries}
+    kept = [location for location in locations if id(location.sheet) not in summed]
+    if not kept:
+        return locations[:1], [location.sheet for location in locations[1:]]
+    return kept, summaries
+
+
+def _key_values(location: Location) -> set[str]:
+    key = location.spec.key_column or "name"
+    column = location.columns.get(key)
+    if column is None:
+        return set()
+    values = set()
+    for cells in location.sheet.rows[location.first_data_row :]:
+        if column < len(cells) and isinstance(cells[column], str | int | float) and str(cells[column]).strip():
+            values.add(header_key(cells[column]))
+    return values
+
+
+def _is_figure_summary(sheet: SheetData, locations: list[Location]) -> bool:
+    """A sheet of figures over the form's sheets: formulas that refer to them, or a 汇总 sheet naming them."""
+    if not locations or any(location.sheet is sheet for location in locations):
+        return False
+    names = {location.sheet.name for location in locations}
+    if sheet.formula_refs & names:
+        return True
+    texts = {header_key(cell) for cells in sheet.rows for cell in cells if isinstance(cell, str)}
+    return _is_summary_named(sheet) and bool(texts & {header_key(name) for name in names})
 
 
 def match_row(cells: list[Any], spec: FormSpec) -> dict[str, int]:
@@ -148,10 +291,23 @@ def _has_title(sheet: SheetData, header_row: int, spec: FormSpec) -> bool:
     return any(word in above for word in spec.title_keywords)
 
 
-def hidden_sheet_findings(book: Book, location: Location, file: str) -> list[Finding]:
-    """Hidden sheets are reported, not silently read or skipped (the form's own sheet is read)."""
-    return [
-        make_finding("hidden_sheet", file, sheet=sheet.name, value=sheet.name)
-        for sheet in book.form_sheets()
-        if sheet.hidden and sheet is not location.sheet
-    ]
+def sheet_findings(found: Recognition, file: str) -> list[Finding]:
+    """Hidden sheets with anything in them are reported, never read."""
+    return [make_finding("hidden_sheet", file, sheet=sheet.name, value=sheet.name) for sheet in found.hidden]
+
+
+def unrecognised_finding(found: Recognition, file: str) -> Finding:
+    """Why a workbook holding no form sheet is refused: the form is on a hidden sheet, it resembles a form but
+    lacks what makes it one, or it is none of our forms."""
+    if found.hidden_form is not None:
+        return make_finding(
+            "form_in_hidden_sheet",
+            file,
+            sheet=found.hidden_form.sheet.name,
+            value=found.hidden_form.sheet.name,
+            form=found.hidden_form.spec.kind,
+        )
+    if found.near_miss is not None:
+        spec, missing = found.near_miss
+        return make_finding("form_incomplete", file, form=spec.kind, missing=ordered(missing))
+    return make_finding("not_a_form", file)

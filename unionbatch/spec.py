@@ -112,12 +112,31 @@ class FormSpec:
     specialise: Specialise | None = None  # the form as the policy configures it (columns from the activity)
     closes_at: ClosingTime | None = None  # a file arriving after this time is rejected as late
     codes: Mapping[str, Code] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    # what makes a sheet this form and not any list of people: of each group, at least one column (a key ending
+    # in ":" stands for every key it begins, as the sports day's event columns)
+    distinctive: tuple[tuple[str, ...], ...] = ()
 
     def column(self, key: str) -> Column:
         for column in self.columns:
             if column.key == key:
                 return column
         raise KeyError(key)
+
+    def is_distinctive(self, columns: Mapping[str, int]) -> bool:
+        return not self.distinctive_missing(columns)
+
+    def distinctive_groups_met(self, columns: Mapping[str, int]) -> int:
+        return sum(1 for group in self.distinctive if _group_met(group, columns))
+
+    def distinctive_missing(self, columns: Mapping[str, int]) -> tuple[str, ...]:
+        """The header of each distinctive group the columns lack (its first column's, or 报名项目 for a prefix)."""
+        return tuple(self._group_header(group) for group in self.distinctive if not _group_met(group, columns))
+
+    def _group_header(self, group: tuple[str, ...]) -> str:
+        return "或".join(self.column(key).header for key in group if not key.endswith(":") and self.has_key(key))
+
+    def has_key(self, key: str) -> bool:
+        return any(column.key == key for column in self.columns)
 
     @property
     def row_identity(self) -> tuple[str, ...]:
@@ -134,6 +153,10 @@ class FormSpec:
         if _SHARED.get(self.kind) is self:  # by name between a run's processes: 4.6 KB and 28 KB of objects a file
             return (shared_spec, (self.kind,))
         return super().__reduce_ex__(protocol)
+
+
+def _group_met(group: tuple[str, ...], columns: Mapping[str, int]) -> bool:
+    return any(key in columns or (key.endswith(":") and any(c.startswith(key) for c in columns)) for key in group)
 
 
 _SHARED: dict[str, FormSpec] = {}
@@ -206,6 +229,14 @@ def column_letter(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(65 + remainder) + letters
     return letters
+
+
+ROW_BASE = 10_000_000  # a file's rows are numbered sheet by sheet: sheet k's Excel row r is k * ROW_BASE + r
+
+
+def sheet_row(row: int) -> tuple[int, int]:
+    """A file's row number → (its sheet's position among the sheets read, its Excel row)."""
+    return divmod(row, ROW_BASE)
 
 
 def cell_ref(row_number: int, column_index: int) -> str:

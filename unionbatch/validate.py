@@ -20,7 +20,7 @@ from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
 from .normalise import Invalid, ParsedSheet, display, parse_number
-from .spec import Column, FormSpec, ordered
+from .spec import Column, FormSpec, cell_ref, header_key, ordered, sheet_row
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -36,7 +36,7 @@ def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
     """Every finding for one sheet: structure, cells, totals, duplicates and the form's rules."""
     findings = list(parsed.findings) + cell_findings(parsed)
     use_current_names(parsed)
-    findings += total_findings(parsed) + duplicate_findings(parsed)
+    findings += total_findings(parsed) + summary_findings(parsed) + duplicate_findings(parsed)
     for rule in parsed.spec.row_rules:
         findings += rule(parsed, policy)
     return sorted(findings, key=reading_order)
@@ -234,7 +234,7 @@ def duplicate_findings(parsed: ParsedSheet) -> list[Finding]:
         if not valid_id(value):
             continue
         if value in first_seen:
-            findings.append(parsed.finding("duplicate_in_file", row, key, other_row=first_seen[value]))
+            findings.append(parsed.finding("duplicate_in_file", row, key, other_place=parsed.place(first_seen[value])))
         else:
             first_seen[value] = row
     return findings
@@ -256,7 +256,7 @@ def total_findings(parsed: ParsedSheet) -> list[Finding]:
                     make_finding(
                         "total_mismatch",
                         parsed.file,
-                        sheet=parsed.sheet_name,
+                        sheet=parsed.sheet_of(total.row),
                         cell=parsed.cell(total.row, key),
                         field=parsed.spec.column(key).header,
                         value=display(total.values.get(key)),
@@ -264,4 +264,85 @@ def total_findings(parsed: ParsedSheet) -> list[Finding]:
                         difference=f"{stated - computed:,.2f}",
                     )
                 )
+    return findings
+
+
+def summary_findings(parsed: ParsedSheet) -> list[Finding]:
+    """A 汇总 sheet's figures must equal what the sheets read add up to: a row labelled with a sheet's name that
+    sheet's sums, a 合计 row (or, without one, the rows together) all of them. It is checked, never added."""
+    findings = []
+    for figures in parsed.summaries:
+        sums = _sheet_sums(parsed)
+        everything = {key: sum((sheet[key] for sheet in sums.values()), Decimal(0)) for key in _summed_keys(parsed)}
+        named = {header_key(name): name for name in parsed.sheet_names}
+        unlabelled: dict[str, Decimal] = {}
+        last: dict[str, tuple[int, int]] = {}
+        has_grand_total = False
+        for row, label, values in figures.rows:
+            label_key = header_key(label)
+            if label_key in named:
+                expected = sums[named[label_key]]
+            elif label_key.startswith(("合计", "总计")):
+                expected, has_grand_total = everything, True
+            else:
+                for key, (column, value) in values.items():
+                    number = parse_number(value)
+                    if isinstance(number, Decimal):
+                        unlabelled[key] = unlabelled.get(key, Decimal(0)) + number
+                        last[key] = (row, column)
+                continue
+            findings += _figure_mismatches(parsed, figures.sheet, row, values, expected)
+        if (
+            not has_grand_total
+            and len(unlabelled)
+            and not any(header_key(text) in named for _, text, _ in figures.rows)
+        ):
+            for key, total in unlabelled.items():
+                row, column = last[key]
+                values = {key: (column, total)}
+                findings += _figure_mismatches(parsed, figures.sheet, row, values, everything)
+    return findings
+
+
+def _summed_keys(parsed: ParsedSheet) -> tuple[str, ...]:
+    return (*parsed.spec.total_columns, "rows")
+
+
+def _sheet_sums(parsed: ParsedSheet) -> dict[str, dict[str, Decimal]]:
+    """Per sheet read: each total column's sum, and its row count under `rows`."""
+    names = parsed.sheet_names
+    sums = {name: dict.fromkeys(_summed_keys(parsed), Decimal(0)) for name in names}
+    for row, record in parsed.records():
+        sheet = sums[names[sheet_row(row)[0]]]
+        sheet["rows"] += 1
+        for key in parsed.spec.total_columns:
+            if _decimal(record.get(key)):
+                sheet[key] += record[key]
+    return sums
+
+
+def _figure_mismatches(
+    parsed: ParsedSheet,
+    sheet: str,
+    row: int,
+    values: dict[str, tuple[int, Any]],
+    expected: dict[str, Decimal],
+) -> list[Finding]:
+    findings = []
+    for key, (column, value) in values.items():
+        stated = value if isinstance(value, Decimal) else parse_number(value)
+        if not isinstance(stated, Decimal) or key not in expected or stated == expected[key]:
+            continue
+        findings.append(
+            make_finding(
+                "total_mismatch",
+                parsed.file,
+                sheet=sheet,
+                cell=cell_ref(row, column),
+                field="人数" if key == "rows" else parsed.spec.column(key).header,
+                value=display(value),
+                computed=f"{expected[key]:,.2f}" if key != "rows" else f"{expected[key]:,.0f}",
+                difference=f"{stated - expected[key]:,.2f}" if key != "rows" else f"{stated - expected[key]:,.0f}",
+            )
+        )
     return findings
