@@ -50,12 +50,12 @@ def history_findings(parsed: ParsedSheet, policy: Any, history: History) -> list
     return [finding for rule in parsed.spec.history_rules for finding in rule(parsed, policy, history)]
 
 
-def reading_order(finding: Finding) -> tuple[int, int, str]:
-    """File-level findings first, then top to bottom, left to right."""
+def reading_order(finding: Finding) -> tuple[int, str, int, str]:
+    """File-level findings first, then sheet by sheet, top to bottom, left to right."""
     if finding.cell is None:
-        return (0, 0, "")
+        return (0, "", 0, "")
     letters = finding.cell.rstrip("0123456789")
-    return (1, int(finding.cell[len(letters) :]), letters.rjust(3))
+    return (1, finding.sheet or "", int(finding.cell[len(letters) :]), letters.rjust(3))
 
 
 # ---- cells (pandera) ------------------------------------------------------------------------
