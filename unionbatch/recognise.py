@@ -41,10 +41,6 @@ class Recognition:
     hidden_form: Location | None = None  # the form, found only on a hidden sheet
     near_miss: tuple[FormSpec, tuple[str, ...]] | None = None  # the form it resembles and the columns it lacks
 
-    @property
-    def spec(self) -> FormSpec | None:
-        return self.locations[0].spec if self.locations else None
-
 
 SUMMARY_WORDS = ("汇总", "合计", "总表", "总计")
 NOT_A_LIST_WORDS = ("说明", "须知", "填表要求", "下拉", "选项", "字典")
@@ -66,8 +62,13 @@ def recognise_book(book: Book, specs: Mapping[str, FormSpec]) -> Recognition:
     found = {id(sheet): _sheet_locations(sheet, candidates, known, book.meta, stored_kind) for sheet in sheets}
     hidden = tuple(sheet for sheet in sheets if sheet.hidden)
     visible = [sheet for sheet in sheets if sheet.visible and not _is_not_a_list(sheet)]
+    # our own template says what it is: a column deleted from it is column_missing, not a near miss
     complete = {
-        id(sheet): [(score, loc) for score, loc in found[id(sheet)] if loc.spec.is_distinctive(loc.columns)]
+        id(sheet): [
+            (score, loc)
+            for score, loc in found[id(sheet)]
+            if loc.spec.kind == stored_kind or loc.spec.is_distinctive(loc.columns)
+        ]
         for sheet in sheets
     }
     spec = _chosen_form([complete[id(sheet)] for sheet in visible])
@@ -147,9 +148,9 @@ def _is_not_a_list(sheet: SheetData) -> bool:
     return any(word in sheet.name for word in NOT_A_LIST_WORDS)
 
 
-def _is_summary_named(sheet: SheetData, header_row: int | None = None) -> bool:
-    above = sheet.rows[:header_row] if header_row is not None else sheet.rows[:3]
-    title = " ".join(str(cell) for cells in above for cell in cells if isinstance(cell, str))
+def _is_summary_named(sheet: SheetData) -> bool:
+    """Named, or titled in its first rows, as a 汇总 / 合计 / 总表."""
+    title = " ".join(cell for cells in sheet.rows[:3] for cell in cells if isinstance(cell, str))
     return any(word in sheet.name or word in title for word in SUMMARY_WORDS)
 
 
