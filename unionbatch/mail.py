@@ -44,6 +44,8 @@ KEPT_SUFFIXES = (
     ".rar",
 )
 SECURITY = ("ssl", "starttls", "none")
+TYPE_NAMES = {int: "整数", str: "文字(用英文双引号括起)", bool: " true 或 false"}
+INT_RANGES = {"imap_port": (1, 65535), "smtp_port": (1, 65535), "findings_in_reply": (0, 1000)}
 
 
 class MailError(Exception):
@@ -65,6 +67,7 @@ class MailSettings:
     smtp_security: str = "ssl"
     tls_cafile: str = ""  # a CA bundle for a server with its own certificate
     findings_in_reply: int = 10
+    require_authentication: bool = False  # count a message only if the receiving server vouches for its From
 
     @property
     def can_send(self) -> bool:
@@ -80,9 +83,12 @@ def parse_settings(section: Mapping[str, Any]) -> MailSettings:
     values = {}
     for key, default in vars(defaults).items():
         value = section.get(key, default)
-        if not isinstance(value, type(default)) or isinstance(value, bool):
-            raise ValueError(f"email.{key} 应为{'整数' if isinstance(default, int) else '文字'},现在是“{value}”")
-        values[key] = value
+        if type(value) is not type(default):
+            raise ValueError(f"email.{key} 应为{TYPE_NAMES[type(default)]},现在是“{value}”")
+        low, high = INT_RANGES.get(key, (0, 0))
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            raise ValueError(f"email.{key} 应在 {low} 至 {high} 之间,现在是“{value}”")
+        values[key] = value.strip() if isinstance(value, str) else value
     for key in ("imap_security", "smtp_security"):
         if values[key] not in SECURITY:
             raise ValueError(f"email.{key} 应为 {' / '.join(SECURITY)} 之一,现在是“{values[key]}”")
