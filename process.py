@@ -28,6 +28,7 @@ from unionbatch.pipeline import (
     send_queued,
 )
 from unionbatch.policy import PolicyError, load_policy
+from unionbatch.privacy import console_line
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
@@ -35,7 +36,12 @@ EXIT_RUN_FAILED = 2
 
 
 class RunFailed(click.ClickException):
+    """Exit 2 with one Chinese line, masked and without control characters (it may quote a file or a server)."""
+
     exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(console_line(message))
 
 
 @click.group()
@@ -147,14 +153,16 @@ def send(out: Path, policy_path: Path | None) -> None:
     from unionbatch.mail import MailError
 
     try:
-        sent, failed, waiting = send_queued(out, policy_path)
+        delivery, waiting = send_queued(out, policy_path)
     except (PolicyError, MailError, RunError) as error:
         raise RunFailed(str(error)) from error
-    if sent is None:
+    if delivery is None:
         click.echo(f"未设置 SMTP:{waiting} 封回信保存在 outbox 文件夹中,未发送")
         return
-    click.echo(f"已发送 {sent} 封,失败 {failed} 封(失败的下次运行时重试)")
-    sys.exit(1 if failed else 0)
+    click.echo(f"已发送 {delivery.sent} 封,失败 {delivery.failed} 封(失败的下次运行时重试)")
+    for line in delivery.failures:
+        click.echo(f"  {console_line(line)}")
+    sys.exit(1 if delivery.failed else 0)
 
 
 @cli.command()

@@ -50,7 +50,7 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
         USER.encode(),
         PASSWORD.encode(),
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=True would leave a refused client waiting for an answer
 
 
 @dataclass

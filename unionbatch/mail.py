@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy as email_policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .findings import mask_text
 from .inbox import archive_name, copy_file, move, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
+from .privacy import clean_line, mask_name, mask_text
 from .report import STATUS_TEXT, FileResult, Report
 
 IMAP_PASSWORD = "UNIONBATCH_IMAP_PASSWORD"
@@ -178,39 +180,48 @@ def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> tuple[int
     return messages, saved
 
 
-# ---- out -----------------------------------------------------------------------------------
+# ---- out ------------------------------------------------------------------------------------
 
 
-def reply_for(result: FileResult, report: Report, settings: MailSettings) -> EmailMessage | None:
-    """The answer to one emailed submission: 【已受理】 or 【退回修改】, counts, first findings, annotated copy."""
+def reply_for(
+    result: FileResult, report: Report, settings: MailSettings, told: str | None = None
+) -> EmailMessage | None:
+    """The answer to one emailed submission: 【已受理】 or 【退回修改】, counts, first findings, annotated copy.
+    With `told` (the status an earlier reply gave), the one mail saying the result has changed since."""
     origin = result.origin
     if origin is None:
         return None
     verdict = "已受理" if result.accepted else "退回修改"
     what = " ".join(part for part in (result.kind, result.unit, report.period) if part) or result.path.name
-    message = _message(settings, origin.sender, f"【{verdict}】{what}")
+    label = f"【结果变更:{verdict}】" if told else f"【{verdict}】"
+    message = _message(settings, origin.sender, mask_text(f"{label}{what}"))
     if origin.message_id:
         message["In-Reply-To"] = origin.message_id
         message["References"] = origin.message_id
-    message.set_content(_reply_body(result, report, settings))
+    message.set_content(_reply_body(result, report, settings, told))
     if result.annotated and result.annotated.exists():
         message.add_attachment(
             result.annotated.read_bytes(),
             maintype="application",
             subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            filename=result.annotated.name,
+            filename=mask_name(result.annotated.name),
         )
     return message
 
 
-def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> str:
-    lines = [
-        f"{result.unit or '您好'}:",
-        "",
-        f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
-        f"结果:{STATUS_TEXT[result.status]}。",
-        f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。",
-    ]
+def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None = None) -> str:
+    lines = [f"{result.unit or '您好'}:", ""]
+    if told:
+        lines += [
+            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})此前答复为"
+            f"“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:{STATUS_TEXT[result.status]}。以本邮件为准。",
+        ]
+    else:
+        lines.append(
+            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
+            f"结果:{STATUS_TEXT[result.status]}。"
+        )
+    lines.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
     if result.changes:
         lines.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
     if result.findings:
@@ -230,18 +241,28 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> s
 
 
 def reminder_message(settings: MailSettings, to: str, subject: str, text: str) -> EmailMessage:
-    message = _message(settings, to, subject)
+    message = _message(settings, to, mask_text(subject))
     message.set_content(mask_text(text))
     return message
 
 
 def _message(settings: MailSettings, to: str, subject: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = (
-        f"{settings.office_name} <{settings.office_address}>" if settings.office_address else settings.office_name
-    )
     message["To"] = to
     message["Subject"] = subject
+    return _from_office(message, settings)
+
+
+def _from_office(message: EmailMessage, settings: MailSettings) -> EmailMessage:
+    """From, Date and Message-ID as the policy says now: set again when a queued reply is sent, so a reply written
+    before SMTP (and the office's address) was configured goes out from that address."""
+    for header in ("From", "Date", "Message-ID"):
+        del message[header]
+    message["From"] = (
+        Address(settings.office_name, addr_spec=settings.office_address)
+        if settings.office_address
+        else settings.office_name
+    )
     message["Date"] = formatdate(localtime=True)
     domain = settings.office_address.partition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
@@ -256,57 +277,136 @@ def write_eml(message: EmailMessage, path: Path) -> Path:
     return path
 
 
-def send_pending(settings: MailSettings, ledger: Ledger, out: Path) -> tuple[int, int, str | None]:
-    """Send every queued reply not yet sent: (sent, failed, why the server could not be used).
-    A failure stays queued for the next run."""
+@dataclass
+class Delivery:
+    """What one attempt to send the queued replies did; `failures` are Chinese lines, one per reply not sent."""
+
+    sent: int = 0
+    failed: int = 0
+    error: str | None = None  # why the server could not be used at all (every reply then failed)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str | None:
+        """The server's problem, or each failed reply's, for one line of the run's summary."""
+        return self.error or ("; ".join(self.failures) if self.failures else None)
+
+
+def send_pending(settings: MailSettings, ledger: Ledger, out: Path) -> Delivery:
+    """Send every queued reply not yet sent, its From, Date and Message-ID set from the policy now.
+    A failure stays queued for the next run; the ledger keeps its reason (in Chinese)."""
     pending = ledger.pending_replies()
+    delivery = Delivery()
     if not pending or not settings.can_send:
-        return 0, 0, None
-    sent = failed = 0
+        return delivery
     try:
         with _smtp(settings) as server:
             for reply in pending:
-                eml = out / reply["eml_path"]
                 try:
-                    server.send_message(BytesParser(policy=email_policy.default).parsebytes(eml.read_bytes()))
-                except (smtplib.SMTPException, OSError) as error:
-                    ledger.mark_failed(reply["submission_sha256"], str(error))
-                    failed += 1
+                    server.send_message(_queued(settings, out / reply["eml_path"]))
+                except (smtplib.SMTPException, OSError, MailError) as error:
+                    if isinstance(error, smtplib.SMTPServerDisconnected):
+                        raise
+                    reason = error.args[0] if isinstance(error, MailError) else smtp_reason(error)
+                    ledger.mark_failed(reply["submission_sha256"], reason)
+                    delivery.failed += 1
+                    delivery.failures.append(f"给 {reply['to_address']} 的回信未发出:{reason}")
                 else:
                     ledger.mark_sent(reply["submission_sha256"])
-                    sent += 1
+                    delivery.sent += 1
     except (MailError, smtplib.SMTPException, OSError) as error:
-        for reply in pending[sent + failed :]:
-            ledger.mark_failed(reply["submission_sha256"], str(error))
-        return sent, len(pending) - sent, str(error)
-    return sent, failed, None
+        delivery.error = error.args[0] if isinstance(error, MailError) else _server_reason(settings, error)
+        for reply in pending[delivery.sent + delivery.failed :]:
+            ledger.mark_failed(reply["submission_sha256"], delivery.error)
+        delivery.failed = len(pending) - delivery.sent
+    return delivery
+
+
+def _queued(settings: MailSettings, eml: Path) -> EmailMessage:
+    try:
+        data = eml.read_bytes()
+    except FileNotFoundError as error:
+        raise MailError(f"回信文件 {eml.name} 已不在 outbox 文件夹中") from error
+    message = BytesParser(policy=email_policy.default).parsebytes(data)
+    return _from_office(message, settings)  # type: ignore[arg-type]
 
 
 def send_messages(settings: MailSettings, messages: Iterable[EmailMessage]) -> int:
-    with _smtp(settings) as server:
-        count = 0
-        for message in messages:
-            server.send_message(message)
-            count += 1
+    try:
+        with _smtp(settings) as server:
+            count = 0
+            for message in messages:
+                server.send_message(message)
+                count += 1
+    except (smtplib.SMTPException, OSError) as error:
+        raise MailError(_server_reason(settings, error)) from error
     return count
 
 
 def _smtp(settings: MailSettings) -> smtplib.SMTP:
+    """A connected (and logged-in) SMTP client; MailError in Chinese if not, the connection closed."""
+    server: smtplib.SMTP | None = None
     try:
         if settings.smtp_security == "ssl":
-            server: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host, settings.smtp_port, context=_tls(settings), timeout=30
-            )
+            server = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, context=_tls(settings), timeout=30)
         else:
             server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
             if settings.smtp_security == "starttls":
                 server.starttls(context=_tls(settings))
         if settings.smtp_user:
             server.login(settings.smtp_user, _password(SMTP_PASSWORD))
-    except (smtplib.SMTPException, OSError) as error:
-        raise MailError(f"无法连接发信服务器 {settings.smtp_host}:{settings.smtp_port}:{error}") from error
+    except (smtplib.SMTPException, OSError, MailError) as error:
+        if server is not None:
+            server.close()  # a refused login must not leave the server waiting on us
+        if isinstance(error, MailError):
+            raise
+        raise MailError(_server_reason(settings, error)) from error
     return server
 
 
-def outbox_name(result: FileResult) -> str:
-    return f"回信_{result.path.stem}.eml"
+def _server_reason(settings: MailSettings, error: BaseException) -> str:
+    return f"无法连接发信服务器 {settings.smtp_host}:{settings.smtp_port}:{smtp_reason(error)}"
+
+
+def smtp_reason(error: BaseException) -> str:
+    """Why sending failed, in Chinese; the server's own words (often English) kept in brackets."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"用户名或密码错误,服务器拒绝登录({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"服务器拒收收件人 {'、'.join(error.recipients)}"
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return f"服务器拒绝以 {error.sender} 发信({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPDataError):
+        return f"服务器拒收邮件内容({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return "服务器中途断开了连接"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return "服务器不支持所需的功能(如 STARTTLS 或登录);请检查 smtp_security 设置"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"服务器返回错误({_server_words(error)})"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "服务器证书无法验证(证书过期、自签名或与主机名不符);自签名证书可用 email.tls_cafile 指定"
+    if isinstance(error, ssl.SSLError):
+        return "TLS 加密连接失败;请检查 smtp_security(ssl 或 starttls)与端口是否对应"
+    if isinstance(error, ConnectionRefusedError):
+        return "连接被拒绝(服务器未运行,或端口不对)"
+    if isinstance(error, socket.gaierror):
+        return "找不到服务器(主机名不对,或网络不通)"
+    if isinstance(error, TimeoutError):
+        return "连接超时(服务器无响应,或被防火墙拦截)"
+    if isinstance(error, OSError):
+        return f"网络错误({error.strerror or error})"
+    return f"发信失败({error})"
+
+
+def _server_words(error: smtplib.SMTPResponseException) -> str:
+    words = (
+        error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+    )
+    return clean_line(f"{error.smtp_code} {words}")
+
+
+def outbox_name(result: FileResult, told: str | None = None) -> str:
+    """回信_名单.eml; 变更_名单_rejected.eml for the mail saying a result changed. Masked: it is a file name."""
+    stem = mask_name(result.path.stem)
+    return f"变更_{stem}_{result.status}.eml" if told else f"回信_{stem}.eml"

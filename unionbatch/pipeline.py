@@ -64,6 +64,8 @@ from .versions import choose_current
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .mail import Delivery
+
 log = logging.getLogger("unionbatch")
 
 ANNOTATED_DIR = "批注"
@@ -313,7 +315,8 @@ def _run(
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
     queue_replies(report, policy, ledger, out)
     if policy.email.can_send:
-        report.mail_sent, report.mail_failed, report.mail_error = send_pending(policy.email, ledger, out)
+        delivery = send_pending(policy.email, ledger, out)
+        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
     append_log(out / RUN_LOG, report)
     return report
 
@@ -376,8 +379,8 @@ def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[
         ledger.close()
 
 
-def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, int]:
-    """process.py send: (sent, failed, still queued); sent is None when no SMTP server is set.
+def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, int]:
+    """process.py send: what was sent (None when no SMTP server is set) and how many replies are still queued.
     Raises MailError when the server cannot be used at all (the replies stay queued)."""
     from .mail import MailError, send_pending
 
@@ -385,11 +388,11 @@ def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, i
     ledger = Ledger(policy.ledger_path or out / LEDGER)
     try:
         if not policy.email.can_send:
-            return None, 0, len(ledger.pending_replies())
-        sent, failed, error = send_pending(policy.email, ledger, out)
-        if error:
-            raise MailError(error)
-        return sent, failed, len(ledger.pending_replies())
+            return None, len(ledger.pending_replies())
+        delivery = send_pending(policy.email, ledger, out)
+        if delivery.error:
+            raise MailError(delivery.error)
+        return delivery, len(ledger.pending_replies())
     finally:
         ledger.close()
 
