@@ -38,6 +38,13 @@ class Collector:
 
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # recipients answered 550, as a server does for unknown users
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(BytesParser(policy=email_policy.default).parsebytes(envelope.content))

@@ -255,3 +255,117 @@ def test_without_roster_emails_any_sender_is_accepted(tmp_path: Path) -> None:
     report = run_batch(inbox, out, "2026-11", policy)
     assert [(r.status, r.findings) for r in report.files] == [("accepted", [])]
     assert parse(next((out / "2026-11" / "outbox").iterdir()))["To"] == "anyone@else.example"
+
+
+def smtp_policy(folder: Path, port: int, **email: object) -> Path:
+    return write_policy(
+        folder, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_user": USER, "smtp_security": "none", **email}
+    )
+
+
+def test_replies_queued_before_smtp_was_set_go_out_from_the_office_address(tmp_path: Path, monkeypatch) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    bare = tmp_path / "bare.toml"
+    bare.write_text(f'[[roster]]\nunit = "甲工会"\nemails = ["{JIA}"]\n', encoding="utf-8")
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", bare)
+    [queued] = (out / "2026-11" / "outbox").iterdir()
+    assert parse(queued)["From"] == "工会办公室"  # no address known when it was written
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    with smtp_server() as server:
+        policy = smtp_policy(tmp_path, server.port)
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert (result.exit_code, result.output) == (0, "已发送 1 封,失败 0 封(失败的下次运行时重试)\n")
+        [sent] = server.collector.messages
+    assert sent["From"] == "市总工会生活女工部 <gonghui@example.org>"
+    assert sent["Message-ID"].endswith("@example.org>") and sent["Subject"] == "【已受理】慰问名单 甲工会 2026-11"
+
+
+def test_send_failures_say_why_in_chinese(tmp_path: Path, monkeypatch) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    with smtp_server() as server:
+        server.collector.refused.add(YI)
+        policy = smtp_policy(tmp_path, server.port)
+        drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", B)}), "乙.eml")
+        report = run_batch(inbox, out, "2026-11", policy)
+        assert (report.mail_sent, report.mail_failed) == (1, 1)
+        assert report.mail_error == f"给 {YI} 的回信未发出:服务器拒收收件人 {YI}"
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert (result.exit_code, result.output) == (
+            1,
+            f"已发送 0 封,失败 1 封(失败的下次运行时重试)\n  给 {YI} 的回信未发出:服务器拒收收件人 {YI}\n",
+        )
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        [pending] = ledger.pending_replies()
+        assert (pending["to_address"], pending["attempts"]) == (YI, 2)
+        assert pending["last_error"] == f"服务器拒收收件人 {YI}"
+    finally:
+        ledger.close()
+
+
+def test_a_wrong_password_is_refused_at_once_and_said_in_chinese(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    out = tmp_path / "out"
+    with smtp_server() as server:
+        policy = smtp_policy(tmp_path, server.port)
+        drop_eml(tmp_path / "inbox", unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        run_batch(tmp_path / "inbox", out, "2026-11", write_policy(tmp_path / "inbox"))  # queued, not sent
+        monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", "wrong")
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert time.monotonic() - started < 10  # the server answers; the client does not wait out its timeout
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: 无法连接发信服务器 127.0.0.1:{server.port}:用户名或密码错误,服务器拒绝登录(535 "
+    )
+
+
+def test_a_result_that_changes_in_a_later_run_gets_one_mail_saying_so(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = write_policy(tmp_path)
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", policy)
+    outbox = out / "2026-11" / "outbox"
+    assert [parse(p)["Subject"] for p in outbox.iterdir()] == ["【已受理】慰问名单 甲工会 2026-11"]
+    drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", [*B, A[0]])}), "乙.eml")
+    second = run_batch(inbox, out, "2026-11", policy)  # A[0] in both lists: both sent back
+    assert {r.unit: r.status for r in second.files} == {"甲工会": "rejected", "乙工会": "rejected"}
+    subjects = sorted(parse(p)["Subject"] for p in outbox.iterdir())
+    assert subjects == [
+        "【已受理】慰问名单 甲工会 2026-11",
+        "【结果变更:退回修改】慰问名单 甲工会 2026-11",
+        "【退回修改】慰问名单 乙工会 2026-11",
+    ]
+    [change] = [parse(p) for p in outbox.glob("变更_*.eml")]
+    body = change.get_body(("plain",)).get_content()
+    assert "此前答复为“已受理”;在之后的处理中,结果改为:退回修改。" in body and "duplicate" not in body
+    assert "同一人" in body or "另一" in body
+    run_batch(inbox, out, "2026-11", policy)
+    assert len(list(outbox.iterdir())) == 3  # unchanged since: no more mail
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        assert len(ledger.pending_replies()) == 3
+    finally:
+        ledger.close()
+
+
+def test_ids_and_phones_in_subjects_bodies_and_names_are_masked(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    person = A[0]
+    spaced = f"{person.id_number[:6]} {person.id_number[6:14]} {person.id_number[14:]}"
+    name = f"名单 {spaced} +86 133-9600-5340.xlsx"
+    edits = {"D4": f"ID{person.id_number[:17]}Y"}
+    drop_eml(inbox, unit_mail(JIA, {name: list_bytes(tmp_path, "甲工会", A, edits=edits)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", write_policy(tmp_path))
+    [eml] = (out / "2026-11" / "outbox").iterdir()
+    reply = parse(eml)
+    texts = [eml.name, reply["Subject"], reply.get_body(("plain",)).get_content()]
+    texts += [part.get_filename() for part in reply.iter_attachments()]
+    for text in texts:
+        assert person.id_number[6:14] not in text and "9600" not in text, text
+    assert f"{person.id_number[:6]} ******** {person.id_number[14:]}" in texts[2]
+    assert "+86 133-****-5340" in texts[2]

@@ -48,6 +48,7 @@ from .policy import Policy, load_policy
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import hidden_sheet_findings, recognise
 from .report import (
+    REJECTED,
     FileResult,
     MissingUnit,
     Report,
@@ -304,6 +305,7 @@ def _run(
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
+    told = told_statuses(ledger, results)
     _record(ledger, report, out)
     _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
     for result in results:
@@ -313,7 +315,7 @@ def _run(
         path.unlink(missing_ok=True)  # our own copy of an attachment of an .eml that stays in the inbox
     for path, _ in repeats:
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
-    queue_replies(report, policy, ledger, out)
+    queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
         report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
@@ -349,21 +351,46 @@ def _plan(
     return work, repeats, arriving
 
 
-def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> None:
-    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice.
-    Files from senders not on the roster get none: the office decides."""
+def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, str]:
+    """For each emailed file already answered: the status the ledger holds from the last run, which is what the
+    unit was last told (the first reply, or a later mail saying it changed). Read before this run records."""
+    told = {}
+    for result in results:
+        if result.origin is not None and result.sha256 is not None and ledger.reply_queued(result.sha256):
+            known = ledger.by_hash(result.sha256)
+            if known is not None:
+                told[result.sha256] = known.status
+    return told
+
+
+def queue_replies(
+    report: Report, policy: Policy, ledger: Ledger, out: Path, told: Mapping[str, str] | None = None
+) -> None:
+    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice. When a file's
+    result turns from accepted to rejected or back in a later run (a duplicate found, an ID barred), one more mail
+    says so. Files from senders not on the roster get none: the office decides."""
     from .mail import outbox_name, reply_for, write_eml
 
+    told = told or {}
     for result in report.files:
-        if result.origin is None or result.sha256 is None or ledger.reply_queued(result.sha256):
+        if result.origin is None or result.sha256 is None:
             continue
         if any(finding.code == "unknown_sender" for finding in result.findings):
             continue
-        message = reply_for(result, report, policy.email)
+        previous = told.get(result.sha256)
+        if previous is None and not ledger.reply_queued(result.sha256):
+            key, before = result.sha256, None
+        elif previous is not None and (previous != REJECTED) != result.accepted:
+            key, before = f"{result.sha256}:{result.status}", previous
+            if ledger.reply_queued(key):
+                continue
+        else:
+            continue
+        message = reply_for(result, report, policy.email, before)
         if message is None:
             continue
-        eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result))
-        ledger.queue_reply(result.sha256, result.origin.sender, str(eml.relative_to(out)))
+        eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
+        ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)))
 
 
 def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[int, list[Path]]:
