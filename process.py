@@ -137,12 +137,15 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
     from unionbatch.mail import MailError
 
     try:
-        messages, saved = fetch_into_inbox(inbox, out, policy_path)
+        fetched = fetch_into_inbox(inbox, out, policy_path)
     except (PolicyError, MailError, RunError) as error:
         raise RunFailed(str(error)) from error
-    click.echo(f"收取新邮件 {messages} 封,存入附件 {len(saved)} 个")
-    for path in saved:
-        click.echo(f"  {path.name}")
+    click.echo(f"收取新邮件 {fetched.messages} 封,存入附件 {len(fetched.saved)} 个")
+    for path in fetched.saved:
+        click.echo(console_line(f"  {path.name}"))
+    for line in fetched.refused:
+        click.echo(f"  未收取:{line}")
+    sys.exit(1 if fetched.refused else 0)
 
 
 @cli.command()

@@ -155,9 +155,12 @@ class ImapServer:
     root: Path
 
     def append(self, message: EmailMessage) -> None:
+        self.append_bytes(bytes(message))
+
+    def append_bytes(self, raw: bytes) -> None:
         with imaplib.IMAP4("127.0.0.1", self.port) as client:
             client.login(USER, PASSWORD)
-            client.append("INBOX", None, None, bytes(message))
+            client.append("INBOX", None, None, raw)
 
     def flags(self) -> list[str]:
         with imaplib.IMAP4("127.0.0.1", self.port) as client:

@@ -369,3 +369,64 @@ def test_ids_and_phones_in_subjects_bodies_and_names_are_masked(tmp_path: Path) 
         assert person.id_number[6:14] not in text and "9600" not in text, text
     assert f"{person.id_number[:6]} ******** {person.id_number[14:]}" in texts[2]
     assert "+86 133-****-5340" in texts[2]
+
+
+def raw_mail(headers: str, body: str = "正文") -> bytes:
+    return (headers.replace("\n", "\r\n") + "\r\n\r\n" + body).encode()
+
+
+def test_fetch_mail_flags_what_it_cannot_take_and_fetches_the_rest(tmp_path: Path, monkeypatch) -> None:
+    import base64
+    import resource
+
+    monkeypatch.setenv("UNIONBATCH_IMAP_PASSWORD", PASSWORD)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    crlf_name = base64.b64encode("甲\r\nBcc: evil@else.example".encode()).decode()
+    crlf = bytes(unit_mail(JIA, {"甲工会.xlsx": list_bytes(tmp_path, "甲工会", A)}))
+    crlf = crlf.replace(f"From: {JIA}".encode(), f"From: =?utf-8?b?{crlf_name}?= <{JIA}>".encode(), 1)
+    long_name = "𠀀" * 90 + ".xlsx"
+    word = f"=?utf-8?b?{base64.b64encode(('字' * 10).encode()).decode()}?="
+    huge_subject = raw_mail(f"From: {YI}\nTo: gonghui@example.org\nSubject: " + " ".join([word] * 23000))
+    big = unit_mail(YI, {"大.xlsx": b"PK" + bytes(2_600_000)})  # 3.5 MB in base64
+    after = unit_mail(YI, {"乙工会.xlsx": list_bytes(tmp_path, "乙工会", B)})
+    with imap_server() as imap:
+        policy = write_policy(
+            tmp_path,
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": imap.port,
+                "imap_user": USER,
+                "imap_security": "none",
+                "max_message_mb": 2,
+            },
+        )
+        imap.append_bytes(crlf)
+        imap.append(unit_mail(YI, {long_name: list_bytes(tmp_path, "乙工会", B[:1])}))
+        imap.append_bytes(huge_subject)
+        imap.append(big)
+        imap.append(after)
+        fetch = ["fetch-mail", "--inbox", str(inbox), "--out", str(out), "--policy", str(policy)]
+        result = CliRunner().invoke(cli, fetch, catch_exceptions=False)
+        lines = result.output.splitlines()
+        assert result.exit_code == 1, result.output
+        assert lines[0] == "收取新邮件 5 封,存入附件 3 个"
+        assert lines[1] == "  甲工会.xlsx" and lines[3] == "  乙工会.xlsx"
+        assert len(lines[2].encode()) <= 202 and lines[2].endswith("𠀀.xlsx")  # cut by bytes, whole characters
+        assert lines[4] == (
+            f"  未收取:发件人 {YI},主题“{'字' * 60}”:邮件头过大(1190 KB,上限 64 KB);已在邮箱中标记,未收取"
+        )
+        assert lines[5] == f"  未收取:发件人 {YI},主题“慰问名单”:邮件过大(3.4 MB,上限 2 MB);已在邮箱中标记,未收取"
+        flags = imap.flags()
+        assert ["UnionbatchRefused" in flag for flag in flags] == [False, False, True, True, False]
+        assert ["\\Seen" in flag for flag in flags] == [True, True, False, False, True]  # refused: left unread
+        again = CliRunner().invoke(cli, fetch, catch_exceptions=False)
+        assert (again.exit_code, again.output) == (0, "收取新邮件 0 封,存入附件 0 个\n")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_500_000  # KB: the 1 MB subject once took 3.7 GB
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert "fetch-mail 未收取:发件人" in log and "邮件头过大" in log and "邮件过大" in log
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        origins = {row["saved_name"]: row["sender"] for row in ledger.db.execute("SELECT * FROM mail")}
+        assert origins["甲工会.xlsx"] == JIA  # the CR/LF in the display name is no obstacle
+    finally:
+        ledger.close()

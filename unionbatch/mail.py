@@ -8,16 +8,19 @@ reply that could not be sent is tried again by the next run.
 
 from __future__ import annotations
 
+import email.errors
 import os
+import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
@@ -47,7 +50,12 @@ KEPT_SUFFIXES = (
 )
 SECURITY = ("ssl", "starttls", "none")
 TYPE_NAMES = {int: "整数", str: "文字(用英文双引号括起)", bool: " true 或 false"}
-INT_RANGES = {"imap_port": (1, 65535), "smtp_port": (1, 65535), "findings_in_reply": (0, 1000)}
+INT_RANGES = {
+    "imap_port": (1, 65535),
+    "smtp_port": (1, 65535),
+    "findings_in_reply": (0, 1000),
+    "max_message_mb": (1, 1024),
+}
 
 
 class MailError(Exception):
@@ -69,6 +77,7 @@ class MailSettings:
     smtp_security: str = "ssl"
     tls_cafile: str = ""  # a CA bundle for a server with its own certificate
     findings_in_reply: int = 10
+    max_message_mb: int = 50  # a larger message is not fetched: flagged in the mailbox and reported
     require_authentication: bool = False  # count a message only if the receiving server vouches for its From
 
     @property
@@ -113,14 +122,11 @@ def _tls(settings: MailSettings) -> ssl.SSLContext:
 # ---- in ------------------------------------------------------------------------------------
 
 
-def save_attachments(message: EmailMessage, inbox: Path, ledger: Ledger) -> list[Path]:
+def save_attachments(
+    message: EmailMessage, inbox: Path, ledger: Ledger, require_authentication: bool = False
+) -> list[Path]:
     """Write each attachment worth answering into the inbox (under a safe, free name) and remember its origin."""
-    origin = MailOrigin(
-        sender=parseaddr(str(message.get("From", "")))[1].lower(),
-        subject=str(message.get("Subject", "")),
-        date=str(message.get("Date", "")),
-        message_id=str(message.get("Message-ID", "")) or None,
-    )
+    origin = mail_origin(message, require_authentication)
     saved = []
     taken = {path.name for path in inbox.iterdir()}
     for part in message.iter_attachments():
@@ -137,14 +143,16 @@ def save_attachments(message: EmailMessage, inbox: Path, ledger: Ledger) -> list
     return saved
 
 
-def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger, keep: bool = False) -> list[Path]:
+def unpack_eml_files(
+    inbox: Path, archive: Path, ledger: Ledger, keep: bool = False, require_authentication: bool = False
+) -> list[Path]:
     """Open .eml files dropped in the inbox like fetched mail; the .eml itself goes to 原件/邮件/ (a copy when
     `keep`, once per content). Returns the attachments saved into the inbox."""
     saved = []
     for eml in sorted(inbox.glob("*.eml")):
         with eml.open("rb") as stream:
             message = BytesParser(policy=email_policy.default).parse(stream)
-        saved += save_attachments(message, inbox, ledger)  # type: ignore[arg-type]
+        saved += save_attachments(message, inbox, ledger, require_authentication)  # type: ignore[arg-type]
         kept = archive / "邮件"
         if not keep:
             move(eml, archive_name(kept, eml.name, set()))
@@ -153,8 +161,20 @@ def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger, keep: bool = Fa
     return saved
 
 
-def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> tuple[int, list[Path]]:
-    """New messages from the IMAP folder: attachments saved, each message then flagged so it is never read twice."""
+@dataclass
+class Fetched:
+    """What one fetch took: messages read, attachments saved, and one Chinese line per message refused."""
+
+    messages: int = 0
+    saved: list[Path] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> Fetched:
+    """New messages from the IMAP folder: attachments saved, each message then flagged so it is never read twice.
+
+    A message that cannot be taken (too large, an oversized header, a structure the parser refuses) is flagged
+    too, left unread for the office to see, and reported with the reason; the messages behind it are fetched."""
     from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted  # only when fetching
 
     if not settings.imap_host:
@@ -162,22 +182,148 @@ def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> tuple[int
     boxes = {"ssl": MailBox, "starttls": MailBoxStartTls, "none": MailBoxUnencrypted}
     box_class = boxes[settings.imap_security]
     options: dict[str, Any] = {} if settings.imap_security == "none" else {"ssl_context": _tls(settings)}
-    saved: list[Path] = []
-    messages = 0
+    fetched = Fetched()
     try:
         with box_class(settings.imap_host, settings.imap_port, **options).login(
             settings.imap_user, _password(IMAP_PASSWORD), initial_folder=settings.imap_folder
         ) as mailbox:
-            for item in mailbox.fetch(AND(no_keyword=FETCHED_KEYWORD), mark_seen=False, bulk=False):
-                message = BytesParser(policy=email_policy.default).parsebytes(item.obj.as_bytes())
-                saved += save_attachments(message, inbox, ledger)  # type: ignore[arg-type]
-                mailbox.flag(item.uid, (FETCHED_KEYWORD, "\\Seen"), True)
-                messages += 1
+            for uid in mailbox.uids(AND(no_keyword=FETCHED_KEYWORD)):
+                refusal = _take(mailbox.client, uid, settings, inbox, ledger, fetched)
+                if refusal is None:
+                    mailbox.flag(uid, (FETCHED_KEYWORD, "\\Seen"), True)
+                else:
+                    mailbox.flag(uid, (FETCHED_KEYWORD, REFUSED_KEYWORD), True)
+                    fetched.refused.append(refusal)
+                fetched.messages += 1
     except MailError:
         raise
+    except OSError as error:
+        if error.filename is not None:  # ours, not the server's: the inbox cannot be written
+            raise MailError(f"无法写入收件箱 {inbox}:{error.strerror}") from error
+        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
     except Exception as error:  # imap_tools and sockets raise many kinds; one line for the user
         raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
-    return messages, saved
+    return fetched
+
+
+MAX_HEADER_BYTES = 64 * 1024  # legitimate headers, Received chains included, stay far below
+MAX_PARTS = 500
+REFUSED_KEYWORD = "UnionbatchRefused"
+_SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
+# What the email package raises on a message it cannot take apart (an encoded CR/LF in an address, a bad charset)
+MESSAGE_ERRORS = (ValueError, LookupError, IndexError, email.errors.MessageError)
+
+
+def _take(client: Any, uid: str, settings: MailSettings, inbox: Path, ledger: Ledger, fetched: Fetched) -> str | None:
+    """Fetch one message and save its attachments; the reason (a Chinese line) if it is refused instead."""
+    limit = settings.max_message_mb * 1024 * 1024
+    size = _message_size(client, uid)
+    if size > limit:
+        return _refusal(
+            _header_bytes(client, uid), f"邮件过大({size / 1048576:.1f} MB,上限 {settings.max_message_mb} MB)"
+        )
+    raw = _message_bytes(client, uid)
+    head = _header_block(raw)
+    if len(head) > MAX_HEADER_BYTES:
+        return _refusal(head, f"邮件头过大({len(head) // 1024} KB,上限 {MAX_HEADER_BYTES // 1024} KB)")
+    try:
+        message = BytesParser(policy=email_policy.default).parsebytes(raw)
+        if sum(1 for _ in message.walk()) > MAX_PARTS:
+            return _refusal(head, f"邮件分段过多(超过 {MAX_PARTS} 段)")
+        fetched.saved += save_attachments(message, inbox, ledger, settings.require_authentication)  # type: ignore[arg-type]
+    except MESSAGE_ERRORS as error:
+        return _refusal(head, f"邮件格式无法解析({type(error).__name__}: {error})")
+    return None
+
+
+def _message_size(client: Any, uid: str) -> int:
+    _, data = client.uid("FETCH", uid, "(RFC822.SIZE)")
+    found = _SIZE_RE.search(b" ".join(item if isinstance(item, bytes) else item[0] for item in data if item))
+    return int(found[1]) if found else 0
+
+
+def _message_bytes(client: Any, uid: str) -> bytes:
+    _, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
+    return next((item[1] for item in data if isinstance(item, tuple)), b"")
+
+
+def _header_bytes(client: Any, uid: str) -> bytes:
+    _, data = client.uid("FETCH", uid, f"(BODY.PEEK[HEADER]<0.{MAX_HEADER_BYTES}>)")
+    return next((item[1] for item in data if isinstance(item, tuple)), b"")
+
+
+def _header_block(raw: bytes) -> bytes:
+    ends = [index for index in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if index >= 0]
+    return raw[: min(ends)] if ends else raw
+
+
+def _refusal(head: bytes, reason: str) -> str:
+    """One line naming a refused message (sender, subject, both cut short) and why."""
+    headers = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head[:MAX_HEADER_BYTES])
+    sender = parseaddr(str(headers.get("From", "")))[1] or "(无发件人)"
+    subject = _decoded(str(headers.get("Subject", ""))[:2000])[:60]
+    return clean_line(mask_text(f"发件人 {sender},主题“{subject}”:{reason};已在邮箱中标记,未收取"))
+
+
+def _decoded(value: str) -> str:
+    """A header's encoded words decoded, without the email package's costly header objects; as is if broken."""
+    try:
+        return clean_line(str(make_header(decode_header(value))))
+    except MESSAGE_ERRORS:
+        return clean_line(value)
+
+
+def mail_origin(message: EmailMessage, require_authentication: bool = False) -> MailOrigin:
+    """Where a message came from, read from its raw headers: a From whose display name hides an encoded CR/LF, or a
+    Subject of thousands of encoded words, neither raises nor costs the parser's header objects."""
+    raw = dict((name.lower(), str(value)) for name, value in reversed(list(message.raw_items())))  # the first of each
+    return MailOrigin(
+        sender=sender_of(message, require_authentication),
+        subject=_decoded(raw.get("subject", "")[:2000])[:200],
+        date=clean_line(raw.get("date", "")).strip(),
+        message_id=clean_line(raw.get("message-id", "")).strip() or None,
+    )
+
+
+UNVERIFIED = "(未通过发件人验证)"
+
+
+def sender_of(message: EmailMessage, require_authentication: bool = False) -> str:
+    """The From address, lower case. With `require_authentication`, marked UNVERIFIED unless the receiving
+    server's Authentication-Results vouch for it: such a sender matches no roster address (unknown_sender)."""
+    values = [str(value) for name, value in message.raw_items() if name.lower() == "from"]
+    address = parseaddr(clean_line(values[0]) if values else "")[1].lower()
+    if require_authentication and not authenticated(message, address):
+        return f"{address}{UNVERIFIED}"
+    return address
+
+
+_COMMENT_RE = re.compile(r"\([^()]*\)")
+
+
+def authenticated(message: EmailMessage, address: str) -> bool:
+    """True if the topmost Authentication-Results header — the one the office's own server added on receipt;
+    lower ones may come from anyone — shows dmarc=pass for the From domain, or dkim=pass signed by that domain
+    (or a parent domain, DKIM's relaxed alignment)."""
+    results = [str(value) for name, value in message.raw_items() if name.lower() == "authentication-results"]
+    domain = address.rpartition("@")[2]
+    if not results or not domain:
+        return False
+    for clause in _COMMENT_RE.sub(" ", clean_line(results[0])).split(";")[1:]:
+        words = clause.split()
+        if not words or "=" not in words[0]:
+            continue
+        method, _, verdict = words[0].lower().partition("=")
+        properties = dict(word.lower().partition("=")[::2] for word in words[1:] if "=" in word)
+        if verdict != "pass":
+            continue
+        if method == "dmarc" and properties.get("header.from", domain) == domain:
+            return True
+        if method == "dkim":
+            signer = properties.get("header.d") or properties.get("header.i", "").rpartition("@")[2]
+            if signer and (domain == signer or domain.endswith(f".{signer}")):
+                return True
+    return False
 
 
 # ---- out ------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from .report import (
     FileResult,
     MissingUnit,
     Report,
+    append_lines,
     append_log,
     form_report_sheets,
     report_sheets,
@@ -65,7 +66,7 @@ from .versions import choose_current
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .mail import Delivery
+    from .mail import Delivery, Fetched
 
 log = logging.getLogger("unionbatch")
 
@@ -285,7 +286,8 @@ def _run(
 
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox))
+    required = policy.email.require_authentication
+    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox, require_authentication=required))
     work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
     results, reconciliations = check_batch(
         [source for source, _, _ in work],
@@ -393,17 +395,20 @@ def queue_replies(
         ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)))
 
 
-def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[int, list[Path]]:
-    """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger."""
+def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetched:
+    """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger; each message
+    refused is also a line in OUT/run.log."""
     from .mail import fetch_mail
 
     policy = load_policy(policy_path, load_specs())
     inbox.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(policy.ledger_path or out / LEDGER)
     try:
-        return fetch_mail(policy.email, inbox, ledger)
+        fetched = fetch_mail(policy.email, inbox, ledger)
     finally:
         ledger.close()
+    append_lines(out / RUN_LOG, [f"fetch-mail 未收取:{line}" for line in fetched.refused])
+    return fetched
 
 
 def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, int]:

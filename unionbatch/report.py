@@ -226,6 +226,16 @@ def append_log(path: Path, report: Report) -> None:
         log.writelines(f"{line}\n" for line in lines)
 
 
+def append_lines(path: Path, lines: Sequence[str]) -> None:
+    """Lines into OUT/run.log, each stamped, masked and cleaned."""
+    if not lines:
+        return
+    stamp = dt.datetime.now().isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.writelines(f"{console_line(f'{stamp} {line}')}\n" for line in lines)
+
+
 def finding_lines(results: Sequence[FileResult]) -> list[str]:
     """One masked line per finding: file, sheet!cell, level, code, message."""
     lines = []
