@@ -26,7 +26,7 @@ def write_policy(folder: Path, email: dict[str, object] | None = None) -> Path:
     lines = [
         "[email]",
         *(
-            f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}"
+            f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {str(value).lower()}"
             for key, value in settings.items()
         ),
         "",
@@ -430,3 +430,54 @@ def test_fetch_mail_flags_what_it_cannot_take_and_fetches_the_rest(tmp_path: Pat
         assert origins["甲工会.xlsx"] == JIA  # the CR/LF in the display name is no obstacle
     finally:
         ledger.close()
+
+
+SERVER_SAYS = "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom={domain}; {verdicts}"
+
+
+def with_results(message: EmailMessage, *headers: str) -> EmailMessage:
+    """`headers` on top of the message in this order, as receiving servers prepend them (the first is the office's)."""
+    raw = "".join(f"{header}\r\n" for header in headers).encode() + bytes(message)
+    return BytesParser(policy=email_policy.default).parsebytes(raw)  # type: ignore[return-value]
+
+
+def test_with_require_authentication_only_mail_the_server_vouches_for_counts(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = write_policy(tmp_path, {"require_authentication": True})
+    vouched = SERVER_SAYS.format(domain="units.example", verdicts="dkim=pass header.d=units.example header.s=s1")
+    drop_eml(inbox, with_results(unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), vouched), "甲.eml")
+    forged_below = SERVER_SAYS.format(domain="units.example", verdicts="dmarc=pass header.from=units.example")
+    failed_on_top = SERVER_SAYS.format(
+        domain="units.example", verdicts="dmarc=fail (p=reject) header.from=units.example"
+    )
+    forged = with_results(unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", B)}), failed_on_top, forged_below)
+    drop_eml(inbox, forged, "乙.eml")
+    drop_eml(inbox, unit_mail(YI, {"乙2.xlsx": list_bytes(tmp_path, "乙工会", B[:1])}), "乙2.eml")  # no header at all
+    report = run_batch(inbox, out, "2026-11", policy)
+    first = {r.path.name: r.findings[0] if r.findings else None for r in report.files}
+    assert first["甲.xlsx"] is None
+    for name in ("乙.xlsx", "乙2.xlsx"):
+        assert (first[name].code, first[name].value) == ("unknown_sender", f"{YI}(未通过发件人验证)")
+    assert [parse(p)["To"] for p in (out / "2026-11" / "outbox").iterdir()] == [JIA]  # a forger gets no reply
+
+
+@pytest.mark.parametrize(
+    ("sender", "verdicts", "counts"),
+    [
+        ("a@units.example", "dmarc=pass (p=none dis=none) header.from=units.example", True),
+        ("a@UNITS.example", "dmarc=pass header.from=units.example", True),
+        ("a@units.example", "dmarc=pass header.from=evil.example", False),
+        ("a@mail.units.example", "dkim=pass header.d=units.example", True),
+        ("a@units.example", "dkim=pass header.i=@units.example", True),
+        ("a@units.example", "dkim=pass header.d=evil.example; dmarc=none", False),
+        ("a@units.example", "dkim=fail header.d=units.example; dmarc=fail header.from=units.example", False),
+        ("a@units.example", "spf=pass smtp.mailfrom=units.example", False),
+        ("a@evilunits.example", "dkim=pass header.d=units.example", False),
+    ],
+)
+def test_authentication_results_are_read_for_the_from_domain(sender: str, verdicts: str, counts: bool) -> None:
+    from unionbatch.mail import UNVERIFIED, sender_of
+
+    message = with_results(unit_mail(sender, {}), f"Authentication-Results: mx.example.org; {verdicts}")
+    assert sender_of(message, require_authentication=True) == sender.lower() + ("" if counts else UNVERIFIED)
+    assert sender_of(message) == sender.lower()
