@@ -28,7 +28,7 @@ from unionbatch.pipeline import (
     send_queued,
 )
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.privacy import console_line
+from unionbatch.privacy import console_line, owner_only_files
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
@@ -45,8 +45,10 @@ class RunFailed(click.ClickException):
 
 
 @click.group()
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """工会表格批量处理:识别、校验、汇总各单位报送的 Excel 表格。"""
+    context.with_resource(owner_only_files())  # the ledger, 原件/, 汇总, outbox/, logs: personal data
 
 
 @cli.command()

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .privacy import make_private
+
 ARCHIVE_DIR = "原件"
 REPEAT_DIR = "重复"
 TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "#")
@@ -104,9 +106,11 @@ def move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
+        make_private(target)  # the office's copy kept its mode (often 0644); under OUT it is the owner's only
     except OSError:
         temporary = target.with_name(f".{target.name}.moving")
         shutil.copy2(source, temporary)
+        make_private(temporary)
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
         temporary.replace(target)
@@ -118,6 +122,7 @@ def copy_file(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.copying")
     shutil.copy2(source, temporary)
+    make_private(temporary)
     temporary.replace(target)
 
 

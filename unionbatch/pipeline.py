@@ -45,6 +45,7 @@ from .inbox import (
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
 from .normalise import parse_sheet
 from .policy import Policy, load_policy
+from .privacy import make_private
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import hidden_sheet_findings, recognise
 from .report import (
@@ -258,6 +259,7 @@ def run_batch(
     folder = out / period
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        make_private(out, folder, out / RUN_LOG)  # made 0755 / 0644 by an earlier version
         with run_lock(out):
             ledger = Ledger(policy.ledger_path or out / LEDGER)
             try:

@@ -8,8 +8,13 @@ control characters and terminal escape sequences, so a unit name cannot rewrite 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 # A run of digit groups joined by at most two separators (space, dash, no-break or ideographic space), perhaps
 # behind a "+", perhaps ending in one letter (an ID's X, or a mistyped last character).
@@ -129,3 +134,28 @@ def clean_line(text: str) -> str:
 def console_line(text: str) -> str:
     """What any line printed or logged goes through: masked, then cleaned."""
     return clean_line(mask_text(text))
+
+
+OWNER_ONLY_UMASK = 0o077  # what a run creates under OUT: folders 0700, files 0600
+
+
+@contextmanager
+def owner_only_files() -> Iterator[None]:
+    """Everything created inside is readable by its owner only (the umask, restored afterwards)."""
+    previous = os.umask(OWNER_ONLY_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_private(*paths: Path) -> None:
+    """Existing folders to 0700 and files to 0600 (made by an earlier version, or before the umask was set);
+    what is not ours, or gone, is left alone."""
+    for path in paths:
+        with suppress(OSError):
+            mode = path.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode) and stat.S_IMODE(mode) != 0o700:
+                path.chmod(0o700)
+            elif stat.S_ISREG(mode) and stat.S_IMODE(mode) != 0o600:
+                path.chmod(0o600)
