@@ -125,9 +125,9 @@ def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: b
         return
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
-        click.echo(reminder.text(period))
+        click.echo(console_line(reminder.text(period)))
     if delivered is not None:
-        click.echo(delivered)
+        click.echo(console_line(delivered))
 
 
 @cli.command("fetch-mail")
@@ -206,7 +206,7 @@ def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> Non
         masked = bar_person(policy.ledger_path or out / LEDGER, id_number, reason)
     except (PolicyError, RunError) as error:
         raise RunFailed(str(error)) from error
-    click.echo(f"已登记取消补助资格:{masked}({reason})")
+    click.echo(console_line(f"已登记取消补助资格:{masked}({reason})"))
 
 
 def _finish(code: int | str | None) -> None:

@@ -63,6 +63,14 @@ def test_misspelt_sections_and_keys_are_named_with_the_nearest_known_one(tmp_pat
         ),
         ("[inbox]\nsettle_seconds = -1\n", "策略文件中 inbox.settle_seconds 应为非负数,现在是“-1”"),
         ("[limits]\nmax_rows = 1e30\n", "策略文件中 limits.max_rows 应不大于 1048576,现在是“1e+30”,请检查是否多写了 0"),
+        (
+            "[limits]\nmax_file_mb = 2000\n",
+            "策略文件中 limits.max_file_mb 应不大于 1024,现在是“2000”,请检查是否多写了 0",
+        ),
+        (
+            "[limits]\nmax_columns = 20000\n",
+            "策略文件中 limits.max_columns 应不大于 16384,现在是“20000”,请检查是否多写了 0",
+        ),
         ("[limits]\nmax_file_mb = 0\n", "策略文件中 limits.max_file_mb 应为正数,现在是“0”"),
         ("[email]\nsmtp_port = 70000\n", "策略文件中 email.smtp_port 应在 1 至 65535 之间,现在是“70000”"),
         (
