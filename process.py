@@ -28,6 +28,7 @@ from unionbatch.pipeline import (
     send_queued,
 )
 from unionbatch.policy import PolicyError, load_policy
+from unionbatch.privacy import console_line, owner_only_files
 from unionbatch.report import finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
@@ -35,12 +36,19 @@ EXIT_RUN_FAILED = 2
 
 
 class RunFailed(click.ClickException):
+    """Exit 2 with one Chinese line, masked and without control characters (it may quote a file or a server)."""
+
     exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(console_line(message))
 
 
 @click.group()
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """工会表格批量处理:识别、校验、汇总各单位报送的 Excel 表格。"""
+    context.with_resource(owner_only_files())  # the ledger, 原件/, 汇总, outbox/, logs: personal data
 
 
 @cli.command()
@@ -117,9 +125,9 @@ def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: b
         return
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
-        click.echo(reminder.text(period))
+        click.echo(console_line(reminder.text(period)))
     if delivered is not None:
-        click.echo(delivered)
+        click.echo(console_line(delivered))
 
 
 @cli.command("fetch-mail")
@@ -131,12 +139,15 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
     from unionbatch.mail import MailError
 
     try:
-        messages, saved = fetch_into_inbox(inbox, out, policy_path)
+        fetched = fetch_into_inbox(inbox, out, policy_path)
     except (PolicyError, MailError, RunError) as error:
         raise RunFailed(str(error)) from error
-    click.echo(f"收取新邮件 {messages} 封,存入附件 {len(saved)} 个")
-    for path in saved:
-        click.echo(f"  {path.name}")
+    click.echo(f"收取新邮件 {fetched.messages} 封,存入附件 {len(fetched.saved)} 个")
+    for path in fetched.saved:
+        click.echo(console_line(f"  {path.name}"))
+    for line in fetched.refused:
+        click.echo(f"  未收取:{line}")
+    sys.exit(1 if fetched.refused else 0)
 
 
 @cli.command()
@@ -147,14 +158,16 @@ def send(out: Path, policy_path: Path | None) -> None:
     from unionbatch.mail import MailError
 
     try:
-        sent, failed, waiting = send_queued(out, policy_path)
+        delivery, waiting = send_queued(out, policy_path)
     except (PolicyError, MailError, RunError) as error:
         raise RunFailed(str(error)) from error
-    if sent is None:
+    if delivery is None:
         click.echo(f"未设置 SMTP:{waiting} 封回信保存在 outbox 文件夹中,未发送")
         return
-    click.echo(f"已发送 {sent} 封,失败 {failed} 封(失败的下次运行时重试)")
-    sys.exit(1 if failed else 0)
+    click.echo(f"已发送 {delivery.sent} 封,失败 {delivery.failed} 封(失败的下次运行时重试)")
+    for line in delivery.failures:
+        click.echo(f"  {console_line(line)}")
+    sys.exit(1 if delivery.failed else 0)
 
 
 @cli.command()
@@ -193,7 +206,7 @@ def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> Non
         masked = bar_person(policy.ledger_path or out / LEDGER, id_number, reason)
     except (PolicyError, RunError) as error:
         raise RunFailed(str(error)) from error
-    click.echo(f"已登记取消补助资格:{masked}({reason})")
+    click.echo(console_line(f"已登记取消补助资格:{masked}({reason})"))
 
 
 def _finish(code: int | str | None) -> None:

@@ -38,6 +38,13 @@ class Collector:
 
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # recipients answered 550, as a server does for unknown users
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(BytesParser(policy=email_policy.default).parsebytes(envelope.content))
@@ -50,7 +57,7 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
         USER.encode(),
         PASSWORD.encode(),
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=True would leave a refused client waiting for an answer
 
 
 @dataclass
@@ -148,9 +155,12 @@ class ImapServer:
     root: Path
 
     def append(self, message: EmailMessage) -> None:
+        self.append_bytes(bytes(message))
+
+    def append_bytes(self, raw: bytes) -> None:
         with imaplib.IMAP4("127.0.0.1", self.port) as client:
             client.login(USER, PASSWORD)
-            client.append("INBOX", None, None, bytes(message))
+            client.append("INBOX", None, None, raw)
 
     def flags(self) -> list[str]:
         with imaplib.IMAP4("127.0.0.1", self.port) as client:

@@ -13,7 +13,7 @@ from tests.factory import fill_template, make_people
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def good_inbox(folder: Path) -> Path:
@@ -164,3 +164,10 @@ def test_deadline_as_day_of_next_month(tmp_path: Path, specs) -> None:
     path.write_text('[deadlines]\n"慰问名单" = 31\n', encoding="utf-8")
     result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(tmp_path / "x"), "--policy", str(path))
     assert result.exit_code == 2 and "deadlines.慰问名单" in result.output
+
+
+def test_error_lines_are_masked_and_clean(tmp_path: Path) -> None:
+    missing = tmp_path / "收件箱 350103 19700601 4550\x1b[2J"
+    result = invoke("run", "--inbox", str(missing), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert result.output == f"Error: 收件箱文件夹不存在:{tmp_path}/收件箱 350103 ******** 4550\n"

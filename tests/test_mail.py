@@ -26,7 +26,7 @@ def write_policy(folder: Path, email: dict[str, object] | None = None) -> Path:
     lines = [
         "[email]",
         *(
-            f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}"
+            f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {str(value).lower()}"
             for key, value in settings.items()
         ),
         "",
@@ -255,3 +255,229 @@ def test_without_roster_emails_any_sender_is_accepted(tmp_path: Path) -> None:
     report = run_batch(inbox, out, "2026-11", policy)
     assert [(r.status, r.findings) for r in report.files] == [("accepted", [])]
     assert parse(next((out / "2026-11" / "outbox").iterdir()))["To"] == "anyone@else.example"
+
+
+def smtp_policy(folder: Path, port: int, **email: object) -> Path:
+    return write_policy(
+        folder, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_user": USER, "smtp_security": "none", **email}
+    )
+
+
+def test_replies_queued_before_smtp_was_set_go_out_from_the_office_address(tmp_path: Path, monkeypatch) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    bare = tmp_path / "bare.toml"
+    bare.write_text(f'[[roster]]\nunit = "甲工会"\nemails = ["{JIA}"]\n', encoding="utf-8")
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", bare)
+    [queued] = (out / "2026-11" / "outbox").iterdir()
+    assert parse(queued)["From"] == "工会办公室"  # no address known when it was written
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    with smtp_server() as server:
+        policy = smtp_policy(tmp_path, server.port)
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert (result.exit_code, result.output) == (0, "已发送 1 封,失败 0 封(失败的下次运行时重试)\n")
+        [sent] = server.collector.messages
+    assert sent["From"] == "市总工会生活女工部 <gonghui@example.org>"
+    assert sent["Message-ID"].endswith("@example.org>") and sent["Subject"] == "【已受理】慰问名单 甲工会 2026-11"
+
+
+def test_send_failures_say_why_in_chinese(tmp_path: Path, monkeypatch) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
+    with smtp_server() as server:
+        server.collector.refused.add(YI)
+        policy = smtp_policy(tmp_path, server.port)
+        drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", B)}), "乙.eml")
+        report = run_batch(inbox, out, "2026-11", policy)
+        assert (report.mail_sent, report.mail_failed) == (1, 1)
+        assert report.mail_error == f"给 {YI} 的回信未发出:服务器拒收收件人 {YI}"
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert (result.exit_code, result.output) == (
+            1,
+            f"已发送 0 封,失败 1 封(失败的下次运行时重试)\n  给 {YI} 的回信未发出:服务器拒收收件人 {YI}\n",
+        )
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        [pending] = ledger.pending_replies()
+        assert (pending["to_address"], pending["attempts"]) == (YI, 2)
+        assert pending["last_error"] == f"服务器拒收收件人 {YI}"
+    finally:
+        ledger.close()
+
+
+def test_a_wrong_password_is_refused_at_once_and_said_in_chinese(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    out = tmp_path / "out"
+    with smtp_server() as server:
+        policy = smtp_policy(tmp_path, server.port)
+        drop_eml(tmp_path / "inbox", unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+        run_batch(tmp_path / "inbox", out, "2026-11", write_policy(tmp_path / "inbox"))  # queued, not sent
+        monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", "wrong")
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
+        assert time.monotonic() - started < 10  # the server answers; the client does not wait out its timeout
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: 无法连接发信服务器 127.0.0.1:{server.port}:用户名或密码错误,服务器拒绝登录(535 "
+    )
+
+
+def test_a_result_that_changes_in_a_later_run_gets_one_mail_saying_so(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = write_policy(tmp_path)
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", policy)
+    outbox = out / "2026-11" / "outbox"
+    assert [parse(p)["Subject"] for p in outbox.iterdir()] == ["【已受理】慰问名单 甲工会 2026-11"]
+    drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", [*B, A[0]])}), "乙.eml")
+    second = run_batch(inbox, out, "2026-11", policy)  # A[0] in both lists: both sent back
+    assert {r.unit: r.status for r in second.files} == {"甲工会": "rejected", "乙工会": "rejected"}
+    subjects = sorted(parse(p)["Subject"] for p in outbox.iterdir())
+    assert subjects == [
+        "【已受理】慰问名单 甲工会 2026-11",
+        "【结果变更:退回修改】慰问名单 甲工会 2026-11",
+        "【退回修改】慰问名单 乙工会 2026-11",
+    ]
+    [change] = [parse(p) for p in outbox.glob("变更_*.eml")]
+    body = change.get_body(("plain",)).get_content()
+    assert "此前答复为“已受理”;在之后的处理中,结果改为:退回修改。" in body and "duplicate" not in body
+    assert "同一人" in body or "另一" in body
+    run_batch(inbox, out, "2026-11", policy)
+    assert len(list(outbox.iterdir())) == 3  # unchanged since: no more mail
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        assert len(ledger.pending_replies()) == 3
+    finally:
+        ledger.close()
+
+
+def test_ids_and_phones_in_subjects_bodies_and_names_are_masked(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    person = A[0]
+    spaced = f"{person.id_number[:6]} {person.id_number[6:14]} {person.id_number[14:]}"
+    name = f"名单 {spaced} +86 133-9600-5340.xlsx"
+    edits = {"D4": f"ID{person.id_number[:17]}Y"}
+    drop_eml(inbox, unit_mail(JIA, {name: list_bytes(tmp_path, "甲工会", A, edits=edits)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", write_policy(tmp_path))
+    [eml] = (out / "2026-11" / "outbox").iterdir()
+    reply = parse(eml)
+    texts = [eml.name, reply["Subject"], reply.get_body(("plain",)).get_content()]
+    texts += [part.get_filename() for part in reply.iter_attachments()]
+    for text in texts:
+        assert person.id_number[6:14] not in text and "9600" not in text, text
+    assert f"{person.id_number[:6]} ******** {person.id_number[14:]}" in texts[2]
+    assert "+86 133-****-5340" in texts[2]
+
+
+def raw_mail(headers: str, body: str = "正文") -> bytes:
+    return (headers.replace("\n", "\r\n") + "\r\n\r\n" + body).encode()
+
+
+def test_fetch_mail_flags_what_it_cannot_take_and_fetches_the_rest(tmp_path: Path, monkeypatch) -> None:
+    import base64
+    import resource
+
+    monkeypatch.setenv("UNIONBATCH_IMAP_PASSWORD", PASSWORD)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    crlf_name = base64.b64encode("甲\r\nBcc: evil@else.example".encode()).decode()
+    crlf = bytes(unit_mail(JIA, {"甲工会.xlsx": list_bytes(tmp_path, "甲工会", A)}))
+    crlf = crlf.replace(f"From: {JIA}".encode(), f"From: =?utf-8?b?{crlf_name}?= <{JIA}>".encode(), 1)
+    long_name = "𠀀" * 90 + ".xlsx"
+    word = f"=?utf-8?b?{base64.b64encode(('字' * 10).encode()).decode()}?="
+    huge_subject = raw_mail(f"From: {YI}\nTo: gonghui@example.org\nSubject: " + " ".join([word] * 23000))
+    big = unit_mail(YI, {"大.xlsx": b"PK" + bytes(2_600_000)})  # 3.5 MB in base64
+    after = unit_mail(YI, {"乙工会.xlsx": list_bytes(tmp_path, "乙工会", B)})
+    with imap_server() as imap:
+        policy = write_policy(
+            tmp_path,
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": imap.port,
+                "imap_user": USER,
+                "imap_security": "none",
+                "max_message_mb": 2,
+            },
+        )
+        imap.append_bytes(crlf)
+        imap.append(unit_mail(YI, {long_name: list_bytes(tmp_path, "乙工会", B[:1])}))
+        imap.append_bytes(huge_subject)
+        imap.append(big)
+        imap.append(after)
+        fetch = ["fetch-mail", "--inbox", str(inbox), "--out", str(out), "--policy", str(policy)]
+        result = CliRunner().invoke(cli, fetch, catch_exceptions=False)
+        lines = result.output.splitlines()
+        assert result.exit_code == 1, result.output
+        assert lines[0] == "收取新邮件 5 封,存入附件 3 个"
+        assert lines[1] == "  甲工会.xlsx" and lines[3] == "  乙工会.xlsx"
+        assert len(lines[2].encode()) <= 202 and lines[2].endswith("𠀀.xlsx")  # cut by bytes, whole characters
+        assert lines[4] == (
+            f"  未收取:发件人 {YI},主题“{'字' * 60}”:邮件头过大(1190 KB,上限 64 KB);已在邮箱中标记,未收取"
+        )
+        assert lines[5] == f"  未收取:发件人 {YI},主题“慰问名单”:邮件过大(3.4 MB,上限 2 MB);已在邮箱中标记,未收取"
+        flags = imap.flags()
+        assert ["UnionbatchRefused" in flag for flag in flags] == [False, False, True, True, False]
+        assert ["\\Seen" in flag for flag in flags] == [True, True, False, False, True]  # refused: left unread
+        again = CliRunner().invoke(cli, fetch, catch_exceptions=False)
+        assert (again.exit_code, again.output) == (0, "收取新邮件 0 封,存入附件 0 个\n")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_500_000  # KB: the 1 MB subject once took 3.7 GB
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert "fetch-mail 未收取:发件人" in log and "邮件头过大" in log and "邮件过大" in log
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        origins = {row["saved_name"]: row["sender"] for row in ledger.db.execute("SELECT * FROM mail")}
+        assert origins["甲工会.xlsx"] == JIA  # the CR/LF in the display name is no obstacle
+    finally:
+        ledger.close()
+
+
+SERVER_SAYS = "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom={domain}; {verdicts}"
+
+
+def with_results(message: EmailMessage, *headers: str) -> EmailMessage:
+    """`headers` on top of the message in this order, as receiving servers prepend them (the first is the office's)."""
+    raw = "".join(f"{header}\r\n" for header in headers).encode() + bytes(message)
+    return BytesParser(policy=email_policy.default).parsebytes(raw)  # type: ignore[return-value]
+
+
+def test_with_require_authentication_only_mail_the_server_vouches_for_counts(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = write_policy(tmp_path, {"require_authentication": True})
+    vouched = SERVER_SAYS.format(domain="units.example", verdicts="dkim=pass header.d=units.example header.s=s1")
+    drop_eml(inbox, with_results(unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), vouched), "甲.eml")
+    forged_below = SERVER_SAYS.format(domain="units.example", verdicts="dmarc=pass header.from=units.example")
+    failed_on_top = SERVER_SAYS.format(
+        domain="units.example", verdicts="dmarc=fail (p=reject) header.from=units.example"
+    )
+    forged = with_results(unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", B)}), failed_on_top, forged_below)
+    drop_eml(inbox, forged, "乙.eml")
+    drop_eml(inbox, unit_mail(YI, {"乙2.xlsx": list_bytes(tmp_path, "乙工会", B[:1])}), "乙2.eml")  # no header at all
+    report = run_batch(inbox, out, "2026-11", policy)
+    first = {r.path.name: r.findings[0] if r.findings else None for r in report.files}
+    assert first["甲.xlsx"] is None
+    for name in ("乙.xlsx", "乙2.xlsx"):
+        assert (first[name].code, first[name].value) == ("unknown_sender", f"{YI}(未通过发件人验证)")
+    assert [parse(p)["To"] for p in (out / "2026-11" / "outbox").iterdir()] == [JIA]  # a forger gets no reply
+
+
+@pytest.mark.parametrize(
+    ("sender", "verdicts", "counts"),
+    [
+        ("a@units.example", "dmarc=pass (p=none dis=none) header.from=units.example", True),
+        ("a@UNITS.example", "dmarc=pass header.from=units.example", True),
+        ("a@units.example", "dmarc=pass header.from=evil.example", False),
+        ("a@mail.units.example", "dkim=pass header.d=units.example", True),
+        ("a@units.example", "dkim=pass header.i=@units.example", True),
+        ("a@units.example", "dkim=pass header.d=evil.example; dmarc=none", False),
+        ("a@units.example", "dkim=fail header.d=units.example; dmarc=fail header.from=units.example", False),
+        ("a@units.example", "spf=pass smtp.mailfrom=units.example", False),
+        ("a@evilunits.example", "dkim=pass header.d=units.example", False),
+    ],
+)
+def test_authentication_results_are_read_for_the_from_domain(sender: str, verdicts: str, counts: bool) -> None:
+    from unionbatch.mail import UNVERIFIED, sender_of
+
+    message = with_results(unit_mail(sender, {}), f"Authentication-Results: mx.example.org; {verdicts}")
+    assert sender_of(message, require_authentication=True) == sender.lower() + ("" if counts else UNVERIFIED)
+    assert sender_of(message) == sender.lower()

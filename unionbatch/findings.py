@@ -5,9 +5,10 @@ Each code has one severity and one message template (problem + how to fix it), i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from .privacy import mask_text
 
 ERROR = "error"
 WARNING = "warning"
@@ -247,16 +248,3 @@ def make_finding(
         problem=template.problem.format(**fill),
         fix=template.fix.format(**fill),
     )
-
-
-# An ID, or anything that looks like one mistyped: 14+ digits, perhaps a letter at the end.
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{14,}[0-9A-Za-z]?(?![0-9A-Za-z])")
-_MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
-
-
-def mask_text(text: str) -> str:
-    """Mask ID numbers (440103********1234) and phone numbers (138****8000) inside any text."""
-    text = _ID_RE.sub(lambda m: m[0][:6] + "*" * (len(m[0]) - 10) + m[0][-4:], text)
-    text = _MOBILE_RE.sub(lambda m: f"{m[1]}****{m[3]}", text)
-    return _LANDLINE_RE.sub(lambda m: f"{m[1]}{'*' * len(m[2])}{m[3]}", text)

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .privacy import make_private
+
 ARCHIVE_DIR = "原件"
 REPEAT_DIR = "重复"
 TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "#")
@@ -104,9 +106,11 @@ def move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
+        make_private(target)  # the office's copy kept its mode (often 0644); under OUT it is the owner's only
     except OSError:
         temporary = target.with_name(f".{target.name}.moving")
         shutil.copy2(source, temporary)
+        make_private(temporary)
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
         temporary.replace(target)
@@ -118,15 +122,19 @@ def copy_file(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.copying")
     shutil.copy2(source, temporary)
+    make_private(temporary)
     temporary.replace(target)
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+NAME_BYTES = 200  # file systems allow 255 bytes a name; room is left for "(2)", "_批注.xlsx", ".saving"
+
+
 def safe_name(name: str, limit: int = 80) -> str:
     """A file name from outside (attachment, sheet) made safe to write: no folders, no control characters,
-    not hidden, at most `limit` characters with its extension kept."""
+    not hidden, at most `limit` characters and NAME_BYTES bytes of UTF-8 with its extension kept."""
     flat = _UNSAFE.sub("", name).replace("/", "_").replace("\\", "_").lstrip("._ ").strip()
     if not flat or set(flat) <= {"."}:
         return "文件"
@@ -134,4 +142,11 @@ def safe_name(name: str, limit: int = 80) -> str:
     if not dot or len(suffix) > 8:
         stem, suffix = flat, ""
     keep = limit - len(suffix) - (1 if suffix else 0)
-    return f"{stem[:keep]}.{suffix}" if suffix else flat[:limit]
+    if not suffix:
+        return _cut_bytes(flat[:limit], NAME_BYTES)
+    return f"{_cut_bytes(stem[:keep], NAME_BYTES - len(suffix.encode()) - 1)}.{suffix}"
+
+
+def _cut_bytes(text: str, size: int) -> str:
+    """`text` cut to at most `size` bytes of UTF-8, never inside a character (a 4-byte 𠀀 is kept whole or not)."""
+    return text.encode("utf-8")[:size].decode("utf-8", "ignore")

@@ -20,6 +20,8 @@ from json.encoder import encode_basestring  # C, as the encoder uses with ensure
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .privacy import make_private
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -115,6 +117,7 @@ class MailOrigin:
 class Ledger:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))  # IDs inside
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row

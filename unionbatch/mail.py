@@ -8,21 +8,26 @@ reply that could not be sent is tried again by the next run.
 
 from __future__ import annotations
 
+import email.errors
 import os
+import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy as email_policy
+from email.header import decode_header, make_header
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .findings import mask_text
 from .inbox import archive_name, copy_file, move, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
+from .privacy import clean_line, mask_name, mask_text
 from .report import STATUS_TEXT, FileResult, Report
 
 IMAP_PASSWORD = "UNIONBATCH_IMAP_PASSWORD"
@@ -44,6 +49,13 @@ KEPT_SUFFIXES = (
     ".rar",
 )
 SECURITY = ("ssl", "starttls", "none")
+TYPE_NAMES = {int: "整数", str: "文字(用英文双引号括起)", bool: " true 或 false"}
+INT_RANGES = {
+    "imap_port": (1, 65535),
+    "smtp_port": (1, 65535),
+    "findings_in_reply": (0, 1000),
+    "max_message_mb": (1, 1024),
+}
 
 
 class MailError(Exception):
@@ -65,6 +77,8 @@ class MailSettings:
     smtp_security: str = "ssl"
     tls_cafile: str = ""  # a CA bundle for a server with its own certificate
     findings_in_reply: int = 10
+    max_message_mb: int = 50  # a larger message is not fetched: flagged in the mailbox and reported
+    require_authentication: bool = False  # count a message only if the receiving server vouches for its From
 
     @property
     def can_send(self) -> bool:
@@ -80,9 +94,12 @@ def parse_settings(section: Mapping[str, Any]) -> MailSettings:
     values = {}
     for key, default in vars(defaults).items():
         value = section.get(key, default)
-        if not isinstance(value, type(default)) or isinstance(value, bool):
-            raise ValueError(f"email.{key} 应为{'整数' if isinstance(default, int) else '文字'},现在是“{value}”")
-        values[key] = value
+        if type(value) is not type(default):
+            raise ValueError(f"email.{key} 应为{TYPE_NAMES[type(default)]},现在是“{value}”")
+        low, high = INT_RANGES.get(key, (0, 0))
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            raise ValueError(f"email.{key} 应在 {low} 至 {high} 之间,现在是“{value}”")
+        values[key] = value.strip() if isinstance(value, str) else value
     for key in ("imap_security", "smtp_security"):
         if values[key] not in SECURITY:
             raise ValueError(f"email.{key} 应为 {' / '.join(SECURITY)} 之一,现在是“{values[key]}”")
@@ -105,14 +122,11 @@ def _tls(settings: MailSettings) -> ssl.SSLContext:
 # ---- in ------------------------------------------------------------------------------------
 
 
-def save_attachments(message: EmailMessage, inbox: Path, ledger: Ledger) -> list[Path]:
+def save_attachments(
+    message: EmailMessage, inbox: Path, ledger: Ledger, require_authentication: bool = False
+) -> list[Path]:
     """Write each attachment worth answering into the inbox (under a safe, free name) and remember its origin."""
-    origin = MailOrigin(
-        sender=parseaddr(str(message.get("From", "")))[1].lower(),
-        subject=str(message.get("Subject", "")),
-        date=str(message.get("Date", "")),
-        message_id=str(message.get("Message-ID", "")) or None,
-    )
+    origin = mail_origin(message, require_authentication)
     saved = []
     taken = {path.name for path in inbox.iterdir()}
     for part in message.iter_attachments():
@@ -129,14 +143,16 @@ def save_attachments(message: EmailMessage, inbox: Path, ledger: Ledger) -> list
     return saved
 
 
-def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger, keep: bool = False) -> list[Path]:
+def unpack_eml_files(
+    inbox: Path, archive: Path, ledger: Ledger, keep: bool = False, require_authentication: bool = False
+) -> list[Path]:
     """Open .eml files dropped in the inbox like fetched mail; the .eml itself goes to 原件/邮件/ (a copy when
     `keep`, once per content). Returns the attachments saved into the inbox."""
     saved = []
     for eml in sorted(inbox.glob("*.eml")):
         with eml.open("rb") as stream:
             message = BytesParser(policy=email_policy.default).parse(stream)
-        saved += save_attachments(message, inbox, ledger)  # type: ignore[arg-type]
+        saved += save_attachments(message, inbox, ledger, require_authentication)  # type: ignore[arg-type]
         kept = archive / "邮件"
         if not keep:
             move(eml, archive_name(kept, eml.name, set()))
@@ -145,8 +161,20 @@ def unpack_eml_files(inbox: Path, archive: Path, ledger: Ledger, keep: bool = Fa
     return saved
 
 
-def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> tuple[int, list[Path]]:
-    """New messages from the IMAP folder: attachments saved, each message then flagged so it is never read twice."""
+@dataclass
+class Fetched:
+    """What one fetch took: messages read, attachments saved, and one Chinese line per message refused."""
+
+    messages: int = 0
+    saved: list[Path] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> Fetched:
+    """New messages from the IMAP folder: attachments saved, each message then flagged so it is never read twice.
+
+    A message that cannot be taken (too large, an oversized header, a structure the parser refuses) is flagged
+    too, left unread for the office to see, and reported with the reason; the messages behind it are fetched."""
     from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted  # only when fetching
 
     if not settings.imap_host:
@@ -154,57 +182,192 @@ def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> tuple[int
     boxes = {"ssl": MailBox, "starttls": MailBoxStartTls, "none": MailBoxUnencrypted}
     box_class = boxes[settings.imap_security]
     options: dict[str, Any] = {} if settings.imap_security == "none" else {"ssl_context": _tls(settings)}
-    saved: list[Path] = []
-    messages = 0
+    fetched = Fetched()
     try:
         with box_class(settings.imap_host, settings.imap_port, **options).login(
             settings.imap_user, _password(IMAP_PASSWORD), initial_folder=settings.imap_folder
         ) as mailbox:
-            for item in mailbox.fetch(AND(no_keyword=FETCHED_KEYWORD), mark_seen=False, bulk=False):
-                message = BytesParser(policy=email_policy.default).parsebytes(item.obj.as_bytes())
-                saved += save_attachments(message, inbox, ledger)  # type: ignore[arg-type]
-                mailbox.flag(item.uid, (FETCHED_KEYWORD, "\\Seen"), True)
-                messages += 1
+            for uid in mailbox.uids(AND(no_keyword=FETCHED_KEYWORD)):
+                refusal = _take(mailbox.client, uid, settings, inbox, ledger, fetched)
+                if refusal is None:
+                    mailbox.flag(uid, (FETCHED_KEYWORD, "\\Seen"), True)
+                else:
+                    mailbox.flag(uid, (FETCHED_KEYWORD, REFUSED_KEYWORD), True)
+                    fetched.refused.append(refusal)
+                fetched.messages += 1
     except MailError:
         raise
+    except OSError as error:
+        if error.filename is not None:  # ours, not the server's: the inbox cannot be written
+            raise MailError(f"无法写入收件箱 {inbox}:{error.strerror}") from error
+        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
     except Exception as error:  # imap_tools and sockets raise many kinds; one line for the user
         raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
-    return messages, saved
+    return fetched
 
 
-# ---- out -----------------------------------------------------------------------------------
+MAX_HEADER_BYTES = 64 * 1024  # legitimate headers, Received chains included, stay far below
+MAX_PARTS = 500
+REFUSED_KEYWORD = "UnionbatchRefused"
+_SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
+# What the email package raises on a message it cannot take apart (an encoded CR/LF in an address, a bad charset)
+MESSAGE_ERRORS = (ValueError, LookupError, IndexError, email.errors.MessageError)
 
 
-def reply_for(result: FileResult, report: Report, settings: MailSettings) -> EmailMessage | None:
-    """The answer to one emailed submission: 【已受理】 or 【退回修改】, counts, first findings, annotated copy."""
+def _take(client: Any, uid: str, settings: MailSettings, inbox: Path, ledger: Ledger, fetched: Fetched) -> str | None:
+    """Fetch one message and save its attachments; the reason (a Chinese line) if it is refused instead."""
+    limit = settings.max_message_mb * 1024 * 1024
+    size = _message_size(client, uid)
+    if size > limit:
+        return _refusal(
+            _header_bytes(client, uid), f"邮件过大({size / 1048576:.1f} MB,上限 {settings.max_message_mb} MB)"
+        )
+    raw = _message_bytes(client, uid)
+    head = _header_block(raw)
+    if len(head) > MAX_HEADER_BYTES:
+        return _refusal(head, f"邮件头过大({len(head) // 1024} KB,上限 {MAX_HEADER_BYTES // 1024} KB)")
+    try:
+        message = BytesParser(policy=email_policy.default).parsebytes(raw)
+        if sum(1 for _ in message.walk()) > MAX_PARTS:
+            return _refusal(head, f"邮件分段过多(超过 {MAX_PARTS} 段)")
+        fetched.saved += save_attachments(message, inbox, ledger, settings.require_authentication)  # type: ignore[arg-type]
+    except MESSAGE_ERRORS as error:
+        return _refusal(head, f"邮件格式无法解析({type(error).__name__}: {error})")
+    return None
+
+
+def _message_size(client: Any, uid: str) -> int:
+    _, data = client.uid("FETCH", uid, "(RFC822.SIZE)")
+    found = _SIZE_RE.search(b" ".join(item if isinstance(item, bytes) else item[0] for item in data if item))
+    return int(found[1]) if found else 0
+
+
+def _message_bytes(client: Any, uid: str) -> bytes:
+    _, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
+    return next((item[1] for item in data if isinstance(item, tuple)), b"")
+
+
+def _header_bytes(client: Any, uid: str) -> bytes:
+    _, data = client.uid("FETCH", uid, f"(BODY.PEEK[HEADER]<0.{MAX_HEADER_BYTES}>)")
+    return next((item[1] for item in data if isinstance(item, tuple)), b"")
+
+
+def _header_block(raw: bytes) -> bytes:
+    ends = [index for index in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if index >= 0]
+    return raw[: min(ends)] if ends else raw
+
+
+def _refusal(head: bytes, reason: str) -> str:
+    """One line naming a refused message (sender, subject, both cut short) and why."""
+    headers = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head[:MAX_HEADER_BYTES])
+    sender = parseaddr(str(headers.get("From", "")))[1] or "(无发件人)"
+    subject = _decoded(str(headers.get("Subject", ""))[:2000])[:60]
+    return clean_line(mask_text(f"发件人 {sender},主题“{subject}”:{reason};已在邮箱中标记,未收取"))
+
+
+def _decoded(value: str) -> str:
+    """A header's encoded words decoded, without the email package's costly header objects; as is if broken."""
+    try:
+        return clean_line(str(make_header(decode_header(value))))
+    except MESSAGE_ERRORS:
+        return clean_line(value)
+
+
+def mail_origin(message: EmailMessage, require_authentication: bool = False) -> MailOrigin:
+    """Where a message came from, read from its raw headers: a From whose display name hides an encoded CR/LF, or a
+    Subject of thousands of encoded words, neither raises nor costs the parser's header objects."""
+    raw = dict((name.lower(), str(value)) for name, value in reversed(list(message.raw_items())))  # the first of each
+    return MailOrigin(
+        sender=sender_of(message, require_authentication),
+        subject=_decoded(raw.get("subject", "")[:2000])[:200],
+        date=clean_line(raw.get("date", "")).strip(),
+        message_id=clean_line(raw.get("message-id", "")).strip() or None,
+    )
+
+
+UNVERIFIED = "(未通过发件人验证)"
+
+
+def sender_of(message: EmailMessage, require_authentication: bool = False) -> str:
+    """The From address, lower case. With `require_authentication`, marked UNVERIFIED unless the receiving
+    server's Authentication-Results vouch for it: such a sender matches no roster address (unknown_sender)."""
+    values = [str(value) for name, value in message.raw_items() if name.lower() == "from"]
+    address = parseaddr(clean_line(values[0]) if values else "")[1].lower()
+    if require_authentication and not authenticated(message, address):
+        return f"{address}{UNVERIFIED}"
+    return address
+
+
+_COMMENT_RE = re.compile(r"\([^()]*\)")
+
+
+def authenticated(message: EmailMessage, address: str) -> bool:
+    """True if the topmost Authentication-Results header — the one the office's own server added on receipt;
+    lower ones may come from anyone — shows dmarc=pass for the From domain, or dkim=pass signed by that domain
+    (or a parent domain, DKIM's relaxed alignment)."""
+    results = [str(value) for name, value in message.raw_items() if name.lower() == "authentication-results"]
+    domain = address.rpartition("@")[2]
+    if not results or not domain:
+        return False
+    for clause in _COMMENT_RE.sub(" ", clean_line(results[0])).split(";")[1:]:
+        words = clause.split()
+        if not words or "=" not in words[0]:
+            continue
+        method, _, verdict = words[0].lower().partition("=")
+        properties = dict(word.lower().partition("=")[::2] for word in words[1:] if "=" in word)
+        if verdict != "pass":
+            continue
+        if method == "dmarc" and properties.get("header.from", domain) == domain:
+            return True
+        if method == "dkim":
+            signer = properties.get("header.d") or properties.get("header.i", "").rpartition("@")[2]
+            if signer and (domain == signer or domain.endswith(f".{signer}")):
+                return True
+    return False
+
+
+# ---- out ------------------------------------------------------------------------------------
+
+
+def reply_for(
+    result: FileResult, report: Report, settings: MailSettings, told: str | None = None
+) -> EmailMessage | None:
+    """The answer to one emailed submission: 【已受理】 or 【退回修改】, counts, first findings, annotated copy.
+    With `told` (the status an earlier reply gave), the one mail saying the result has changed since."""
     origin = result.origin
     if origin is None:
         return None
     verdict = "已受理" if result.accepted else "退回修改"
     what = " ".join(part for part in (result.kind, result.unit, report.period) if part) or result.path.name
-    message = _message(settings, origin.sender, f"【{verdict}】{what}")
+    label = f"【结果变更:{verdict}】" if told else f"【{verdict}】"
+    message = _message(settings, origin.sender, mask_text(f"{label}{what}"))
     if origin.message_id:
         message["In-Reply-To"] = origin.message_id
         message["References"] = origin.message_id
-    message.set_content(_reply_body(result, report, settings))
+    message.set_content(_reply_body(result, report, settings, told))
     if result.annotated and result.annotated.exists():
         message.add_attachment(
             result.annotated.read_bytes(),
             maintype="application",
             subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            filename=result.annotated.name,
+            filename=mask_name(result.annotated.name),
         )
     return message
 
 
-def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> str:
-    lines = [
-        f"{result.unit or '您好'}:",
-        "",
-        f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
-        f"结果:{STATUS_TEXT[result.status]}。",
-        f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。",
-    ]
+def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None = None) -> str:
+    lines = [f"{result.unit or '您好'}:", ""]
+    if told:
+        lines += [
+            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})此前答复为"
+            f"“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:{STATUS_TEXT[result.status]}。以本邮件为准。",
+        ]
+    else:
+        lines.append(
+            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
+            f"结果:{STATUS_TEXT[result.status]}。"
+        )
+    lines.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
     if result.changes:
         lines.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
     if result.findings:
@@ -224,18 +387,28 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> s
 
 
 def reminder_message(settings: MailSettings, to: str, subject: str, text: str) -> EmailMessage:
-    message = _message(settings, to, subject)
+    message = _message(settings, to, mask_text(subject))
     message.set_content(mask_text(text))
     return message
 
 
 def _message(settings: MailSettings, to: str, subject: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = (
-        f"{settings.office_name} <{settings.office_address}>" if settings.office_address else settings.office_name
-    )
     message["To"] = to
     message["Subject"] = subject
+    return _from_office(message, settings)
+
+
+def _from_office(message: EmailMessage, settings: MailSettings) -> EmailMessage:
+    """From, Date and Message-ID as the policy says now: set again when a queued reply is sent, so a reply written
+    before SMTP (and the office's address) was configured goes out from that address."""
+    for header in ("From", "Date", "Message-ID"):
+        del message[header]
+    message["From"] = (
+        Address(settings.office_name, addr_spec=settings.office_address)
+        if settings.office_address
+        else settings.office_name
+    )
     message["Date"] = formatdate(localtime=True)
     domain = settings.office_address.partition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
@@ -250,57 +423,136 @@ def write_eml(message: EmailMessage, path: Path) -> Path:
     return path
 
 
-def send_pending(settings: MailSettings, ledger: Ledger, out: Path) -> tuple[int, int, str | None]:
-    """Send every queued reply not yet sent: (sent, failed, why the server could not be used).
-    A failure stays queued for the next run."""
+@dataclass
+class Delivery:
+    """What one attempt to send the queued replies did; `failures` are Chinese lines, one per reply not sent."""
+
+    sent: int = 0
+    failed: int = 0
+    error: str | None = None  # why the server could not be used at all (every reply then failed)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str | None:
+        """The server's problem, or each failed reply's, for one line of the run's summary."""
+        return self.error or ("; ".join(self.failures) if self.failures else None)
+
+
+def send_pending(settings: MailSettings, ledger: Ledger, out: Path) -> Delivery:
+    """Send every queued reply not yet sent, its From, Date and Message-ID set from the policy now.
+    A failure stays queued for the next run; the ledger keeps its reason (in Chinese)."""
     pending = ledger.pending_replies()
+    delivery = Delivery()
     if not pending or not settings.can_send:
-        return 0, 0, None
-    sent = failed = 0
+        return delivery
     try:
         with _smtp(settings) as server:
             for reply in pending:
-                eml = out / reply["eml_path"]
                 try:
-                    server.send_message(BytesParser(policy=email_policy.default).parsebytes(eml.read_bytes()))
-                except (smtplib.SMTPException, OSError) as error:
-                    ledger.mark_failed(reply["submission_sha256"], str(error))
-                    failed += 1
+                    server.send_message(_queued(settings, out / reply["eml_path"]))
+                except (smtplib.SMTPException, OSError, MailError) as error:
+                    if isinstance(error, smtplib.SMTPServerDisconnected):
+                        raise
+                    reason = error.args[0] if isinstance(error, MailError) else smtp_reason(error)
+                    ledger.mark_failed(reply["submission_sha256"], reason)
+                    delivery.failed += 1
+                    delivery.failures.append(f"给 {reply['to_address']} 的回信未发出:{reason}")
                 else:
                     ledger.mark_sent(reply["submission_sha256"])
-                    sent += 1
+                    delivery.sent += 1
     except (MailError, smtplib.SMTPException, OSError) as error:
-        for reply in pending[sent + failed :]:
-            ledger.mark_failed(reply["submission_sha256"], str(error))
-        return sent, len(pending) - sent, str(error)
-    return sent, failed, None
+        delivery.error = error.args[0] if isinstance(error, MailError) else _server_reason(settings, error)
+        for reply in pending[delivery.sent + delivery.failed :]:
+            ledger.mark_failed(reply["submission_sha256"], delivery.error)
+        delivery.failed = len(pending) - delivery.sent
+    return delivery
+
+
+def _queued(settings: MailSettings, eml: Path) -> EmailMessage:
+    try:
+        data = eml.read_bytes()
+    except FileNotFoundError as error:
+        raise MailError(f"回信文件 {eml.name} 已不在 outbox 文件夹中") from error
+    message = BytesParser(policy=email_policy.default).parsebytes(data)
+    return _from_office(message, settings)  # type: ignore[arg-type]
 
 
 def send_messages(settings: MailSettings, messages: Iterable[EmailMessage]) -> int:
-    with _smtp(settings) as server:
-        count = 0
-        for message in messages:
-            server.send_message(message)
-            count += 1
+    try:
+        with _smtp(settings) as server:
+            count = 0
+            for message in messages:
+                server.send_message(message)
+                count += 1
+    except (smtplib.SMTPException, OSError) as error:
+        raise MailError(_server_reason(settings, error)) from error
     return count
 
 
 def _smtp(settings: MailSettings) -> smtplib.SMTP:
+    """A connected (and logged-in) SMTP client; MailError in Chinese if not, the connection closed."""
+    server: smtplib.SMTP | None = None
     try:
         if settings.smtp_security == "ssl":
-            server: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host, settings.smtp_port, context=_tls(settings), timeout=30
-            )
+            server = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, context=_tls(settings), timeout=30)
         else:
             server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
             if settings.smtp_security == "starttls":
                 server.starttls(context=_tls(settings))
         if settings.smtp_user:
             server.login(settings.smtp_user, _password(SMTP_PASSWORD))
-    except (smtplib.SMTPException, OSError) as error:
-        raise MailError(f"无法连接发信服务器 {settings.smtp_host}:{settings.smtp_port}:{error}") from error
+    except (smtplib.SMTPException, OSError, MailError) as error:
+        if server is not None:
+            server.close()  # a refused login must not leave the server waiting on us
+        if isinstance(error, MailError):
+            raise
+        raise MailError(_server_reason(settings, error)) from error
     return server
 
 
-def outbox_name(result: FileResult) -> str:
-    return f"回信_{result.path.stem}.eml"
+def _server_reason(settings: MailSettings, error: BaseException) -> str:
+    return f"无法连接发信服务器 {settings.smtp_host}:{settings.smtp_port}:{smtp_reason(error)}"
+
+
+def smtp_reason(error: BaseException) -> str:
+    """Why sending failed, in Chinese; the server's own words (often English) kept in brackets."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"用户名或密码错误,服务器拒绝登录({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"服务器拒收收件人 {'、'.join(error.recipients)}"
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return f"服务器拒绝以 {error.sender} 发信({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPDataError):
+        return f"服务器拒收邮件内容({_server_words(error)})"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return "服务器中途断开了连接"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return "服务器不支持所需的功能(如 STARTTLS 或登录);请检查 smtp_security 设置"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"服务器返回错误({_server_words(error)})"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "服务器证书无法验证(证书过期、自签名或与主机名不符);自签名证书可用 email.tls_cafile 指定"
+    if isinstance(error, ssl.SSLError):
+        return "TLS 加密连接失败;请检查 smtp_security(ssl 或 starttls)与端口是否对应"
+    if isinstance(error, ConnectionRefusedError):
+        return "连接被拒绝(服务器未运行,或端口不对)"
+    if isinstance(error, socket.gaierror):
+        return "找不到服务器(主机名不对,或网络不通)"
+    if isinstance(error, TimeoutError):
+        return "连接超时(服务器无响应,或被防火墙拦截)"
+    if isinstance(error, OSError):
+        return f"网络错误({error.strerror or error})"
+    return f"发信失败({error})"
+
+
+def _server_words(error: smtplib.SMTPResponseException) -> str:
+    words = (
+        error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+    )
+    return clean_line(f"{error.smtp_code} {words}")
+
+
+def outbox_name(result: FileResult, told: str | None = None) -> str:
+    """回信_名单.eml; 变更_名单_rejected.eml for the mail saying a result changed. Masked: it is a file name."""
+    stem = mask_name(result.path.stem)
+    return f"变更_{stem}_{result.status}.eml" if told else f"回信_{stem}.eml"

@@ -44,12 +44,15 @@ from .inbox import (
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
 from .normalise import parse_sheets
 from .policy import Policy, load_policy
+from .privacy import make_private
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import recognise_book, sheet_findings, unrecognised_finding
 from .report import (
+    REJECTED,
     FileResult,
     MissingUnit,
     Report,
+    append_lines,
     append_log,
     form_report_sheets,
     report_sheets,
@@ -62,6 +65,8 @@ from .versions import choose_current
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .mail import Delivery, Fetched
 
 log = logging.getLogger("unionbatch")
 
@@ -253,6 +258,7 @@ def run_batch(
     folder = out / period
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        make_private(out, folder, out / RUN_LOG)  # made 0755 / 0644 by an earlier version
         with run_lock(out):
             ledger = Ledger(policy.ledger_path or out / LEDGER)
             try:
@@ -281,7 +287,8 @@ def _run(
 
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox))
+    required = policy.email.require_authentication
+    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox, require_authentication=required))
     work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
     results, reconciliations = check_batch(
         [source for source, _, _ in work],
@@ -301,6 +308,7 @@ def _run(
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]
+    told = told_statuses(ledger, results)
     _record(ledger, report, out)
     _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
     for result in results:
@@ -310,9 +318,10 @@ def _run(
         path.unlink(missing_ok=True)  # our own copy of an attachment of an .eml that stays in the inbox
     for path, _ in repeats:
         move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
-    queue_replies(report, policy, ledger, out)
+    queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
-        report.mail_sent, report.mail_failed, report.mail_error = send_pending(policy.email, ledger, out)
+        delivery = send_pending(policy.email, ledger, out)
+        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
     append_log(out / RUN_LOG, report)
     return report
 
@@ -345,38 +354,66 @@ def _plan(
     return work, repeats, arriving
 
 
-def queue_replies(report: Report, policy: Policy, ledger: Ledger, out: Path) -> None:
-    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice.
-    Files from senders not on the roster get none: the office decides."""
+def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, str]:
+    """For each emailed file already answered: the status the ledger holds from the last run, which is what the
+    unit was last told (the first reply, or a later mail saying it changed). Read before this run records."""
+    told = {}
+    for result in results:
+        if result.origin is not None and result.sha256 is not None and ledger.reply_queued(result.sha256):
+            known = ledger.by_hash(result.sha256)
+            if known is not None:
+                told[result.sha256] = known.status
+    return told
+
+
+def queue_replies(
+    report: Report, policy: Policy, ledger: Ledger, out: Path, told: Mapping[str, str] | None = None
+) -> None:
+    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice. When a file's
+    result turns from accepted to rejected or back in a later run (a duplicate found, an ID barred), one more mail
+    says so. Files from senders not on the roster get none: the office decides."""
     from .mail import outbox_name, reply_for, write_eml
 
+    told = told or {}
     for result in report.files:
-        if result.origin is None or result.sha256 is None or ledger.reply_queued(result.sha256):
+        if result.origin is None or result.sha256 is None:
             continue
         if any(finding.code == "unknown_sender" for finding in result.findings):
             continue
-        message = reply_for(result, report, policy.email)
+        previous = told.get(result.sha256)
+        if previous is None and not ledger.reply_queued(result.sha256):
+            key, before = result.sha256, None
+        elif previous is not None and (previous != REJECTED) != result.accepted:
+            key, before = f"{result.sha256}:{result.status}", previous
+            if ledger.reply_queued(key):
+                continue
+        else:
+            continue
+        message = reply_for(result, report, policy.email, before)
         if message is None:
             continue
-        eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result))
-        ledger.queue_reply(result.sha256, result.origin.sender, str(eml.relative_to(out)))
+        eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
+        ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)))
 
 
-def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> tuple[int, list[Path]]:
-    """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger."""
+def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetched:
+    """process.py fetch-mail: new IMAP messages' attachments into the inbox, origins into the ledger; each message
+    refused is also a line in OUT/run.log."""
     from .mail import fetch_mail
 
     policy = load_policy(policy_path, load_specs())
     inbox.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(policy.ledger_path or out / LEDGER)
     try:
-        return fetch_mail(policy.email, inbox, ledger)
+        fetched = fetch_mail(policy.email, inbox, ledger)
     finally:
         ledger.close()
+    append_lines(out / RUN_LOG, [f"fetch-mail 未收取:{line}" for line in fetched.refused])
+    return fetched
 
 
-def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, int]:
-    """process.py send: (sent, failed, still queued); sent is None when no SMTP server is set.
+def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, int]:
+    """process.py send: what was sent (None when no SMTP server is set) and how many replies are still queued.
     Raises MailError when the server cannot be used at all (the replies stay queued)."""
     from .mail import MailError, send_pending
 
@@ -384,11 +421,11 @@ def send_queued(out: Path, policy_path: Path | None) -> tuple[int | None, int, i
     ledger = Ledger(policy.ledger_path or out / LEDGER)
     try:
         if not policy.email.can_send:
-            return None, 0, len(ledger.pending_replies())
-        sent, failed, error = send_pending(policy.email, ledger, out)
-        if error:
-            raise MailError(error)
-        return sent, failed, len(ledger.pending_replies())
+            return None, len(ledger.pending_replies())
+        delivery = send_pending(policy.email, ledger, out)
+        if delivery.error:
+            raise MailError(delivery.error)
+        return delivery, len(ledger.pending_replies())
     finally:
         ledger.close()
 

@@ -5,7 +5,9 @@ A bad policy stops the run before any file is touched, with a message naming the
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,16 +67,23 @@ class Policy:
         return self.forms[kind]
 
 
+GENERAL_SECTIONS = ("roster", "deadlines", "limits", "email", "inbox")
+MAXIMUM = Decimal(100_000_000)  # no amount, count or share an office sets comes near 1 亿: larger is a typo
+LIMIT_MAXIMA = {"max_file_mb": 1024, "max_unzipped_mb": 4096, "max_rows": 1_048_576, "max_columns": 16_384}
+MAX_SETTLE_SECONDS = 300
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
     """Read and check the policy file; with no path, each form's defaults and an empty roster."""
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise PolicyError(f"找不到策略文件 {path}") from error
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise PolicyError(f"策略文件 {path} 格式错误:{error}") from error
+        data = _read_toml(path)
+        if not data:
+            raise PolicyError(
+                f"策略文件 {path} 是空的(没有任何设置);请检查文件是否保存完整。如要使用默认值,运行时不要加 --policy"
+            )
+        reject_unknown_sections(data, specs)
     forms = {}
     for kind, spec in specs.items():
         section = data.get(spec.policy_section, {})
@@ -92,9 +101,94 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
     )
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The policy as TOML, whatever Windows Notepad saved it as: UTF-8 (with or without BOM), UTF-16, GBK/GB18030."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise PolicyError(f"找不到策略文件 {path}") from error
+    except IsADirectoryError as error:
+        raise PolicyError(f"策略文件 {path} 是一个文件夹,应为 .toml 文件") from error
+    except OSError as error:
+        raise PolicyError(f"无法读取策略文件 {path}:{error.strerror}") from error
+    try:
+        text = _decode(raw)
+    except UnicodeDecodeError as error:
+        raise PolicyError(f"策略文件 {path} 的文字编码无法识别;请用记事本另存为 UTF-8 编码") from error
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"策略文件 {path} 格式错误:{_toml_reason(error)}") from error
+
+
+def _decode(raw: bytes) -> str:
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(encoding)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")  # a superset of GBK, what Chinese Windows saves as "ANSI"
+
+
+TOML_REASONS = (
+    ("Invalid value", '值写得不对(文字要用英文双引号括起,如 name = "机关工会")'),
+    ("Expected '=' after a key", "键后面缺少等号 ="),
+    ("Cannot overwrite a value", "同一个键或表写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Unclosed array", "方括号 [ ] 没有配对"),
+    ("Illegal character", "有不允许的字符(请检查引号是否为英文引号)"),
+)
+
+
+def _toml_reason(error: tomllib.TOMLDecodeError) -> str:
+    """The parser's English message in Chinese where we know it, always with the line and column it gives."""
+    message = str(error)
+    where = message[message.find("(at line") :] if "(at line" in message else ""
+    place = where.replace("(at line ", "第 ").replace(", column ", " 行第 ").replace(")", " 列") if where else ""
+    for english, chinese in TOML_REASONS:
+        if message.startswith(english):
+            return f"{place}{chinese}" if place else chinese
+    return f"{place}不符合 TOML 格式" if place else f"不符合 TOML 格式({message})"
+
+
+def reject_unknown_sections(data: Mapping[str, Any], specs: Mapping[str, FormSpec]) -> None:
+    """A misspelt section ([releif], [[rooster]]) or a key outside any section must not fall back to defaults."""
+    known = {spec.policy_section for spec in specs.values()} | set(GENERAL_SECTIONS)
+    for name, value in data.items():
+        if name in known:
+            continue
+        sections = "、".join(f"[{section}]" for section in sorted(known - {"roster"})) + "、[[roster]]"
+        if not isinstance(value, dict) and not _is_table_list(value):
+            raise PolicyError(
+                f"策略文件中的键 {name} 写在了所有 [表] 之前,不属于任何表;请把它移到所属的表之下(可用的表:{sections})"
+            )
+        shown = f"[{name}]" if isinstance(value, dict) else f"[[{name}]]"
+        guess = nearest(name, known)
+        hint = (
+            "" if guess is None else f";你是不是想写 [[{guess}]]" if guess == "roster" else f";你是不是想写 [{guess}]"
+        )
+        raise PolicyError(f"策略文件中有无法识别的表 {shown}{hint}?可用的表:{sections}")
+
+
+def _is_table_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def nearest(name: str, known: set[str]) -> str | None:
+    """The known name closest to a misspelt one, if any is close."""
+    matches = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
 def _email(section: Any) -> MailSettings:
     if not isinstance(section, dict):
         raise PolicyError("策略文件中 [email] 应为一个表")
+    reject_unknown(section, set(vars(MailSettings())), "email")
     try:
         return parse_settings(section)
     except ValueError as error:
@@ -106,13 +200,31 @@ def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise PolicyError("策略文件中 [inbox] 应为一个表")
     reject_unknown(section, {"ledger", "settle_seconds"}, "inbox")
-    values: dict[str, Any] = {
-        "settle_seconds": float(amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True))
-    }
+    settle = amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True, maximum=Decimal(MAX_SETTLE_SECONDS))
+    values: dict[str, Any] = {"settle_seconds": float(settle)}
     if "ledger" in section:
-        ledger = Path(str(section["ledger"]))
+        if not isinstance(section["ledger"], str) or not section["ledger"].strip():
+            raise PolicyError(f"策略文件中 inbox.ledger 应为文件路径(用引号括起),现在是“{section['ledger']}”")
+        ledger = Path(section["ledger"])
         values["ledger_path"] = ledger if ledger.is_absolute() or policy_path is None else policy_path.parent / ledger
+        check_ledger_path(values["ledger_path"])
     return values
+
+
+def check_ledger_path(path: Path) -> None:
+    """The ledger must be an SQLite database or not exist yet: a folder or another file there is the user's slip."""
+    if path.is_dir():
+        raise PolicyError(f"策略文件中 inbox.ledger 指向的 {path} 是一个文件夹;请写台账文件的路径,如 ledger.sqlite")
+    if path.exists():
+        try:
+            with path.open("rb") as stream:
+                header = stream.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise PolicyError(f"无法读取台账 {path}:{error.strerror}") from error
+        if header and header != SQLITE_HEADER:
+            raise PolicyError(
+                f"策略文件中 inbox.ledger 指向的 {path} 不是台账数据库(SQLite);请检查路径,不要指向其他文件"
+            )
 
 
 def _limits(section: Any) -> Limits:
@@ -122,7 +234,7 @@ def _limits(section: Any) -> Limits:
     reject_unknown(section, set(vars(defaults)), "limits")
     values = {}
     for key, default in vars(defaults).items():
-        value = amount(section, key, str(default), "limits")
+        value = amount(section, key, str(default), "limits", maximum=Decimal(LIMIT_MAXIMA[key]))
         if value != value.to_integral_value():
             raise PolicyError(f"策略文件中 limits.{key} 应为正整数,现在是“{section[key]}”")
         values[key] = int(value)
@@ -162,17 +274,30 @@ def _roster(entries: Any, specs: Mapping[str, FormSpec]) -> tuple[RosterUnit, ..
     return tuple(units)
 
 
-def amount(section: Mapping[str, Any], key: str, default: str, where: str, *, allow_zero: bool = False) -> Decimal:
-    """A non-negative (or positive) number from a policy section, as Decimal; PolicyError names the key."""
+def amount(
+    section: Mapping[str, Any],
+    key: str,
+    default: str,
+    where: str,
+    *,
+    allow_zero: bool = False,
+    maximum: Decimal = MAXIMUM,
+) -> Decimal:
+    """A non-negative (or positive) number up to `maximum` from a policy section, as Decimal; PolicyError names
+    the key. NaN and infinity are refused like any other non-number."""
     value = section.get(key, default)
     try:
         if isinstance(value, bool):
             raise InvalidOperation
         number = Decimal(str(value))
+        if not number.is_finite():  # nan, inf: NaN would even raise on the comparisons below
+            raise InvalidOperation
     except InvalidOperation as error:
         raise PolicyError(f"策略文件中 {where}.{key} 应为数字,现在是“{value}”") from error
-    if number < 0 or (number == 0 and not allow_zero) or not number.is_finite():
+    if number < 0 or (number == 0 and not allow_zero):
         raise PolicyError(f"策略文件中 {where}.{key} 应为{'非负' if allow_zero else '正'}数,现在是“{value}”")
+    if number > maximum:
+        raise PolicyError(f"策略文件中 {where}.{key} 应不大于 {maximum},现在是“{value}”,请检查是否多写了 0")
     return number
 
 
@@ -180,6 +305,11 @@ def reject_unknown(section: Mapping[str, Any], known: set[str], where: str) -> N
     """A misspelt key must not silently fall back to a default."""
     unknown = sorted(set(section) - known)
     if unknown:
+        guesses = {key: guess for key in unknown if (guess := nearest(key, known)) is not None}
+        if len(unknown) == 1 and guesses:
+            hint = f"你是不是想写 {guesses[unknown[0]]}?"
+        else:
+            hint = "".join(f"{key} 是不是 {guess}?" for key, guess in guesses.items())
         raise PolicyError(
-            f"策略文件中 [{where}] 有无法识别的键:{'、'.join(unknown)};可用的键:{'、'.join(sorted(known))}"
+            f"策略文件中 [{where}] 有无法识别的键:{'、'.join(unknown)};{hint}可用的键:{'、'.join(sorted(known))}"
         )

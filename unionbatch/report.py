@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .compute import OutColumn, OutSheet
-from .findings import ERROR, WARNING, Finding, mask_text
+from .findings import ERROR, WARNING, Finding
+from .privacy import console_line, mask_text
 
 if TYPE_CHECKING:
     from .crosscheck import Reconciliation
@@ -120,6 +121,11 @@ class Report:
         return 1 if any(not result.accepted for result in self.files) else 0
 
     def to_json(self, full_ids: bool = False) -> dict[str, Any]:
+        """The report as report.json holds it: every text masked (file and unit names too) unless `full_ids`."""
+        data = self._json(full_ids)
+        return data if full_ids else _masked(data)
+
+    def _json(self, full_ids: bool) -> dict[str, Any]:
         return {
             "period": self.period,
             "files": [
@@ -149,6 +155,16 @@ class Report:
                 for row in self.reconciliations
             ],
         }
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _changes_json(changes: Changes | None, full_ids: bool) -> dict[str, Any] | None:
@@ -196,10 +212,11 @@ def note_text(result: FileResult) -> str:
 
 
 def append_log(path: Path, report: Report) -> None:
-    """One masked line per file in OUT/run.log: when, period, status, unit, file, counts."""
+    """One masked line per file in OUT/run.log: when, period, status, unit, file, counts (control characters
+    dropped: a name cannot split a line or send escapes to whoever reads the log in a terminal)."""
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     lines = [
-        mask_text(
+        console_line(
             f"{stamp} {report.period} {result.status} {result.unit or '-'} {result.path.name} "
             f"rows={result.rows} errors={result.errors} warnings={result.warnings}"
         )
@@ -209,6 +226,16 @@ def append_log(path: Path, report: Report) -> None:
         log.writelines(f"{line}\n" for line in lines)
 
 
+def append_lines(path: Path, lines: Sequence[str]) -> None:
+    """Lines into OUT/run.log, each stamped, masked and cleaned."""
+    if not lines:
+        return
+    stamp = dt.datetime.now().isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.writelines(f"{console_line(f'{stamp} {line}')}\n" for line in lines)
+
+
 def finding_lines(results: Sequence[FileResult]) -> list[str]:
     """One masked line per finding: file, sheet!cell, level, code, message."""
     lines = []
@@ -216,12 +243,12 @@ def finding_lines(results: Sequence[FileResult]) -> list[str]:
         for finding in result.findings:
             place = f"{finding.sheet}!{finding.cell}" if finding.cell else "整个文件"
             level = SEVERITY_TEXT[finding.severity]
-            lines.append(mask_text(f"{result.path.name} {place} [{level} {finding.code}] {finding.message}"))
+            lines.append(console_line(f"{result.path.name} {place} [{level} {finding.code}] {finding.message}"))
     return lines
 
 
 def summary_lines(report: Report) -> list[str]:
-    """The console summary of a run (masked)."""
+    """The console summary of a run (masked, control characters dropped)."""
     lines = [f"期间 {report.period}:共 {len(report.files)} 个文件"]
     for result in report.files:
         counts = f"{result.rows} 行,{result.errors} 个错误,{result.warnings} 个警告"
@@ -239,7 +266,7 @@ def summary_lines(report: Report) -> list[str]:
     if report.mail_error:
         lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
     lines.append(f"输出:{report.folder}")
-    return lines
+    return [console_line(line) for line in lines]
 
 
 def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
@@ -343,14 +370,14 @@ def report_sheets(report: Report) -> list[OutSheet]:
         ],
         [
             [
-                result.unit or "",
+                mask_text(result.unit or ""),
                 result.kind or "未识别",
-                result.path.name,
+                mask_text(result.path.name),
                 STATUS_TEXT[result.status],
                 result.rows,
                 result.errors,
                 result.warnings,
-                _relative(result.annotated, report.folder) or "",
+                mask_text(_relative(result.annotated, report.folder) or ""),
             ]
             for result in report.files
         ],
@@ -372,10 +399,10 @@ def report_sheets(report: Report) -> list[OutSheet]:
         ],
         [
             [
-                result.path.name,
-                finding.sheet or "",
+                mask_text(result.path.name),
+                mask_text(finding.sheet or ""),
                 finding.cell or "整个文件",
-                finding.field or "",
+                mask_text(finding.field or ""),
                 mask_text(finding.value or ""),
                 SEVERITY_TEXT[finding.severity],
                 finding.code,
