@@ -73,23 +73,24 @@ def annotate_copy(readable: Path, findings: list[Finding], target: Path) -> Anno
             mark_package(readable, temporary, _marks(findings), list_sheet(ordered, names, None))
             temporary.replace(target)
             return Annotated(target)
-        except Exception:  # noqa: BLE001 - any surprise in a sender's package: the round trip below still marks it
+        except Exception:  # any surprise in a sender's package: the round trip below still marks it
             log.warning("cannot mark %s in place; copying it through openpyxl", readable.name, exc_info=True)
             temporary.unlink(missing_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's notes on extensions it drops
             opened = _open_copy(readable, book)
+        if opened is None:
+            return None
+        workbook, lost = opened
+        note = lost_note(lost)
+        _mark_cells(workbook, findings)
+        _add_list_sheet(workbook, list_sheet(ordered, names, note))
+        workbook.save(temporary)
     except Exception:
-        log.exception("cannot open %s for annotation", readable.name)
+        log.exception("cannot annotate %s", readable.name)
+        temporary.unlink(missing_ok=True)
         return None
-    if opened is None:
-        return None
-    workbook, lost = opened
-    note = lost_note(lost)
-    _mark_cells(workbook, findings)
-    _add_list_sheet(workbook, list_sheet(ordered, names, note))
-    workbook.save(temporary)
     temporary.replace(target)
     return Annotated(target, note)
 
@@ -164,7 +165,7 @@ def list_sheet(findings: Sequence[Finding], names: dict[tuple[str, int], str], n
     """The 错误清单: a title with the counts, how to read the colours, what the copy lost, then one row a finding."""
     errors = sum(f.severity == ERROR for f in findings)
     warnings_count = len(findings) - errors
-    file = findings[0].file if findings else ""
+    file = Path(findings[0].file).name if findings else ""
     listing = ListSheet(LIST_SHEET, LIST_WIDTHS)
     width = sum(LIST_WIDTHS)
     title = f"错误清单:共 {len(findings)} 个问题(错误 {errors} 个,警告 {warnings_count} 个)"

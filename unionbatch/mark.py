@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-import xml.parsers.expat
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeTree
@@ -138,7 +138,7 @@ def scan(data: bytes, max_depth: int = 99) -> Node:
     """The element tree of `data` down to `max_depth`, each element with its byte span."""
     if b"<!DOCTYPE" in data[:4096].upper():
         raise MarkFailure("DOCTYPE")
-    parser = xml.parsers.expat.ParserCreate()
+    parser = expat.ParserCreate()
     stack: list[Node] = []
     roots: list[Node] = []
     depth = 0
@@ -169,7 +169,7 @@ def scan(data: bytes, max_depth: int = 99) -> Node:
     parser.EndElementHandler = end
     try:
         parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as error:
+    except expat.ExpatError as error:
         raise MarkFailure(f"XML: {error}") from error
     return roots[0]
 
@@ -667,8 +667,8 @@ def _style_cells(splicer: Splicer, root: Node, sheet_data: Node, cells: dict[str
             splicer.replace(row.start, row.end, tag[:-2].rstrip() + b">" + added.encode() + f"</{p}row>".encode())
             continue
         splicer.replace(row.start, row.tag_end, tag)
-        for at, xml in inserts.items():
-            splicer.insert(_content_end(splicer.data, row) if at == row.end else at, "".join(xml))
+        for at, pieces in inserts.items():
+            splicer.insert(_content_end(splicer.data, row) if at == row.end else at, "".join(pieces))
     _add_rows(splicer, p, sheet_data, rows, wanted, column_styles, styles)
 
 
@@ -697,8 +697,8 @@ def _add_rows(
         return
     if -1 in inserts:
         inserts[_content_end(splicer.data, sheet_data)] = inserts.pop(-1)
-    for at, xml in inserts.items():
-        splicer.insert(at, "".join(xml))
+    for at, pieces in inserts.items():
+        splicer.insert(at, "".join(pieces))
 
 
 def _content_end(data: bytes, node: Node) -> int:
