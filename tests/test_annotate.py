@@ -53,6 +53,8 @@ def own_list(path: Path, picture: bool = False, chart: bool = False, wps_image: 
         image = path.parent.parent / "照片.png"  # beside the inbox, not in it
         image.write_bytes(PNG)
         sheet.insert_image("K2", str(image), {"x_scale": 40, "y_scale": 40})
+    if picture:
+        sheet.insert_textbox("K20", "材料已另附", {"width": 160, "height": 40})  # a shape
     if chart:
         bars = workbook.add_chart({"type": "column"})
         bars.add_series({"categories": "=Sheet1!$A$3:$A$8", "values": "=Sheet1!$I$3:$I$8"})
@@ -159,7 +161,8 @@ def test_copy_of_a_workbook_with_a_picture_and_a_chart_keeps_them_and_marks_the_
     ]
     content = libreoffice_view(result.annotated, tmp_path)
     assert content.index('table:name="错误清单"') < content.index('table:name="Sheet1"')
-    assert content.count("<draw:frame") >= 2  # the picture and the chart
+    assert content.count("<draw:frame") >= 2 and "<draw:custom-shape" in content  # picture, chart; the text box
+    assert "材料已另附" in content
     assert content.count("<office:annotation") == len(by_cell) + 1
     assert by_cell["C3"].problem in content
 
@@ -232,7 +235,8 @@ def test_a_copy_that_is_rebuilt_says_what_it_lost_on_its_list_and_in_the_reply(t
     drop_eml(inbox, unit_mail("jia@units.example", {"名单.ods": ods.read_bytes()}), "甲.eml")
     report = run_batch(inbox, tmp_path / "out", "2026-04", write_policy(tmp_path))
     [result] = report.files
-    assert result.annotation_note and "图片 1 个" in result.annotation_note and "格式" in result.annotation_note
+    note = result.annotation_note
+    assert note and "图片 1 个" in note and "形状或文本框 1 个" in note and "格式" in note
     copy = load_workbook(result.annotated)["错误清单"]
     assert result.annotation_note in [row[0] for row in copy.iter_rows(max_row=header_row(copy), values_only=True)]
     [reply] = [parse(path) for path in (report.folder / "outbox").iterdir()]
@@ -273,3 +277,24 @@ def test_error_list_prints_on_landscape_a4_in_song_ordered_by_row(tmp_path: Path
     places = [row["位置"] for row in listed(sheet)]
     cells = [place.partition("!")[2] for place in places]
     assert cells == sorted_cells(cells) and len(cells) >= 2
+
+
+def test_blank_cells_and_rows_are_marked_and_a_returned_copy_gets_one_fresh_list(tmp_path: Path) -> None:
+    source = own_list(tmp_path / "名单.xlsx")
+    findings = [
+        make_finding("unit_missing", source.name, sheet="Sheet1", cell="J4"),  # a cell the row does not hold
+        make_finding("unit_missing", source.name, sheet="Sheet1", cell="B12"),  # a row the sheet does not hold
+    ]
+    marks = {("Sheet1", f.cell): CellMark("error", f.message) for f in findings}
+    first, second = tmp_path / "第一次.xlsx", tmp_path / "第二次.xlsx"
+    mark_package(source, first, marks, list_sheet(findings, {}, None))
+    mark_package(first, second, {("Sheet1", "C3"): CellMark("warning", "再次提交")}, list_sheet(findings[:1], {}, None))
+    copy = load_workbook(second)
+    assert copy.sheetnames == ["错误清单", "Sheet1"]
+    assert len(listed(copy["错误清单"])) == 1
+    sheet = copy["Sheet1"]
+    assert [sheet[c].fill.start_color.rgb for c in ("J4", "B12", "C3")] == ["FFFFC7CE", "FFFFC7CE", "FFFFEB9C"]
+    assert findings[0].problem in sheet["B12"].comment.text and sheet["C3"].comment.text == "再次提交"
+    assert sheet["A3"].value == PEOPLE[0].name
+    content = libreoffice_view(second, tmp_path)
+    assert content.count('table:name="错误清单"') == 1 and content.count("<office:annotation") == 4
