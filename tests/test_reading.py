@@ -7,6 +7,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from tests.annotated import LIST_HEADER, header_row
 from tests.conftest import CORPUS
 from tests.factory import fill_template, libreoffice_convert, make_people, write_own_layout
 from unionbatch.annotate import sheet_title
@@ -70,9 +71,9 @@ def test_sender_text_that_looks_like_a_formula_stays_text(tmp_path: Path, specs,
     rows[1][4] = '=HYPERLINK("http://example.invalid","点我")'
     write_own_layout(inbox / "注入.xlsx", [["填报单位:甲工会"]], HEADER, rows)
     report = run_batch(inbox, tmp_path / "out", "2026-04")
-    copy = load_workbook(report.files[0].annotated)
-    assert copy["错误清单"]["C2"].data_type == "s"
-    assert copy["错误清单"]["C2"].value == rows[1][4]
+    copy = load_workbook(report.files[0].annotated)["错误清单"]
+    value = copy.cell(header_row(copy) + 1, LIST_HEADER.index("填写内容") + 1)
+    assert (value.data_type, value.value) == ("s", rows[1][4])
 
 
 def test_same_name_different_format_get_separate_annotated_copies(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from process import cli
+from tests.annotated import listed
 from tests.conftest import SAMPLES, run_samples
 from tests.factory import make_people
 from unionbatch.money import rmb_upper
@@ -154,8 +155,7 @@ def test_annotated_copy_marks_each_bad_cell(sample_run) -> None:
     entry = next(f for f in report["files"] if f["path"].endswith("城西镇工会_慰问名单.xlsx"))
     workbook = load_workbook(folder / entry["annotated"])
     assert workbook.sheetnames[0] == "错误清单"
-    assert [c.value for c in workbook["错误清单"][1]] == ["位置", "字段", "填写内容", "级别", "问题", "修改方法"]
-    assert workbook["错误清单"].max_row == len(entry["findings"]) + 1
+    assert len(listed(workbook["错误清单"])) == len(entry["findings"])
     sheet = workbook["慰问名单"]
     for finding in entry["findings"]:
         cell = sheet[finding["cell"]]

@@ -372,6 +372,7 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
         lines.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
     if result.findings:
         lines += ["", "请对照附件中标注的单元格修改。" if result.errors else "警告不影响受理,请核实。"]
+        lines += [result.annotation_note] if result.annotation_note and result.annotated else []
         shown = result.findings[: settings.findings_in_reply]
         for number, finding in enumerate(shown, start=1):
             place = f"{finding.sheet}!{finding.cell}" if finding.cell else "整个文件"

@@ -543,22 +543,24 @@ def _start_annotating(
     ]
     if pool is None or len(jobs) < 2:
         for result, job in jobs:
-            result.annotated = _annotate(*job)
+            result.annotated, result.annotation_note = _annotate(*job)
         return lambda: None
     futures = [(result, pool.submit(_annotate, *job)) for result, job in jobs]
 
     def finish() -> None:
         for result, future in futures:
-            result.annotated = future.result()
+            result.annotated, result.annotation_note = future.result()
 
     return finish
 
 
-def _annotate(source: Path, findings: list[Finding], target: Path) -> Path | None:
-    """annotate_copy, imported where it runs: a run's main process need not hold openpyxl (5 MB)."""
+def _annotate(source: Path, findings: list[Finding], target: Path) -> tuple[Path | None, str | None]:
+    """annotate_copy, imported where it runs: a run's main process need not hold openpyxl (5 MB). The copy's path
+    and what it could not keep of the original."""
     from .annotate import annotate_copy
 
-    return annotate_copy(source, findings, target)
+    copy = annotate_copy(source, findings, target)
+    return (copy.path, copy.note) if copy else (None, None)
 
 
 def _current(report: Report, kind: str) -> list[FileResult]:

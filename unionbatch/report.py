@@ -40,6 +40,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     parsed: ParsedSheet | None = None
     annotated: Path | None = None
+    annotation_note: str | None = None  # what the annotated copy could not keep of the original, if anything
     replaced_by: str | None = None  # a newer file of the same unit and form
     changes: Changes | None = None  # what this file changed against the version it replaces
     source: Path | None = None  # where the bytes are read from, when not yet at `path` (the inbox)
