@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from stdnum.cn import ric
 
 from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
@@ -128,6 +129,16 @@ def hidden(sheet: bool = False, row: int | None = None) -> Callable[[Path], list
     return build
 
 
+def first_generation(id_number: str) -> str:
+    """The 15-digit first-generation number an 18-digit ID of someone born in the 1900s was upgraded from."""
+    return id_number[:6] + id_number[8:17]
+
+
+def with_area(id_number: str, area: str) -> str:
+    body = area + id_number[6:17]
+    return body + ric.calc_check_digit(body + "0")
+
+
 TOTALS = {"amount": sum(p.amount for p in PEOPLE), "goods": sum(p.goods for p in PEOPLE)}
 P = PEOPLE[0]
 
@@ -171,6 +182,8 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
         on_template(changed(0, id_number=PEOPLE[0].id_number[:-1] + ("1" if PEOPLE[0].id_number[-1] == "0" else "0"))),
         "D4",
     ),
+    "id_first_generation": (on_template(changed(1, id_number=first_generation(PEOPLE[1].id_number))), "D5"),
+    "id_area_unknown": (on_template(changed(2, id_number=with_area(PEOPLE[2].id_number, "359999"))), "D6"),
     "gender_mismatch": (on_template(changed(1, gender="女" if PEOPLE[1].gender == "男" else "男")), "C5"),
     "phone_invalid": (on_template(changed(2, phone="12345")), "E6"),
     "income_not_eligible": (on_template(changed(DEEP, income=120000, expense=0)), "G6"),
