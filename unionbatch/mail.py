@@ -35,6 +35,7 @@ KEPT_SUFFIXES = (
     ".xlsb",
     ".ods",
     ".et",
+    ".ett",
     ".csv",
     ".doc",
     ".docx",
