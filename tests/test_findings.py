@@ -7,6 +7,8 @@ or by xlsxwriter in a unit's own layout, with exactly one planted mistake.
 from __future__ import annotations
 
 import dataclasses
+import io
+import shutil
 import zipfile
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -233,7 +235,7 @@ def test_every_code_has_a_fixture(specs) -> None:
     """Codes of every form (the engine's and those the schemas register) each have a fixture."""
     from tests.test_sports import SPORTS_CASES
 
-    assert set(CASES) | set(RUN_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -364,6 +366,41 @@ def test_run_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
     matching = [f for f in result.findings if f.code == code]
     assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]
     assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+
+
+def nested_zip(folder: Path) -> Path:
+    """名单.zip holding 名单.xlsx and, beside it, 旧名单.zip (an archive in the archive)."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("旧名单.xlsx", b"old")
+    (folder / "inbox").mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "inbox" / "名单.zip", "w") as archive:
+        archive.writestr("名单.xlsx", fill_template(folder / "make" / "名单.xlsx", "测试工会", PEOPLE).read_bytes())
+        archive.writestr("旧名单.zip", inner.getvalue())
+    return folder / "inbox" / "名单.zip"
+
+
+def encrypted_member(folder: Path) -> Path:
+    """A zip (Info-ZIP, tests/test_unzip.py) whose 甲工会名单.xlsx has a password and 乙工会名单.xlsx none."""
+    (folder / "inbox").mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(CORPUS.parent / "zips" / "部分加密.zip", folder / "inbox" / "名单.zip"))
+
+
+# code → (fixture builder, the member named); the finding belongs to the zip's own result, for the whole file
+ARCHIVE_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "archive_nested": (nested_zip, "旧名单.zip"),
+    "archive_encrypted": (encrypted_member, "甲工会名单.xlsx"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(ARCHIVE_CASES))
+def test_archive_fixture_triggers_code_naming_the_member(code: str, tmp_path: Path) -> None:
+    build, member = ARCHIVE_CASES[code]
+    zipped = build(tmp_path)
+    report = run_batch(tmp_path / "inbox", tmp_path / "out", "2026-11")
+    [result] = [r for r in report.files if r.path.name == zipped.name]
+    assert [(f.code, f.cell, f.value) for f in result.findings] == [(code, None, member)]
+    assert result.status == REJECTED and member in result.findings[0].message
 
 
 def test_barred_ids_from_the_policy(tmp_path: Path, specs) -> None:

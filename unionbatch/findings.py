@@ -38,6 +38,14 @@ CODES: dict[str, Code] = {
     "too_large": Code(
         ERROR, "文件超过处理上限:{reason}", "请删除多余的行、列或工作表后重新提交;确需报送大文件的,请联系工会办公室"
     ),
+    "archive_nested": Code(
+        ERROR,
+        "压缩包中的“{value}”本身又是一个压缩包,没有解开",
+        "请把表格直接放进一个压缩包(不要包了再包),或把表格作为附件直接发送",
+    ),
+    "archive_encrypted": Code(
+        ERROR, "压缩包中的“{value}”设有密码,无法解开", "请去掉压缩包的密码后重新发送,或把表格作为附件直接发送"
+    ),
     "formulas_not_calculated": Code(
         ERROR,
         "表中有 {count} 个公式没有保存计算结果(如 {value}),文件可能由程序生成、从未在 Excel 中打开过",
