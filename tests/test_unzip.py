@@ -8,7 +8,9 @@ Info-ZIP from two lists on our template (甲工会 make_people(3, seed=41), 乙�
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 import shutil
 import zipfile
 from email import policy as email_policy
@@ -64,10 +66,12 @@ def test_each_workbook_in_a_zip_is_its_own_submission(tmp_path: Path) -> None:
         },
     )
     (inbox / "名单.zip").write_bytes(data)
+    arrived = dt.datetime(2026, 11, 25, 16, 30)
+    os.utime(inbox / "名单.zip", (arrived.timestamp(), arrived.timestamp()))
     report = run(tmp_path)
-    assert {r.path.name: (r.unit, r.status, r.rows) for r in report.files} == {
-        "甲工会名单.xlsx": ("甲工会", "accepted", 3),
-        "乙工会名单.xlsx": ("乙工会", "accepted", 3),
+    assert {r.path.name: (r.unit, r.status, r.rows, r.received) for r in report.files} == {
+        "甲工会名单.xlsx": ("甲工会", "accepted", 3, arrived),  # arrived when the zip did
+        "乙工会名单.xlsx": ("乙工会", "accepted", 3, arrived),
     }
     archive = tmp_path / "out" / "2026-11" / "原件"
     assert (archive / "压缩包" / "名单.zip").read_bytes() == data  # the zip itself kept, untouched
