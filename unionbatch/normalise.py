@@ -410,15 +410,19 @@ def _normalise_phone(value: Any) -> str:
     13812345678, 0591-87654321, 0591-87654321-8001; the text without spaces when it is no phone number."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = _SPACES.sub("", visible(unicodedata.normalize("NFKC", str(value)))).upper()
+    text = str(value)
+    if len(text) == 11 and text.isascii() and text.isdigit() and _phone_pattern("mobile").fullmatch(text):
+        return text  # most cells: a mobile as it should be written
+    text = _SPACES.sub("", visible(unicodedata.normalize("NFKC", text))).upper()
     text = re.sub("[—–―‐‑]", "-", text).replace("（", "(").replace("）", ")")
     return canonical_phone(text) or text
 
 
-@functools.lru_cache(maxsize=65536)
 def canonical_phone(text: str) -> str | None:
     """13812345678 / 0591-87654321 / 0591-87654321-8001 for a mobile or a landline with its area code, by
     python-phonenumbers' metadata for China; None for anything else."""
+    if len(text) == 11 and text.isascii() and text.isdigit() and _phone_pattern("mobile").fullmatch(text):
+        return text
     number = _phone_number(text)
     if number is not None:
         return number
