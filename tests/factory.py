@@ -73,6 +73,11 @@ class Person:
     remark: str = ""
 
 
+def mobile(digits: str) -> str:
+    """11 random digits made a number in use: 154 and 194 are not allocated (python-phonenumbers), 158 and 198 are."""
+    return digits[:2] + "8" + digits[3:] if digits[:3] in ("154", "194") else digits
+
+
 def make_id(rng: random.Random, gender: str, born: dt.date | None = None) -> str:
     born = born or dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 35 * 365))
     digit17 = rng.choice("13579" if gender == "男" else "02468")  # odd for men, even for women
@@ -101,7 +106,7 @@ def make_people(count: int, seed: int, prefix: str = "FZ") -> list[Person]:
                 name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                 gender=gender,
                 id_number=make_id(rng, gender),
-                phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                phone=mobile(f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"),
                 tier=tier,
                 cause=rng.choice(("因病", "因学", "因业", "因灾", "因残", "其他")),
                 household=household,
@@ -290,7 +295,7 @@ def make_team(dept: str, seed: int, events: Sequence[Sequence[str]], women: int 
                 name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                 gender=gender,
                 id_number=make_id(rng, gender, born),
-                phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                phone=mobile(f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"),
                 events=tuple(chosen),
             )
         )

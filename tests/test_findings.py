@@ -7,6 +7,8 @@ or by xlsxwriter in a unit's own layout, with exactly one planted mistake.
 from __future__ import annotations
 
 import dataclasses
+import io
+import shutil
 import zipfile
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from stdnum.cn import ric
 
 from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
@@ -132,6 +135,16 @@ def hidden(sheet: bool = False, row: int | None = None) -> Callable[[Path], list
     return build
 
 
+def first_generation(id_number: str) -> str:
+    """The 15-digit first-generation number an 18-digit ID of someone born in the 1900s was upgraded from."""
+    return id_number[:6] + id_number[8:17]
+
+
+def with_area(id_number: str, area: str) -> str:
+    body = area + id_number[6:17]
+    return body + ric.calc_check_digit(body + "0")
+
+
 TOTALS = {"amount": sum(p.amount for p in PEOPLE), "goods": sum(p.goods for p in PEOPLE)}
 P = PEOPLE[0]
 
@@ -180,6 +193,8 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
         on_template(changed(0, id_number=PEOPLE[0].id_number[:-1] + ("1" if PEOPLE[0].id_number[-1] == "0" else "0"))),
         "D4",
     ),
+    "id_first_generation": (on_template(changed(1, id_number=first_generation(PEOPLE[1].id_number))), "D5"),
+    "id_area_unknown": (on_template(changed(2, id_number=with_area(PEOPLE[2].id_number, "359999"))), "D6"),
     "gender_mismatch": (on_template(changed(1, gender="女" if PEOPLE[1].gender == "男" else "男")), "C5"),
     "phone_invalid": (on_template(changed(2, phone="12345")), "E6"),
     "income_not_eligible": (on_template(changed(DEEP, income=120000, expense=0)), "G6"),
@@ -229,7 +244,7 @@ def test_every_code_has_a_fixture(specs) -> None:
     """Codes of every form (the engine's and those the schemas register) each have a fixture."""
     from tests.test_sports import SPORTS_CASES
 
-    assert set(CASES) | set(RUN_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -360,6 +375,41 @@ def test_run_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
     matching = [f for f in result.findings if f.code == code]
     assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]
     assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+
+
+def nested_zip(folder: Path) -> Path:
+    """名单.zip holding 名单.xlsx and, beside it, 旧名单.zip (an archive in the archive)."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("旧名单.xlsx", b"old")
+    (folder / "inbox").mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "inbox" / "名单.zip", "w") as archive:
+        archive.writestr("名单.xlsx", fill_template(folder / "make" / "名单.xlsx", "测试工会", PEOPLE).read_bytes())
+        archive.writestr("旧名单.zip", inner.getvalue())
+    return folder / "inbox" / "名单.zip"
+
+
+def encrypted_member(folder: Path) -> Path:
+    """A zip (Info-ZIP, tests/test_unzip.py) whose 甲工会名单.xlsx has a password and 乙工会名单.xlsx none."""
+    (folder / "inbox").mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(CORPUS.parent / "zips" / "部分加密.zip", folder / "inbox" / "名单.zip"))
+
+
+# code → (fixture builder, the member named); the finding belongs to the zip's own result, for the whole file
+ARCHIVE_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "archive_nested": (nested_zip, "旧名单.zip"),
+    "archive_encrypted": (encrypted_member, "甲工会名单.xlsx"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(ARCHIVE_CASES))
+def test_archive_fixture_triggers_code_naming_the_member(code: str, tmp_path: Path) -> None:
+    build, member = ARCHIVE_CASES[code]
+    zipped = build(tmp_path)
+    report = run_batch(tmp_path / "inbox", tmp_path / "out", "2026-11")
+    [result] = [r for r in report.files if r.path.name == zipped.name]
+    assert [(f.code, f.cell, f.value) for f in result.findings] == [(code, None, member)]
+    assert result.status == REJECTED and member in result.findings[0].message
 
 
 def test_barred_ids_from_the_policy(tmp_path: Path, specs) -> None:

@@ -40,6 +40,7 @@ KEPT_SUFFIXES = (
     ".xlsb",
     ".ods",
     ".et",
+    ".ett",
     ".csv",
     ".doc",
     ".docx",

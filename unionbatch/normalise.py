@@ -8,6 +8,7 @@ as text). A value that cannot be normalised becomes `Invalid(code)` for the vali
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -509,16 +510,93 @@ def _normalise_mark(value: Any) -> str | Invalid | None:
 
 
 def _normalise_id(value: Any) -> str | Invalid:
-    if isinstance(value, int | float):
-        return Invalid("id_as_number")
-    text = _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).upper().lstrip("'")
+    """An ID as typed: invisible characters, spaces, a leading apostrophe dropped; × and x read as X. A 15-digit
+    first-generation ID stored as a number is kept whole (Excel holds 15 digits exactly); a longer one is lost."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _id_from_number(value)
+    text = _SPACES.sub("", visible(unicodedata.normalize("NFKC", str(value)))).upper().lstrip(_QUOTES)
+    text = text.replace("×", "X")
     return Invalid("id_as_number") if _SCIENTIFIC.match(text) else text
 
 
+_QUOTES = "'’‘`"
+
+
+def _id_from_number(value: float) -> str | Invalid:
+    if float(value).is_integer() and 10**14 <= value < 10**15:
+        return str(int(value))
+    return Invalid("id_as_number")
+
+
+def visible(text: str) -> str:
+    """`text` without the invisible format characters (Unicode category Cf) pasted from WeChat or web pages:
+    zero-width spaces, byte-order marks, direction marks, soft hyphens."""
+    if text.isascii():
+        return text
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+_PHONE_NOISE = re.compile(r"[\s()\-.]")
+_EXTENSION = re.compile(r"^(.*\d)(?:-|转|分机|EXT\.?|#)(\d{1,6})$")
+_COUNTRY = re.compile(r"^(?:\+|00)?86(?=1\d{10}$|0?[2-9]\d{8,10}$)")
+
+
 def _normalise_phone(value: Any) -> str:
+    """A phone as written (138 1234 5678, 172-5817-4798, +86 138…, (0591)87654321) in the form outputs show:
+    13812345678, 0591-87654321, 0591-87654321-8001; the text without spaces when it is no phone number."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).replace("—", "-")
+    text = str(value)
+    if len(text) == 11 and text.isascii() and text.isdigit() and _phone_pattern("mobile").fullmatch(text):
+        return text  # most cells: a mobile as it should be written
+    text = _SPACES.sub("", visible(unicodedata.normalize("NFKC", text))).upper()
+    text = re.sub("[—–―‐‑]", "-", text).replace("（", "(").replace("）", ")")
+    return canonical_phone(text) or text
+
+
+def canonical_phone(text: str) -> str | None:
+    """13812345678 / 0591-87654321 / 0591-87654321-8001 for a mobile or a landline with its area code, by
+    python-phonenumbers' metadata for China; None for anything else."""
+    if len(text) == 11 and text.isascii() and text.isdigit() and _phone_pattern("mobile").fullmatch(text):
+        return text
+    number = _phone_number(text)
+    if number is not None:
+        return number
+    extension = _EXTENSION.match(text)
+    if extension:
+        number = _phone_number(extension[1])
+        if number is not None and "-" in number:  # only a landline has an extension
+            return f"{number}-{extension[2]}"
+    return None
+
+
+def _phone_number(text: str) -> str | None:
+    written = _PHONE_NOISE.sub("", text.lstrip(_QUOTES))
+    digits = _COUNTRY.sub("", written)
+    if not digits.isdigit() or not digits.isascii():
+        return None
+    if digits.startswith("1") and _phone_pattern("mobile").fullmatch(digits):
+        return digits
+    if digits != written and not digits.startswith("0"):
+        digits = "0" + digits  # +86 591 8765 4321: the area code without its trunk 0
+    if digits.startswith("0") and _phone_pattern("fixed_line").fullmatch(digits[1:]):
+        area = _area_code_length(digits)
+        return f"{digits[: area + 1]}-{digits[area + 1 :]}"
+    return None
+
+
+@functools.cache
+def _phone_pattern(kind: str) -> re.Pattern[str]:
+    from phonenumbers import PhoneMetadata  # its metadata loads only when a phone is checked
+
+    metadata = PhoneMetadata.metadata_for_region("CN")
+    return re.compile(getattr(metadata, kind).national_number_pattern)
+
+
+def _area_code_length(digits: str) -> int:
+    import phonenumbers
+
+    return phonenumbers.length_of_geographical_area_code(phonenumbers.parse(digits, "CN"))
 
 
 def _clean_text(value: Any) -> str | None:

@@ -60,6 +60,7 @@ from .report import (
     write_json,
 )
 from .spec import FormSpec, load_specs, share_specs
+from .unzip import is_zip, unpack_zip_files
 from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
 
@@ -289,7 +290,10 @@ def _run(
     archive = folder / ARCHIVE_DIR
     required = policy.email.require_authentication
     extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox, require_authentication=required))
+    unzipped = unpack_zip_files(inbox, archive, ledger, policy.limits, keep=keep_inbox)  # after: a mail's zips too
+    extracted |= set(unzipped.saved)
     work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
+    work = [job for job in work if not is_zip(job[0])]  # unpacked already; kept with --keep-inbox
     results, reconciliations = check_batch(
         [source for source, _, _ in work],
         specs,
@@ -305,6 +309,7 @@ def _run(
         result.sha256 = sha
         if result.parsed is not None:
             result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
+    results += unzipped.results  # zips with members refused: their findings, for the report and the reply
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(path.name, same) for path, same in repeats]
     report.arriving = [path.name for path in arriving]

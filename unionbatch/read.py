@@ -20,7 +20,7 @@ from defusedxml.common import DefusedXmlException
 
 from .spec import cell_ref
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et", ".ett", ".csv")  # .et/.ett: WPS (BIFF)
 META_SHEET = "_表单信息"
 MB = 1024 * 1024
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -90,6 +90,10 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
     if size > limits.max_file_mb * MB:
         raise ReadFailure(f"文件大小 {size / MB:.1f} MB,超过上限 {limits.max_file_mb} MB", code="too_large")
     _check_content(path, limits)
+    if path.suffix.lower() == ".csv":
+        from .csvbook import read_csv_book  # csvbook builds on this module's records
+
+        return read_csv_book(path, limits)
     zipped = zipfile.is_zipfile(path)
     extras = _ooxml_extras(path) if zipped else {}
     merged_ranges = ods_merged_ranges(path) if zipped and _is_ods(path) else None

@@ -19,7 +19,7 @@ from stdnum.cn import ric
 from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
-from .normalise import Invalid, ParsedSheet, display, parse_number
+from .normalise import Invalid, ParsedSheet, canonical_phone, display, parse_number
 from .spec import Column, FormSpec, cell_ref, header_key, ordered, sheet_row
 
 if TYPE_CHECKING:
@@ -27,9 +27,8 @@ if TYPE_CHECKING:
 
 Predicate = Callable[[Any], bool]
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3}-?)\d{7,8}(-\d{1,6})?$")
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_FIRST_GENERATION = re.compile(r"^\d{15}$")
 
 
 def validate_sheet(parsed: ParsedSheet, policy: Any) -> list[Finding]:
@@ -134,9 +133,16 @@ def column_predicates(column: Column) -> list[tuple[str, Predicate]]:
     if column.kind == "id":
         rules += [
             ("id_as_number", _not_invalid("id_as_number")),
-            ("id_format", lambda value: not isinstance(value, str) or bool(_ID_SHAPE.match(value))),
+            ("id_first_generation", lambda value: first_generation_upgrade(value) is None),
+            (
+                "id_format",
+                lambda value: (
+                    not isinstance(value, str) or _id_shaped(value) or first_generation_upgrade(value) is not None
+                ),
+            ),
             ("id_birthdate", lambda value: not _id_shaped(value) or birth_date(value) is not None),
             ("id_checksum", lambda value: not _id_dated(value) or ric.calc_check_digit(value) == value[-1]),
+            ("id_area_unknown", lambda value: not valid_id(value) or known_area(value[:6])),
         ]
     if column.kind == "mark":
         rules.append(("invalid_mark", _not_invalid("invalid_mark")))
@@ -169,6 +175,10 @@ def _cell_finding(parsed: ParsedSheet, code: str, row: int, key: str) -> Finding
         params["minimum"] = column.minimum
     elif code == "id_birthdate":
         params["birth"] = f"{value[6:10]}年{value[10:12]}月{value[12:14]}日"
+    elif code == "id_first_generation":
+        params["upgraded"] = first_generation_upgrade(value)
+    elif code == "id_area_unknown":
+        params["area"] = value[:6]
     return parsed.finding(code, row, key, **params)
 
 
@@ -186,6 +196,38 @@ def birth_date(id_number: str) -> dt.date | None:
     except ValueError:  # an impossible date such as 1993-13-32
         return None
     return born if _EARLIEST <= born <= _TODAY else None
+
+
+def _upgraded_body(first_generation: str) -> str:
+    """A 15-digit first-generation ID's 17 digits in the 18-digit layout (GB 11643): area, 19yymmdd, sequence."""
+    return f"{first_generation[:6]}19{first_generation[6:]}"
+
+
+def first_generation_upgrade(value: Any) -> str | None:
+    """The 18-digit number a 15-digit first-generation ID converts to (area + 19 + yymmdd + sequence + check
+    digit), for the sender to confirm; None when `value` is not a 15-digit ID with a real birth date."""
+    if not isinstance(value, str) or not _FIRST_GENERATION.match(value):
+        return None
+    body = _upgraded_body(value)
+    if birth_date(body) is None:
+        return None
+    return body + ric.calc_check_digit(body + "0")
+
+
+# 港澳台居民居住证 (810000 / 820000 / 830000) and the 2023 foreigners' permanent residence ID (9…) use
+# numbers no division list holds
+_AREAS_WITHOUT_DIVISION = ("81", "82", "83", "9")
+
+
+@functools.lru_cache(maxsize=4096)
+def known_area(area: str) -> bool:
+    """The first 6 digits of an ID are a division code in python-stdnum's list (including abolished ones:
+    a number keeps the code it was issued under)."""
+    if area.startswith(_AREAS_WITHOUT_DIVISION):
+        return True
+    from stdnum import numdb
+
+    return any("county" in properties for _, properties in numdb.get("cn/loc").info(area))
 
 
 def _id_shaped(value: Any) -> bool:
@@ -217,7 +259,8 @@ def gender_matches_id(sheet: ParsedSheet, _policy: Any) -> list[Finding]:
 
 
 def valid_phone(value: str) -> bool:
-    return bool(_MOBILE.match(value) or _LANDLINE.match(value))
+    """A mobile, or a landline with its area code, by python-phonenumbers' metadata for China."""
+    return canonical_phone(value) is not None
 
 
 # ---- across rows ----------------------------------------------------------------------------
