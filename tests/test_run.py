@@ -74,7 +74,12 @@ def test_exit_code_and_console_summary(sample_run) -> None:
     assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
     assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
     assert "送温暖统计表 未报送/待重报:城东街道工会(被退回待重报)、教育系统工会(未报送)、卫健系统工会(未报送)" in lines
-    assert "慰问名单:30 户,合计 37,300.00 元(叁万柒仟叁佰元整)" in lines
+    people = [p for count, seed in ACCEPTED_SEEDS.values() for p in make_people(count, seed)]
+    cash, goods = sum(Decimal(p.amount) for p in people), sum(Decimal(p.goods) for p in people)
+    assert (
+        f"慰问名单:{len(people)} 户,慰问金 {cash:,.2f} 元({rmb_upper(cash)}),"
+        f"物资折款 {goods:,.2f} 元({rmb_upper(goods)}),合计 {cash + goods:,.2f} 元"
+    ) in lines
     assert (
         "  已受理,已被新版替换  高新园区联合工会  园区统计表(初稿).xlsx  (1 行,0 个错误,0 个警告)"
         "  已被 园区统计表(更正).xlsx 替换,不计入汇总"
