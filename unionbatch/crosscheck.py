@@ -6,6 +6,7 @@ Hashing by key, never by comparing pairs of files: one pass over all rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .normalise import ParsedSheet
 from .report import FileResult, unit_key
 from .spec import Reconcile
 from .validate import reading_order, valid_id
+from .versions import arrival_order, choose_current
 
 
 def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str], list[str]]) -> None:
@@ -38,14 +40,32 @@ def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str]
             )
 
 
-def cross_file_duplicates(results: Sequence[FileResult]) -> None:
-    """Add an error to each file whose key (身份证号) also appears in another unit's file of the same form."""
+def settle_versions(results: Sequence[FileResult]) -> None:
+    """Choose each unit's current version of each form and check people listed by two units, together, until
+    neither changes: a duplicate error can reject a unit's newest file, which makes an older version current, and
+    that version is then checked too (against every file checked before), so no counted version escapes the check.
+
+    The files compared are those that were ever not replaced (the current ones, and rejected newer ones still
+    awaiting correction); a unit's own versions never count as duplicates of each other."""
+    compared: dict[int, FileResult] = {}
+    flagged: set[tuple[int, int]] = set()  # (file, row) already given the error
+    while True:
+        choose_current(results)
+        newly = {id(result): result for result in results if not result.replaced_by and id(result) not in compared}
+        if not newly:
+            return
+        compared |= newly
+        _flag_duplicates(list(compared.values()), flagged)
+
+
+def _flag_duplicates(results: Sequence[FileResult], flagged: set[tuple[int, int]]) -> None:
+    """Add an error to each row whose key (身份证号) also appears in another unit's file of the same form, once."""
     first: dict[str, dict[str, tuple[FileResult, int]]] = defaultdict(dict)  # form → key → where first seen
     seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = {}  # only the keys seen more than once
     for result in results:
         parsed = result.parsed
         key = parsed.spec.key_column if parsed else None
-        if parsed is None or key is None or not parsed.has_column(key) or result.replaced_by:
+        if parsed is None or key is None or not parsed.has_column(key):
             continue
         firsts = first[parsed.spec.kind]
         for row, value in parsed.frame[key].items():
@@ -62,10 +82,11 @@ def cross_file_duplicates(results: Sequence[FileResult]) -> None:
         if len(units) < 2:  # one unit's own versions are resubmissions, not duplicates
             continue
         for result, row in places:
-            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
             parsed = result.parsed
-            if parsed is None or parsed.spec.key_column is None:
+            if parsed is None or parsed.spec.key_column is None or (id(result), row) in flagged:
                 continue
+            flagged.add((id(result), row))
+            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
             result.findings.append(
                 parsed.finding(
                     "duplicate_across_files",
@@ -86,15 +107,19 @@ class Reconciliation:
     stated: Decimal
     other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
     status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单
+    file: str = ""  # the file that states the figure
+    counted: bool = True  # whether that file is counted (current), set once the batch has settled
 
 
 def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
-    """Check each form's declared figures against the same unit's current file of the other form."""
+    """Check each form's declared figures against the same unit's current file of the other form (settled before:
+    the other form has no reconciliation of its own). Every version is checked, not only the newest: if the newest
+    is rejected here, the older one that becomes current has been checked too."""
     current = {(r.kind, unit_key(r.unit)): r for r in results if r.current and r.unit}
     rows = []
     for result in results:
         parsed = result.parsed
-        if parsed is None or result.unit is None or result.replaced_by:
+        if parsed is None or result.unit is None:
             continue
         unit = unit_key(result.unit)
         for rule in parsed.spec.reconcile:
@@ -109,7 +134,13 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
             figure = Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
             rows.append(
                 Reconciliation(
-                    parsed.spec.kind, result.unit, rule.label, stated, figure, "一致" if stated == figure else "不一致"
+                    parsed.spec.kind,
+                    result.unit,
+                    rule.label,
+                    stated,
+                    figure,
+                    "一致" if stated == figure else "不一致",
+                    result.path.name,
                 )
             )
             if stated != figure:
@@ -129,7 +160,11 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
 
 
 def _unmatched(
-    result: FileResult, parsed: ParsedSheet, rule: Reconcile, stated: Decimal, results: Sequence[FileResult]
+    result: FileResult,
+    parsed: ParsedSheet,
+    rule: Reconcile,
+    stated: Decimal,
+    results: Sequence[FileResult],
 ) -> Reconciliation:
     """No current file of the other form: rejected (a warning on this file, once) or never sent."""
     unit = result.unit or ""
@@ -145,7 +180,27 @@ def _unmatched(
             )
         )
     status = "名单被退回" if rejected else "未收到名单"
-    return Reconciliation(parsed.spec.kind, unit, rule.label, stated, None, status)
+    return Reconciliation(parsed.spec.kind, unit, rule.label, stated, None, status, result.path.name)
+
+
+def counted_reconciliations(rows: Sequence[Reconciliation], results: Sequence[FileResult]) -> list[Reconciliation]:
+    """Once versions are final: the rows of each unit's counted file, or, for a unit none of whose files is counted,
+    those of its newest file, marked not counted (the roll-up leaves the unit out and the sheet says so)."""
+    by_name = {result.path.name: result for result in results}
+    files: dict[tuple[str, str], dict[int, FileResult]] = defaultdict(dict)
+    for row in rows:
+        result = by_name.get(row.file)
+        if result is not None:
+            files[(row.kind, unit_key(row.unit))][id(result)] = result
+    shown: dict[tuple[str, str], FileResult] = {}
+    for key, versions in files.items():
+        counted = [result for result in versions.values() if result.current]
+        shown[key] = counted[0] if counted else max(versions.values(), key=arrival_order)
+    return [
+        dataclasses.replace(row, counted=by_name[row.file].current)
+        for row in rows
+        if row.file in by_name and shown.get((row.kind, unit_key(row.unit))) is by_name[row.file]
+    ]
 
 
 def _figure_row(parsed: ParsedSheet) -> int:
@@ -184,8 +239,8 @@ def cross_form_findings(results: Sequence[FileResult], policy: Any) -> None:
             current[result.kind].append(result.parsed)
     for result in results:
         parsed = result.parsed
-        if parsed is None or result.replaced_by or not parsed.spec.batch_rules:
-            continue
+        if parsed is None or not parsed.spec.batch_rules:
+            continue  # every version, not only the newest: one that becomes current has been checked
         for rule in parsed.spec.batch_rules:
             result.findings += rule(parsed, policy.for_form(parsed.spec.kind), current)
         result.findings.sort(key=reading_order)
