@@ -122,3 +122,89 @@ def test_the_check_fails_a_total_whose_range_leaves_out_the_last_row(
         for again in (by_lo, ours):
             problems = sheet_problems(shown["实名制发放表"], again["实名制发放表"], WORDS_COLUMN)
             assert bool(problems) == (path == bad), problems
+
+
+# The one status vocabulary, as this test expects to read it everywhere.
+STATUS_WORDS = {
+    "accepted": "已受理",
+    "accepted_with_warnings": "已受理(有警告)",
+    "rejected": "退回修改",
+    "replaced": "已被新版替换",
+}
+
+
+def _files(folder: Path) -> list[dict]:
+    return json.loads((folder / "report.json").read_text(encoding="utf-8"))["files"]
+
+
+def test_every_file_has_one_status_everywhere_and_replaced_files_count_nowhere(recalculated) -> None:
+    output, folder, shown, again = recalculated
+    files = _files(folder)
+    assert {entry["status"] for entry in files} == set(STATUS_WORDS)  # the samples have each outcome
+    sheet = shown["处理报告.xlsx"]["文件"]
+    header = sheet[1]
+    by_file = {row[header.index("文件")]: row for row in sheet[2:] if row[0] != "合计"}
+    for entry in files:
+        name, words = Path(entry["path"]).name, STATUS_WORDS[entry["status"]]
+        assert by_file[name][header.index("状态")] == words
+        assert any(line.startswith(f"  {words}  ") and f"  {name}  " in line for line in output.splitlines()), name
+        assert (entry["status"] == "replaced") == (entry["replaced_by"] is not None)
+    counted = sum(entry["rows"] for entry in files if entry["status"] in ("accepted", "accepted_with_warnings"))
+    assert totals_row(again["处理报告.xlsx"]["文件"])["计入汇总行数"] == counted
+    relief = sum(entry["rows"] for entry in files if entry["kind"] == "慰问名单" and entry["status"].startswith("acc"))
+    assert totals_row(again["慰问名单汇总.xlsx"]["按单位汇总"])["户数"] == relief
+
+
+def test_rejected_and_replaced_rows_stand_out_in_the_office_report(recalculated) -> None:
+    from openpyxl import load_workbook
+
+    _, folder, _, _ = recalculated
+    sheet = load_workbook(folder / "处理报告.xlsx")["文件"]
+    status_column = [c.value for c in sheet[2]].index("状态")
+    looks = {}
+    for row in sheet.iter_rows(min_row=3):
+        if row[status_column].value in STATUS_WORDS.values():
+            cell = row[0]
+            looks.setdefault(row[status_column].value, set()).add(
+                (cell.fill.start_color.rgb, cell.font.color.rgb if cell.font.color else None)
+            )
+    assert all(len(found) == 1 for found in looks.values())  # one look per status
+    assert looks["退回修改"] != looks["已受理"] and looks["已被新版替换"] != looks["已受理"]
+    assert next(iter(looks["退回修改"]))[0].endswith("FFC7CE")
+
+
+def test_reconciliation_counts_are_integers_disagreements_highlighted_and_both_roll_ups_reconcile(
+    recalculated,
+) -> None:
+    from openpyxl import load_workbook
+
+    _, folder, shown, again = recalculated
+    sheet = load_workbook(folder / "送温暖统计汇总.xlsx")["与名单核对"]
+    header = [c.value for c in sheet[2]]
+    for row in sheet.iter_rows(min_row=3):
+        for cell, name in zip(row, header, strict=False):
+            if name and "户数" in name and isinstance(cell.value, int | float):
+                assert cell.number_format == "0" and cell.value == int(cell.value), (name, cell.value)
+        if row[header.index("结果")].value == "不一致":
+            assert row[0].fill.start_color.rgb.endswith(("FFEB9C", "FFC7CE")), row[0].value
+    totals = totals_row(again["送温暖统计汇总.xlsx"]["与名单核对"])
+    stats = totals_row(again["送温暖统计汇总.xlsx"]["按单位汇总"])
+    relief = totals_row(again["慰问名单汇总.xlsx"]["按单位汇总"])
+    assert totals["困难职工户数·统计表"] == stats["困难职工户数"]
+    assert totals["困难职工户数·名单"] == relief["户数"]
+    assert totals["困难职工慰问金额·统计表"] == stats["困难职工金额(元)"]
+    assert totals["困难职工慰问金额·名单"] == relief["慰问金额(元)"]
+    notes = " ".join(str(row[0]) for row in shown["送温暖统计汇总.xlsx"]["与名单核对"])
+    assert f"本汇总 {int(stats['困难职工户数'])},慰问名单汇总 {int(relief['户数'])}" in notes
+
+
+def test_a_roll_up_that_leaves_a_unit_out_says_so(recalculated) -> None:
+    _, folder, shown, _ = recalculated
+    files = _files(folder)
+    for book, kind in (("慰问名单汇总.xlsx", "慰问名单"), ("送温暖统计汇总.xlsx", "送温暖统计表")):
+        sent = {entry["unit"] for entry in files if entry["kind"] == kind}
+        counted = {entry["unit"] for entry in files if entry["kind"] == kind and entry["status"].startswith("acc")}
+        assert sent - counted  # the samples have a unit left out of each
+        notes = " ".join(str(row[0]) for row in shown[book]["按单位汇总"])
+        for unit in sent - counted:
+            assert unit in notes and "未计入本表" in notes

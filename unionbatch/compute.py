@@ -89,6 +89,13 @@ class FrameRows(Sequence[list[Any]]):
         return rows[index]
 
 
+MARKS = {
+    "rejected": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},  # 退回修改: red, as in the annotated copies
+    "mismatch": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},  # figures that disagree: yellow
+    "replaced": {"font_color": "#808080", "italic": True},  # counts nowhere: grey
+}
+
+
 @dataclass
 class OutSheet:
     name: str
@@ -100,6 +107,7 @@ class OutSheet:
     chart: Chart | None = None
     landscape: bool = False
     tall_rows: bool = False  # room for a handwritten signature
+    marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
 
     def column_totals(self) -> list[Decimal | None]:
         return [

@@ -104,11 +104,12 @@ class Reconciliation:
     kind: str  # the form that states the figure (统计表)
     unit: str
     label: str
-    stated: Decimal
+    stated: Decimal | None  # None: the unit sent the other form only (未收到{kind})
     other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
-    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单
-    file: str = ""  # the file that states the figure
-    counted: bool = True  # whether that file is counted (current), set once the batch has settled
+    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单 | 未收到{kind}
+    file: str = ""  # the file that states the figure (the other form's file when the unit sent only that)
+    counted: bool = True  # whether the stating file is counted (current), set once the batch has settled
+    is_count: bool = False  # a number of rows (户数), not an amount
 
 
 def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
@@ -130,8 +131,7 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
             if other is None or other.parsed is None:
                 rows.append(_unmatched(result, parsed, rule, stated, results))
                 continue
-            frame = other.parsed.frame
-            figure = Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
+            figure = _figure(other.parsed, rule)
             rows.append(
                 Reconciliation(
                     parsed.spec.kind,
@@ -141,6 +141,7 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
                     figure,
                     "一致" if stated == figure else "不一致",
                     result.path.name,
+                    is_count=rule.other_column is None,
                 )
             )
             if stated != figure:
@@ -156,6 +157,39 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
                         difference=_plain(stated - figure),
                     )
                 )
+    return rows + _only_other_form(results, current)
+
+
+def _figure(parsed: ParsedSheet, rule: Reconcile) -> Decimal:
+    frame = parsed.frame
+    return Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
+
+
+def _only_other_form(
+    results: Sequence[FileResult], current: dict[tuple[str | None, str], FileResult]
+) -> list[Reconciliation]:
+    """Units whose other form is counted but which sent none of the stating form: their figures are in the other
+    form's roll-up only, and the reconciliation says so."""
+    rules = {r.parsed.spec.kind: r.parsed.spec.reconcile for r in results if r.parsed and r.parsed.spec.reconcile}
+    stating = {(r.kind, unit_key(r.unit)) for r in results if r.unit and r.kind in rules}
+    rows = []
+    for kind, kind_rules in rules.items():
+        for (other_kind, unit), other in current.items():
+            for rule in kind_rules:
+                if other_kind == rule.other_kind and (kind, unit) not in stating and other.parsed is not None:
+                    figure = _figure(other.parsed, rule)
+                    rows.append(
+                        Reconciliation(
+                            kind,
+                            other.unit or "",
+                            rule.label,
+                            None,
+                            figure,
+                            f"未收到{kind}",
+                            other.path.name,
+                            is_count=rule.other_column is None,
+                        )
+                    )
     return rows
 
 
@@ -180,7 +214,9 @@ def _unmatched(
             )
         )
     status = "名单被退回" if rejected else "未收到名单"
-    return Reconciliation(parsed.spec.kind, unit, rule.label, stated, None, status, result.path.name)
+    return Reconciliation(
+        parsed.spec.kind, unit, rule.label, stated, None, status, result.path.name, is_count=rule.other_column is None
+    )
 
 
 def counted_reconciliations(rows: Sequence[Reconciliation], results: Sequence[FileResult]) -> list[Reconciliation]:
@@ -197,7 +233,7 @@ def counted_reconciliations(rows: Sequence[Reconciliation], results: Sequence[Fi
         counted = [result for result in versions.values() if result.current]
         shown[key] = counted[0] if counted else max(versions.values(), key=arrival_order)
     return [
-        dataclasses.replace(row, counted=by_name[row.file].current)
+        dataclasses.replace(row, counted=row.stated is not None and by_name[row.file].current)
         for row in rows
         if row.file in by_name and shown.get((row.kind, unit_key(row.unit))) is by_name[row.file]
     ]

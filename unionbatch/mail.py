@@ -23,7 +23,7 @@ from typing import Any
 from .findings import mask_text
 from .inbox import archive_name, copy_file, move, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
-from .report import STATUS_TEXT, FileResult, Report
+from .report import FileResult, Report, status_text
 
 IMAP_PASSWORD = "UNIONBATCH_IMAP_PASSWORD"
 SMTP_PASSWORD = "UNIONBATCH_SMTP_PASSWORD"
@@ -202,7 +202,7 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings) -> s
         f"{result.unit or '您好'}:",
         "",
         f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
-        f"结果:{STATUS_TEXT[result.status]}。",
+        f"结果:{status_text(result)}。",
         f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。",
     ]
     if result.changes:

@@ -53,6 +53,7 @@ from .report import (
     Report,
     append_log,
     form_report_sheets,
+    left_out_note,
     report_sheets,
     unit_key,
     write_json,
@@ -475,6 +476,8 @@ def _write_outputs(
             report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
             if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
                 summary = spec.summarise(frames[spec.kind], policy.for_form(spec.kind), frames)
+                if summary.sheets and (note := left_out_note(report, spec.kind)):
+                    summary.sheets[0].notes.insert(0, note)
                 report.totals[spec.kind] |= summary.totals
                 sheets += summary.sheets
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
