@@ -208,3 +208,21 @@ def test_a_roll_up_that_leaves_a_unit_out_says_so(recalculated) -> None:
         notes = " ".join(str(row[0]) for row in shown[book]["按单位汇总"])
         for unit in sent - counted:
             assert unit in notes and "未计入本表" in notes
+
+
+def test_registration_detail_shows_every_entry_as_a_tick_and_every_age_group(recalculated) -> None:
+    _, _, shown, again = recalculated
+    detail = shown["报名汇总.xlsx"]["报名明细"]
+    header, rows = detail[1], [row for row in detail[2:] if isinstance(row[0], float)]
+    per_event = totals_row(again["报名汇总.xlsx"]["各部门人数"])
+    events = [name for name in header if name in per_event and name not in ("报名人数", "男", "女")]
+    assert len(events) >= 5
+    for event in events:
+        assert sum(row[header.index(event)] == "√" for row in rows) == per_event[event], event
+    listed = [row for row in rows if row[header.index("报名项目")]]
+    assert listed  # the samples enter some events in a 报名项目 column
+    for row in listed:
+        for name in str(row[header.index("报名项目")]).split("、"):
+            column = header.index(name if name in header else f"{name}*")  # * events are headed 托球跑*
+            assert row[column] == "√", (row[2], name)
+    assert all(row[header.index("年龄组")] for row in rows)
