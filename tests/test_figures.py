@@ -226,3 +226,11 @@ def test_registration_detail_shows_every_entry_as_a_tick_and_every_age_group(rec
             column = header.index(name if name in header else f"{name}*")  # * events are headed 托球跑*
             assert row[column] == "√", (row[2], name)
     assert all(row[header.index("年龄组")] for row in rows)
+
+
+def test_readme_quick_start_shows_the_real_output_of_its_command(recalculated) -> None:
+    output, _, _, _ = recalculated
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("第一条命令的输出(退出码 1,因为有文件被退回):\n\n```\n", 1)[1].split("```", 1)[0]
+    assert block.splitlines()[:-1] == output.splitlines()[:-1]  # all but the 输出 folder, which is out/ there
+    assert block.splitlines()[-1] == "输出:out/2026-11"
