@@ -18,7 +18,16 @@ import pandas as pd
 
 from schemas._activity import team_key
 from schemas._columns import PHONE, REMARK, SEQ
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet
+from unionbatch.compute import (
+    UPPER_AS_OF_RUN,
+    Chart,
+    OutColumn,
+    OutSheet,
+    Summary,
+    decimal_sum,
+    detail_sheet,
+    upper_line,
+)
 from unionbatch.findings import ERROR, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
@@ -173,10 +182,11 @@ def summarise(frame: pd.DataFrame, outing: Outing, _batch: Mapping[str, pd.DataF
         )
     fees, subsidy = decimal_sum(frame["fee"]), decimal_sum(frame["subsidy"])
     notes = [
-        f"应收费用合计(大写):人民币{rmb_upper(fees)}",
-        f"工会补贴合计(大写):人民币{rmb_upper(subsidy)}",
+        upper_line("应收费用合计(教职工和家属交的费用)", fees),
+        upper_line("工会补贴合计(活动成本 − 应收费用)", subsidy),
         f"每人成本 {format_yuan(outing.cost)} 元;教职工交 {format_yuan(outing.fee(MEMBER))} 元,"
         f"家属交 {format_yuan(outing.fee(FAMILY))} 元。",
+        UPPER_AS_OF_RUN,
     ]
     by_dept = OutSheet(
         "外出活动汇总",
@@ -197,7 +207,7 @@ def summarise(frame: pd.DataFrame, outing: Outing, _batch: Mapping[str, pd.DataF
     )
     fee_column = OutColumn("应交费用(元)", "money", 12, summed=True)
     listing = detail_sheet(SPEC, frame, [(fee_column, "fee")], name="外出名单")
-    listing.notes = notes[:1]
+    listing.notes = [notes[0], UPPER_AS_OF_RUN]
     totals = {
         "people": len(frame),
         "members": int((frame["role"] == MEMBER).sum()),

@@ -15,6 +15,7 @@ import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, PHONE, REMARK, SEQ
 from unionbatch.compute import (
+    UPPER_AS_OF_RUN,
     Chart,
     FrameRows,
     OutColumn,
@@ -23,6 +24,7 @@ from unionbatch.compute import (
     decimal_sum,
     detail_sheet,
     group_rows,
+    upper_line,
 )
 from unionbatch.findings import Finding
 from unionbatch.history import History, shift_period
@@ -352,15 +354,18 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
     goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
     total = _row_totals(frame["amount"].tolist(), goods)
     frame = frame.assign(goods=goods, total=total)  # copy-on-write: the other columns are not copied
-    grand_total = decimal_sum(frame["total"])
-    upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
+    cash, goods_total, grand_total = (decimal_sum(frame[key]) for key in ("amount", "goods", "total"))
+    cash_line = upper_line("慰问金合计(现金,不含物资折款)", cash)
+    goods_line = upper_line("慰问物资折款合计(实物,不发现金)", goods_total)
+    grand_line = upper_line("合计(慰问金 + 物资折款)", grand_total)
+    upper = [cash_line, goods_line, grand_line, UPPER_AS_OF_RUN]
     money_columns = [
         OutColumn(header, "money", 14, summed=True) for header in ("慰问金额(元)", "慰问物资折款(元)", "合计(元)")
     ]
     households = OutColumn("户数", "int", 8, summed=True)
 
     detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")])
-    detail.notes.append(upper)
+    detail.notes += upper
 
     by_unit = OutSheet(
         "按单位汇总",
@@ -368,7 +373,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         group_rows(frame, ["source_unit"], MONEY),
         title="慰问名单按单位汇总",
         total_label="合计",
-        notes=[upper],
+        notes=upper,
         chart=Chart("各单位慰问金额合计(元)", category_column=0, value_column=4),
     )
     by_tier = OutSheet(
@@ -377,7 +382,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         group_rows(frame, ["tier", "cause"], MONEY, order=[TIERS, CAUSES]),
         title="慰问名单按困难类别、致困原因汇总",
         total_label="合计",
-        notes=[upper],
+        notes=upper,
     )
     signoff = OutSheet(
         "实名制发放表",
@@ -394,18 +399,27 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         FrameRows(frame, _signoff_row, named=True, columns=SIGNOFF, sort_by=["source_unit", "source_order"]),
         title="困难职工慰问金实名制发放表",
         total_label="合计",
-        notes=[upper, "经办人:              审核人:              单位负责人:              (盖章)"],
+        notes=[
+            cash_line,
+            goods_line,
+            "发放的现金为慰问金;物资折款是慰问物资的折算金额,以实物发放。",
+            UPPER_AS_OF_RUN,
+            "经办人:              审核人:              单位负责人:              (盖章)",
+        ],
         landscape=True,
         tall_rows=True,
     )
     totals = {
         "households": len(frame),
         "units": int(frame["source_unit"].nunique()),
-        "amount": f"{to_fen(decimal_sum(frame['amount'])):.2f}",
-        "goods": f"{to_fen(decimal_sum(frame['goods'])):.2f}",
+        "amount": f"{to_fen(cash):.2f}",
+        "goods": f"{to_fen(goods_total):.2f}",
         "total": f"{to_fen(grand_total):.2f}",
+        "amount_upper": rmb_upper(cash),
+        "goods_upper": rmb_upper(goods_total),
         "total_upper": rmb_upper(grand_total),
-        "summary": f"{len(frame)} 户,合计 {format_yuan(grand_total)} 元({rmb_upper(grand_total)})",
+        "summary": f"{len(frame)} 户,慰问金 {format_yuan(cash)} 元({rmb_upper(cash)}),"
+        f"物资折款 {format_yuan(goods_total)} 元({rmb_upper(goods_total)}),合计 {format_yuan(grand_total)} 元",
     }
     return Summary([by_unit, by_tier, detail, signoff], totals)
 

@@ -12,7 +12,17 @@ from typing import Any
 
 import pandas as pd
 
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum, detail_sheet, group_rows
+from unionbatch.compute import (
+    UPPER_AS_OF_RUN,
+    Chart,
+    OutColumn,
+    OutSheet,
+    Summary,
+    decimal_sum,
+    detail_sheet,
+    group_rows,
+    upper_line,
+)
 from unionbatch.findings import Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
@@ -194,7 +204,7 @@ def totals_units(frame: pd.DataFrame) -> int:
 def summarise(frame: pd.DataFrame, _policy: StatsPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     figures = (*COUNT_KEYS, *AMOUNT_KEYS, "goods", "total")
     grand_total = decimal_sum(frame["total"])
-    upper = f"合计金额(大写):人民币{rmb_upper(grand_total)}"
+    upper = [upper_line("合计(四项慰问金额 + 物资折款)", grand_total), UPPER_AS_OF_RUN]
     by_unit_rows = [[unit, *values] for unit, _count, *values in group_rows(frame, ["source_unit"], figures)]
     figure_columns = [
         *(OutColumn(SPEC.column(key).header, "int", 9, summed=True) for key in COUNT_KEYS),
@@ -207,7 +217,7 @@ def summarise(frame: pd.DataFrame, _policy: StatsPolicy, _batch: Mapping[str, pd
         [[row[0], *(row[1 + i] for i in (0, 4, 1, 5, 2, 6, 3, 7, 8, 9))] for row in by_unit_rows],
         title="送温暖活动统计汇总",
         total_label="合计",
-        notes=[upper],
+        notes=upper,
         chart=Chart("各单位送温暖金额合计(元)", category_column=0, value_column=10),
         landscape=True,
     )
@@ -222,7 +232,7 @@ def summarise(frame: pd.DataFrame, _policy: StatsPolicy, _batch: Mapping[str, pd
         [[unit, *values] for unit, _count, *values in source_rows],
         title="送温暖资金来源",
         total_label="合计",
-        notes=[upper],
+        notes=upper,
     )
     totals = {
         "units": totals_units(frame),

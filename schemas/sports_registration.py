@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from schemas._activity import (
     Activity,
     Entry,
     Event,
+    Registered,
     entries,
     gender_of,
     parse_activity,
@@ -238,6 +239,19 @@ CODES = {
 # ---- summary ------------------------------------------------------------------------------------
 
 
+def _as_entered_everywhere(frame: pd.DataFrame, people: Sequence[Registered], activity: Activity) -> pd.DataFrame:
+    """The rows as 报名明细 shows them: every event a person entered has its √, whether it was ticked or named in a
+    报名项目 cell, and the 年龄组 left blank is the one computed from the ID (people: the frame's rows, in order)."""
+
+    def column(values: list[str | None]) -> pd.Series:
+        return pd.Series(values, index=frame.index, dtype=object)  # None stays a blank cell, never NaN
+
+    ticks = {event.key: column(["√" if event in p.events else None for p in people]) for event in activity.events}
+    stated = frame["age_group"].tolist() if "age_group" in frame.columns else [None] * len(frame)
+    groups = [group or person.age_group or None for group, person in zip(stated, people, strict=True)]
+    return frame.assign(**ticks, age_group=column(groups))
+
+
 def summarise(frame: pd.DataFrame, activity: Activity, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     people = registrations(frame, activity)
     departments = list(dict.fromkeys(person.dept for person in people))
@@ -309,7 +323,7 @@ def summarise(frame: pd.DataFrame, activity: Activity, _batch: Mapping[str, pd.D
         title=f"年龄组(按 {activity.date:%Y年%m月%d日} 计算)",
         total_label="合计",
     )
-    detail = detail_sheet(specialise(SPEC, activity), frame, name="报名明细")
+    detail = detail_sheet(specialise(SPEC, activity), _as_entered_everywhere(frame, people, activity), name="报名明细")
     totals = {
         "people": len(people),
         "departments": len(departments),

@@ -18,7 +18,7 @@ import pandas as pd
 from schemas._activity import REGISTRATION, Activity, Registered, parse_activity, registered_sheets, registrations
 from schemas._activity import team_key as key
 from schemas._columns import REMARK, SEQ
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, decimal_sum
+from unionbatch.compute import UPPER_AS_OF_RUN, Chart, OutColumn, OutSheet, Summary, decimal_sum, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding, make_finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
@@ -235,10 +235,27 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
     ties = Counter(rank for _, _, rank in ranked)
     team_money = {dept: activity.team_prize(rank) for dept, _, rank in ranked}
     money = payouts(results, attendance, people, activity)
-    grand = decimal_sum(p.total for p in money) + decimal_sum(team_money.values())
-    notes = [f"奖金合计(大写):人民币{rmb_upper(grand)}"]
-    totals = {"teams": len(ranked), "total": f"{to_fen(grand):.2f}", "total_upper": rmb_upper(grand)}
-    totals["summary"] = f"{len(ranked)} 个代表队,奖金合计 {format_yuan(grand)} 元({rmb_upper(grand)})"
+    personal = decimal_sum(p.total for p in money)
+    team_total = decimal_sum(team_money.values())
+    grand = personal + team_total
+    personal_notes = [upper_line("个人奖金合计(参与奖 + 单项奖,不含团体奖)", personal), UPPER_AS_OF_RUN]
+    notes = [
+        upper_line("奖金合计(参与奖 + 单项奖 + 团体奖)", grand),
+        f"其中个人奖金 {format_yuan(personal)} 元(见“个人奖金”表,发给个人),团体奖 {format_yuan(team_total)} 元(发给代表队)。",
+        UPPER_AS_OF_RUN,
+    ]
+    totals = {
+        "teams": len(ranked),
+        "personal": f"{to_fen(personal):.2f}",
+        "personal_upper": rmb_upper(personal),
+        "team": f"{to_fen(team_total):.2f}",
+        "total": f"{to_fen(grand):.2f}",
+        "total_upper": rmb_upper(grand),
+    }
+    totals["summary"] = (
+        f"{len(ranked)} 个代表队,奖金合计 {format_yuan(grand)} 元({rmb_upper(grand)}),"
+        f"其中个人奖金 {format_yuan(personal)} 元、团体奖 {format_yuan(team_total)} 元"
+    )
     if activity.budget is not None:
         difference = activity.budget - grand
         verdict = (
@@ -246,8 +263,9 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
             if difference == 0
             else f"比预算{'结余' if difference > 0 else '超出'} {format_yuan(abs(difference))} 元"
         )
-        notes.append(
-            f"活动方案列明的奖金合计(预算)为 {format_yuan(activity.budget)} 元,按名次和签到计算为 {format_yuan(grand)} 元,{verdict}"
+        notes.insert(
+            -1,
+            f"活动方案列明的奖金合计(预算)为 {format_yuan(activity.budget)} 元,按名次和签到计算为 {format_yuan(grand)} 元,{verdict}",
         )
         totals |= {"budget": f"{activity.budget:.2f}", "budget_difference": f"{difference:.2f}"}
         totals["summary"] += f";预算 {format_yuan(activity.budget)} 元,{verdict}"
@@ -320,7 +338,7 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
         ],
         title=f"{activity.name}个人奖金发放表",
         total_label="合计",
-        notes=notes[:1],
+        notes=personal_notes,
         landscape=True,
         tall_rows=True,
     )

@@ -246,10 +246,16 @@ def with_changes(person: Person, **changes: Any) -> Person:
     return replace(person, **changes)
 
 
-def libreoffice_convert(source: Path, target: Path, filter_name: str) -> Path:
-    """Save `source` in another format with LibreOffice (as an office using WPS or LibreOffice would)."""
+def libreoffice_convert(source: Path, target: Path, filter_name: str, recalculate: bool = False) -> Path:
+    """Save `source` in another format with LibreOffice (as an office using WPS or LibreOffice would). LibreOffice
+    shows the values cached in an .xlsx unless told to recompute on load: `recalculate` tells it to."""
+    from tests.recalc import FORCE_RECALC
+
     with tempfile.TemporaryDirectory() as work:
         profile = Path(work) / "profile"
+        if recalculate:
+            (profile / "user").mkdir(parents=True)
+            (profile / "user" / "registrymodifications.xcu").write_text(FORCE_RECALC, encoding="utf-8")
         subprocess.run(
             [
                 "soffice",

@@ -1,4 +1,7 @@
-"""Real workbooks through LibreOffice: our outputs open and add up there, and files it saves are read."""
+"""Real workbooks through LibreOffice: our outputs open and add up there, and files it saves are read.
+
+LibreOffice shows the values an .xlsx caches beside its formulas unless told to recompute on load; the checks
+of our totals tell it to (`recalculate=True`, OOXMLRecalcMode = always), so a SUM over the wrong range fails."""
 
 from __future__ import annotations
 
@@ -37,7 +40,10 @@ def test_consolidated_workbook_opens_in_libreoffice_and_totals_agree(
     report = run_batch(inbox, tmp_path / "out", "2026-02")
     assert report.exit_code == 0
     exported = libreoffice_convert(
-        report.folder / "慰问名单汇总.xlsx", tmp_path / "按单位汇总.csv", "Text - txt - csv (StarCalc):44,34,76"
+        report.folder / "慰问名单汇总.xlsx",
+        tmp_path / "按单位汇总.csv",
+        "Text - txt - csv (StarCalc):44,34,76",
+        recalculate=True,
     )
     rows = list(csv.reader(exported.read_text(encoding="utf-8").splitlines()))
     by_unit = {row[0]: row for row in rows if row and row[0] in groups}
@@ -46,7 +52,7 @@ def test_consolidated_workbook_opens_in_libreoffice_and_totals_agree(
         assert Decimal(by_unit[unit][4].replace(",", "")) == expected
     total = next(row for row in rows if row and row[0] == "合计")
     grand = sum(Decimal(p.amount) + Decimal(p.goods) for people in groups.values() for p in people)
-    assert Decimal(total[4].replace(",", "")) == grand  # LibreOffice's own SUM of the rows
+    assert Decimal(total[4].replace(",", "")) == grand  # LibreOffice's own SUM of the rows (recomputed on load)
 
 
 def test_template_saved_by_libreoffice_as_xls_is_recognised_and_read(tmp_path: Path, specs, policy) -> None:
@@ -70,9 +76,12 @@ def test_standings_open_in_libreoffice_and_prizes_add_up(tmp_path: Path) -> None
     report = run_batch(inbox, tmp_path / "out", "2026-11")
     assert report.exit_code == 0
     exported = libreoffice_convert(
-        report.folder / "积分与奖金.xlsx", tmp_path / "团体总分.csv", "Text - txt - csv (StarCalc):44,34,76"
+        report.folder / "积分与奖金.xlsx",
+        tmp_path / "团体总分.csv",
+        "Text - txt - csv (StarCalc):44,34,76",
+        recalculate=True,
     )
     rows = list(csv.reader(exported.read_text(encoding="utf-8").splitlines()))
     assert [row[:4] for row in rows[2:4]] == [["第 1 名", "甲", "6", "300.00"], ["第 2 名", "乙", "5", "260.00"]]
     total = next(row for row in rows if row and row[0] == "合计")
-    assert (total[2], total[3]) == ("11", "560.00")  # LibreOffice's own SUM of the rows
+    assert (total[2], total[3]) == ("11", "560.00")  # LibreOffice's own SUM of the rows (recomputed on load)

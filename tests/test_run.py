@@ -31,12 +31,12 @@ EXPECTED_STATUS = {
     "活动照片登记.xlsx": "rejected",
     "机关工会_送温暖统计表.xlsx": "accepted",
     "城东街道工会_统计表.xlsx": "rejected",
-    "园区统计表(初稿).xlsx": "accepted",
+    "园区统计表(初稿).xlsx": "replaced",
     "园区统计表(更正).xlsx": "accepted",
     "城西镇工会_统计表.xlsx": "accepted_with_warnings",
     "教务处_运动会报名表.xlsx": "accepted",
     "总务处_运动会报名表.xlsx": "accepted_with_warnings",
-    "学生处报名(初稿).xlsx": "rejected",
+    "学生处报名(初稿).xlsx": "replaced",
     "学生处报名(更正).xlsx": "accepted",
     "图书馆_运动会报名表.xlsx": "rejected",
     "运动会成绩登记表.xlsx": "accepted",
@@ -75,9 +75,14 @@ def test_exit_code_and_console_summary(sample_run) -> None:
     assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
     assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
     assert "送温暖统计表 未报送/待重报:城东街道工会(被退回待重报)、教育系统工会(未报送)、卫健系统工会(未报送)" in lines
-    assert "慰问名单:30 户,合计 37,300.00 元(叁万柒仟叁佰元整)" in lines
+    people = [p for count, seed in ACCEPTED_SEEDS.values() for p in make_people(count, seed)]
+    cash, goods = sum(Decimal(p.amount) for p in people), sum(Decimal(p.goods) for p in people)
     assert (
-        "  已受理,已被新版替换  高新园区联合工会  园区统计表(初稿).xlsx  (1 行,0 个错误,0 个警告)"
+        f"慰问名单:{len(people)} 户,慰问金 {cash:,.2f} 元({rmb_upper(cash)}),"
+        f"物资折款 {goods:,.2f} 元({rmb_upper(goods)}),合计 {cash + goods:,.2f} 元"
+    ) in lines
+    assert (
+        "  已被新版替换  高新园区联合工会  园区统计表(初稿).xlsx  (1 行,0 个错误,0 个警告)"
         "  已被 园区统计表(更正).xlsx 替换,不计入汇总"
     ) in lines
 
@@ -176,9 +181,9 @@ def test_office_report_lists_files_and_findings(sample_run) -> None:
     assert workbook.sheetnames == ["文件", "问题清单", "未报送"]
     files = list(workbook["文件"].iter_rows(min_row=3, values_only=True))
     row = next(f for f in files if f[2] == "城西镇工会_慰问名单.xlsx")
-    assert row[:7] == ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 18, 0)
+    assert row[:8] == ("城西镇工会", "慰问名单", "城西镇工会_慰问名单.xlsx", "退回修改", 17, 0, 18, 0)
     findings = list(workbook["问题清单"].iter_rows(min_row=3, values_only=True))
-    assert len(findings) == sum(f[5] + f[6] for f in files if isinstance(f[5], int))
+    assert len(findings) == sum(f[6] + f[7] for f in files if isinstance(f[6], int))
 
 
 def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
@@ -211,10 +216,11 @@ def test_stats_roll_up_reconciliation_and_resubmission(sample_run) -> None:
     assert workbook.sheetnames == ["按单位汇总", "资金来源", "明细", "与名单核对", "重报变更", "未报送"]
     units = [row[0] for row in workbook["按单位汇总"].iter_rows(min_row=3, values_only=True) if row[1] is not None]
     assert units[:-1] == ["高新园区联合工会", "城西镇工会", "机关工会"]  # the 初稿 is not counted: one row per unit
-    checks = {(r[0], r[1]): r[5] for r in workbook["与名单核对"].iter_rows(min_row=3, values_only=True)}
-    assert checks[("机关工会", "困难职工户数")] == "一致"
-    assert checks[("城东街道工会", "困难职工户数")] == "不一致"
-    assert checks[("城西镇工会", "困难职工户数")] == "名单被退回"
+    header = [c.value for c in workbook["与名单核对"][2]]
+    checks = {r[0]: r[header.index("结果")] for r in workbook["与名单核对"].iter_rows(min_row=3, values_only=True)}
+    assert checks["机关工会"] == "一致"
+    assert checks["城东街道工会"] == "不一致"
+    assert checks["城西镇工会"] == "名单被退回"
     changes = [r for r in workbook["重报变更"].iter_rows(min_row=3, values_only=True)]
     assert {(r[1], r[2]) for r in changes} == {("园区统计表(更正).xlsx", "园区统计表(初稿).xlsx")}
     assert ("修改", "一线职工人数", "8", "10") in {(r[3], r[5], r[6], r[7]) for r in changes}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .money import rmb_upper
 from .spec import ROW_BASE, FormSpec
 
 SOURCE_UNIT = "source_unit"
@@ -88,6 +89,13 @@ class FrameRows(Sequence[list[Any]]):
         return rows[index]
 
 
+MARKS = {
+    "rejected": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},  # 退回修改: red, as in the annotated copies
+    "mismatch": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},  # figures that disagree: yellow
+    "replaced": {"font_color": "#808080", "italic": True},  # counts nowhere: grey
+}
+
+
 @dataclass
 class OutSheet:
     name: str
@@ -99,6 +107,7 @@ class OutSheet:
     chart: Chart | None = None
     landscape: bool = False
     tall_rows: bool = False  # room for a handwritten signature
+    marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
 
     def column_totals(self) -> list[Decimal | None]:
         return [
@@ -135,6 +144,14 @@ def merge_rows(frames: Iterable[Sheet], spec: FormSpec) -> pd.DataFrame:
     columns[SOURCE_ROW] = pd.Series(excel_rows)
     columns[SOURCE_ORDER] = pd.Series(order)
     return pd.DataFrame(columns, copy=False)
+
+
+UPPER_AS_OF_RUN = "注:大写金额是本次处理时算出的;在表中改动数字后合计公式会重新计算,大写不会随之改变,请重新核对。"
+
+
+def upper_line(what: str, amount: Decimal) -> str:
+    """One total in words, saying what it sums: `what` names the figure (慰问金合计(不含物资折款))."""
+    return f"{what}(大写):人民币{rmb_upper(amount)}"
 
 
 def decimal_sum(values: Iterable[Any]) -> Decimal:

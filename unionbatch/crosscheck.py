@@ -6,6 +6,7 @@ Hashing by key, never by comparing pairs of files: one pass over all rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .normalise import ParsedSheet
 from .report import FileResult, unit_key
 from .spec import Reconcile
 from .validate import reading_order, valid_id
+from .versions import arrival_order, choose_current
 
 
 def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str], list[str]]) -> None:
@@ -38,14 +40,32 @@ def check_senders(results: Sequence[FileResult], units_of_sender: Callable[[str]
             )
 
 
-def cross_file_duplicates(results: Sequence[FileResult]) -> None:
-    """Add an error to each file whose key (身份证号) also appears in another unit's file of the same form."""
+def settle_versions(results: Sequence[FileResult]) -> None:
+    """Choose each unit's current version of each form and check people listed by two units, together, until
+    neither changes: a duplicate error can reject a unit's newest file, which makes an older version current, and
+    that version is then checked too (against every file checked before), so no counted version escapes the check.
+
+    The files compared are those that were ever not replaced (the current ones, and rejected newer ones still
+    awaiting correction); a unit's own versions never count as duplicates of each other."""
+    compared: dict[int, FileResult] = {}
+    flagged: set[tuple[int, int]] = set()  # (file, row) already given the error
+    while True:
+        choose_current(results)
+        newly = {id(result): result for result in results if not result.replaced_by and id(result) not in compared}
+        if not newly:
+            return
+        compared |= newly
+        _flag_duplicates(list(compared.values()), flagged)
+
+
+def _flag_duplicates(results: Sequence[FileResult], flagged: set[tuple[int, int]]) -> None:
+    """Add an error to each row whose key (身份证号) also appears in another unit's file of the same form, once."""
     first: dict[str, dict[str, tuple[FileResult, int]]] = defaultdict(dict)  # form → key → where first seen
     seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = {}  # only the keys seen more than once
     for result in results:
         parsed = result.parsed
         key = parsed.spec.key_column if parsed else None
-        if parsed is None or key is None or not parsed.has_column(key) or result.replaced_by:
+        if parsed is None or key is None or not parsed.has_column(key):
             continue
         firsts = first[parsed.spec.kind]
         for row, value in parsed.frame[key].items():
@@ -62,10 +82,11 @@ def cross_file_duplicates(results: Sequence[FileResult]) -> None:
         if len(units) < 2:  # one unit's own versions are resubmissions, not duplicates
             continue
         for result, row in places:
-            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
             parsed = result.parsed
-            if parsed is None or parsed.spec.key_column is None:
+            if parsed is None or parsed.spec.key_column is None or (id(result), row) in flagged:
                 continue
+            flagged.add((id(result), row))
+            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
             result.findings.append(
                 parsed.finding(
                     "duplicate_across_files",
@@ -83,18 +104,23 @@ class Reconciliation:
     kind: str  # the form that states the figure (统计表)
     unit: str
     label: str
-    stated: Decimal
+    stated: Decimal | None  # None: the unit sent the other form only (未收到{kind})
     other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
-    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单
+    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单 | 未收到{kind}
+    file: str = ""  # the file that states the figure (the other form's file when the unit sent only that)
+    counted: bool = True  # whether the stating file is counted (current), set once the batch has settled
+    is_count: bool = False  # a number of rows (户数), not an amount
 
 
 def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
-    """Check each form's declared figures against the same unit's current file of the other form."""
+    """Check each form's declared figures against the same unit's current file of the other form (settled before:
+    the other form has no reconciliation of its own). Every version is checked, not only the newest: if the newest
+    is rejected here, the older one that becomes current has been checked too."""
     current = {(r.kind, unit_key(r.unit)): r for r in results if r.current and r.unit}
     rows = []
     for result in results:
         parsed = result.parsed
-        if parsed is None or result.unit is None or result.replaced_by:
+        if parsed is None or result.unit is None:
             continue
         unit = unit_key(result.unit)
         for rule in parsed.spec.reconcile:
@@ -105,11 +131,17 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
             if other is None or other.parsed is None:
                 rows.append(_unmatched(result, parsed, rule, stated, results))
                 continue
-            frame = other.parsed.frame
-            figure = Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
+            figure = _figure(other.parsed, rule)
             rows.append(
                 Reconciliation(
-                    parsed.spec.kind, result.unit, rule.label, stated, figure, "一致" if stated == figure else "不一致"
+                    parsed.spec.kind,
+                    result.unit,
+                    rule.label,
+                    stated,
+                    figure,
+                    "一致" if stated == figure else "不一致",
+                    result.path.name,
+                    is_count=rule.other_column is None,
                 )
             )
             if stated != figure:
@@ -125,11 +157,48 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
                         difference=_plain(stated - figure),
                     )
                 )
+    return rows + _only_other_form(results, current)
+
+
+def _figure(parsed: ParsedSheet, rule: Reconcile) -> Decimal:
+    frame = parsed.frame
+    return Decimal(len(frame)) if rule.other_column is None else decimal_sum(frame[rule.other_column])
+
+
+def _only_other_form(
+    results: Sequence[FileResult], current: dict[tuple[str | None, str], FileResult]
+) -> list[Reconciliation]:
+    """Units whose other form is counted but which sent none of the stating form: their figures are in the other
+    form's roll-up only, and the reconciliation says so."""
+    rules = {r.parsed.spec.kind: r.parsed.spec.reconcile for r in results if r.parsed and r.parsed.spec.reconcile}
+    stating = {(r.kind, unit_key(r.unit)) for r in results if r.unit and r.kind in rules}
+    rows = []
+    for kind, kind_rules in rules.items():
+        for (other_kind, unit), other in current.items():
+            for rule in kind_rules:
+                if other_kind == rule.other_kind and (kind, unit) not in stating and other.parsed is not None:
+                    figure = _figure(other.parsed, rule)
+                    rows.append(
+                        Reconciliation(
+                            kind,
+                            other.unit or "",
+                            rule.label,
+                            None,
+                            figure,
+                            f"未收到{kind}",
+                            other.path.name,
+                            is_count=rule.other_column is None,
+                        )
+                    )
     return rows
 
 
 def _unmatched(
-    result: FileResult, parsed: ParsedSheet, rule: Reconcile, stated: Decimal, results: Sequence[FileResult]
+    result: FileResult,
+    parsed: ParsedSheet,
+    rule: Reconcile,
+    stated: Decimal,
+    results: Sequence[FileResult],
 ) -> Reconciliation:
     """No current file of the other form: rejected (a warning on this file, once) or never sent."""
     unit = result.unit or ""
@@ -145,7 +214,29 @@ def _unmatched(
             )
         )
     status = "名单被退回" if rejected else "未收到名单"
-    return Reconciliation(parsed.spec.kind, unit, rule.label, stated, None, status)
+    return Reconciliation(
+        parsed.spec.kind, unit, rule.label, stated, None, status, result.path.name, is_count=rule.other_column is None
+    )
+
+
+def counted_reconciliations(rows: Sequence[Reconciliation], results: Sequence[FileResult]) -> list[Reconciliation]:
+    """Once versions are final: the rows of each unit's counted file, or, for a unit none of whose files is counted,
+    those of its newest file, marked not counted (the roll-up leaves the unit out and the sheet says so)."""
+    by_name = {result.path.name: result for result in results}
+    files: dict[tuple[str, str], dict[int, FileResult]] = defaultdict(dict)
+    for row in rows:
+        result = by_name.get(row.file)
+        if result is not None:
+            files[(row.kind, unit_key(row.unit))][id(result)] = result
+    shown: dict[tuple[str, str], FileResult] = {}
+    for key, versions in files.items():
+        counted = [result for result in versions.values() if result.current]
+        shown[key] = counted[0] if counted else max(versions.values(), key=arrival_order)
+    return [
+        dataclasses.replace(row, counted=row.stated is not None and by_name[row.file].current)
+        for row in rows
+        if row.file in by_name and shown.get((row.kind, unit_key(row.unit))) is by_name[row.file]
+    ]
 
 
 def _figure_row(parsed: ParsedSheet) -> int:
@@ -184,8 +275,8 @@ def cross_form_findings(results: Sequence[FileResult], policy: Any) -> None:
             current[result.kind].append(result.parsed)
     for result in results:
         parsed = result.parsed
-        if parsed is None or result.replaced_by or not parsed.spec.batch_rules:
-            continue
+        if parsed is None or not parsed.spec.batch_rules:
+            continue  # every version, not only the newest: one that becomes current has been checked
         for rule in parsed.spec.batch_rules:
             result.findings += rule(parsed, policy.for_form(parsed.spec.kind), current)
         result.findings.sort(key=reading_order)

@@ -28,7 +28,7 @@ from typing import Any
 from .inbox import archive_name, copy_file, move, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .privacy import clean_line, mask_name, mask_text
-from .report import STATUS_TEXT, FileResult, Report
+from .report import STATUS_TEXT, FileResult, Report, status_text
 
 IMAP_PASSWORD = "UNIONBATCH_IMAP_PASSWORD"
 SMTP_PASSWORD = "UNIONBATCH_SMTP_PASSWORD"
@@ -361,12 +361,12 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     if told:
         lines += [
             f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})此前答复为"
-            f"“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:{STATUS_TEXT[result.status]}。以本邮件为准。",
+            f"“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:{status_text(result)}。以本邮件为准。",
         ]
     else:
         lines.append(
             f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
-            f"结果:{STATUS_TEXT[result.status]}。"
+            f"结果:{status_text(result)}。"
         )
     lines.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
     if result.changes:

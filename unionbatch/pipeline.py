@@ -22,10 +22,11 @@ from .compute import merge_rows
 from .crosscheck import (
     Reconciliation,
     check_senders,
-    cross_file_duplicates,
+    counted_reconciliations,
     cross_form_findings,
     late_files,
     reconcile_forms,
+    settle_versions,
 )
 from .findings import Finding, make_finding, mask_text
 from .history import History
@@ -55,6 +56,7 @@ from .report import (
     append_lines,
     append_log,
     form_report_sheets,
+    left_out_note,
     report_sheets,
     unit_key,
     write_json,
@@ -195,8 +197,9 @@ def check_batch(
     origins: Sequence[MailOrigin | None] | None = None,
     pool: ProcessPoolExecutor | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
-    """Check each file, then the batch: earlier periods, senders, resubmissions, duplicates across units,
-    figures across forms. Versions are chosen again at the end: a reconciliation error can reject a newer file."""
+    """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
+    (settle_versions), then figures across forms. Each batch check runs on every version of the forms it judges,
+    against forms settled before it, so the versions chosen at the end were all checked."""
     period = period or resolve_period(None)
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
@@ -212,13 +215,11 @@ def check_batch(
     if policy.checks_senders:
         check_senders(results, policy.units_of_sender)
     late_files(results, policy)
-    choose_current(results)
-    cross_file_duplicates(results)
+    settle_versions(results)
     reconciliations = reconcile_forms(results)
-    choose_current(results)
     cross_form_findings(results, policy)
     choose_current(results)
-    return results, reconciliations
+    return results, counted_reconciliations(reconciliations, results)
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> str:
@@ -517,6 +518,8 @@ def _write_outputs(
             report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
             if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
                 summary = spec.summarise(frames[spec.kind], policy.for_form(spec.kind), frames)
+                if summary.sheets and (note := left_out_note(report, spec.kind)):
+                    summary.sheets[0].notes.insert(0, note)
                 report.totals[spec.kind] |= summary.totals
                 sheets += summary.sheets
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)

@@ -11,6 +11,7 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
 ACCEPTED = "accepted"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
 REJECTED = "rejected"
-STATUS_TEXT = {ACCEPTED: "已受理", ACCEPTED_WITH_WARNINGS: "已受理(有警告)", REJECTED: "退回修改"}
+REPLACED = "replaced"  # a newer version of the unit's form is counted instead: this file counts nowhere
+STATUS_TEXT = {
+    ACCEPTED: "已受理",
+    ACCEPTED_WITH_WARNINGS: "已受理(有警告)",
+    REJECTED: "退回修改",
+    REPLACED: "已被新版替换",
+}
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
 
 
@@ -88,6 +95,12 @@ class FileResult:
         return self.status != REJECTED
 
     @property
+    def outcome(self) -> str:
+        """What became of the file, in the one vocabulary every rendering uses: replaced files say so whatever
+        their findings (they count nowhere), the others their status."""
+        return REPLACED if self.replaced_by else self.status
+
+    @property
     def rows(self) -> int:
         return 0 if self.parsed is None else self.parsed.row_count
 
@@ -136,7 +149,7 @@ class Report:
                     else str(result.path),
                     "kind": result.kind,
                     "unit": result.unit,
-                    "status": result.status,
+                    "status": result.outcome,
                     "rows": result.rows,
                     "annotated": _relative(result.annotated, self.folder),
                     "received": result.received.isoformat(timespec="seconds"),
@@ -152,7 +165,11 @@ class Report:
             "repeats": [{"path": name, "same_as": same} for name, same in self.repeats],
             "arriving": self.arriving,
             "reconciliation": [
-                {**vars(row), "stated": str(row.stated), "other": None if row.other is None else str(row.other)}
+                {
+                    **vars(row),
+                    "stated": None if row.stated is None else str(row.stated),
+                    "other": None if row.other is None else str(row.other),
+                }
                 for row in self.reconciliations
             ],
         }
@@ -197,9 +214,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def status_text(result: FileResult) -> str:
-    if result.replaced_by:
-        return f"{STATUS_TEXT[result.status]},已被新版替换"
-    return STATUS_TEXT[result.status]
+    return STATUS_TEXT[result.outcome]
 
 
 def note_text(result: FileResult) -> str:
@@ -218,7 +233,7 @@ def append_log(path: Path, report: Report) -> None:
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     lines = [
         console_line(
-            f"{stamp} {report.period} {result.status} {result.unit or '-'} {result.path.name} "
+            f"{stamp} {report.period} {result.outcome} {result.unit or '-'} {result.path.name} "
             f"rows={result.rows} errors={result.errors} warnings={result.warnings}"
         )
         for result in report.files
@@ -270,6 +285,19 @@ def summary_lines(report: Report) -> list[str]:
     return [console_line(line) for line in lines]
 
 
+def left_out_note(report: Report, kind: str) -> str | None:
+    """The units that sent `kind` but none of whose files is counted (all rejected): a roll-up without them says so."""
+    sent: dict[str, str] = {}
+    counted: set[str] = set()
+    for result in report.files:
+        if result.kind == kind and result.unit:
+            sent.setdefault(unit_key(result.unit), result.unit)
+            if result.current:
+                counted.add(unit_key(result.unit))
+    left_out = [name for key, name in sent.items() if key not in counted]
+    return f"未计入本表的单位(报送的{kind}被退回修改):{'、'.join(left_out)}。" if left_out else None
+
+
 def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
     return OutSheet(
         "未报送",
@@ -288,36 +316,121 @@ def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
     )
 
 
+def reconciliation_sheet(checks: Sequence[Reconciliation]) -> OutSheet:
+    """与名单核对: one row per unit, each figure as its form states it, as the other form adds up, and the
+    difference; disagreements highlighted; a unit left out of either roll-up says so; the notes reconcile the
+    two roll-ups' totals from what the sheet prints."""
+    labels = list(dict.fromkeys(row.label for row in checks))
+    counts = {row.label: row.is_count for row in checks}
+    units: dict[str, list[Reconciliation]] = {}
+    for row in checks:
+        units.setdefault(row.unit, []).append(row)
+    kind, other_kind = checks[0].kind, "慰问名单"
+    columns = [OutColumn("单位", "text", 20)]
+    for label in labels:
+        number = "int" if counts[label] else "money"
+        name = label.removesuffix("(元)")
+        columns += [
+            OutColumn(f"{name}·统计表", number, 12, True),
+            OutColumn(f"{name}·名单", number, 12, True),
+            OutColumn(f"{name}·差额", number, 10),
+        ]
+    columns += [OutColumn("结果", "text", 10), OutColumn("说明", "text", 40)]
+    rows, marks = [], []
+    for unit, found in units.items():
+        by_label = {row.label: row for row in found}
+        line: list[Any] = [unit]
+        for label in labels:
+            row = by_label.get(label)
+            stated = _shown(row.stated if row and row.counted else None, counts[label])
+            other = _shown(row.other if row else None, counts[label])
+            shown = row is not None and row.counted and row.stated is not None and row.other is not None
+            difference = row.stated - row.other if shown else None  # type: ignore[operator, union-attr]
+            line += [stated, other, _shown(difference, counts[label])]
+        result, note, mark = _verdict(found, kind, other_kind)
+        rows.append([*line, result, note])
+        marks.append(mark)
+    notes = [
+        "“统计表”列只计入本汇总的统计表,“名单”列只计入慰问名单汇总的名单:两列的合计分别等于两份汇总的数字。",
+        *_reconcile_notes(checks, labels, counts, kind, other_kind),
+    ]
+    return OutSheet(
+        "与名单核对",
+        columns,
+        rows,
+        title=f"{kind}与{other_kind}核对",
+        total_label="合计",
+        notes=notes,
+        marks=marks,
+        landscape=True,
+    )
+
+
+def _plain_number(value: Decimal | None, is_count: bool) -> str:
+    if value is None:
+        return ""
+    return f"{int(value)}" if is_count else f"{value:,.2f}"
+
+
+def _shown(value: Any, is_count: bool) -> Any:
+    return int(value) if is_count and value is not None else value
+
+
+def _verdict(found: Sequence[Reconciliation], kind: str, other_kind: str) -> tuple[str, str, str]:
+    """(结果, 说明, highlight) of one unit's rows."""
+    first = found[0]
+    if first.stated is None:
+        return first.status, f"未收到{kind},名单已计入{other_kind}汇总", ""
+    if not first.counted:
+        worst = "不一致" if any(row.status == "不一致" for row in found) else first.status
+        stated = "、".join(f"{row.label} {_plain_number(row.stated, row.is_count)}" for row in found)
+        return worst, f"{kind}被退回修改,未计入本汇总(表中填报 {stated})", "rejected"
+    if first.status == "名单被退回":
+        return first.status, f"{other_kind}被退回修改,未计入{other_kind}汇总;本汇总计入了统计表的数字", "mismatch"
+    if first.status == "未收到名单":
+        return first.status, f"未收到{other_kind}", "mismatch"
+    if any(row.status == "不一致" for row in found):
+        return "不一致", "", "mismatch"
+    return "一致", "", ""
+
+
+def _reconcile_notes(
+    checks: Sequence[Reconciliation], labels: Sequence[str], counts: dict[str, bool], kind: str, other_kind: str
+) -> list[str]:
+    """Per figure: this roll-up's total and the other's, and the units that make the difference."""
+    notes = []
+    for label in labels:
+        rows = [row for row in checks if row.label == label]
+        ours = sum((row.stated for row in rows if row.counted and row.stated is not None), Decimal(0))
+        theirs = sum((row.other for row in rows if row.other is not None), Decimal(0))
+
+        def text(number: Decimal | None, is_count: bool = counts[label]) -> str:
+            return _plain_number(number, is_count)
+
+        only_ours = [f"{row.unit} {text(row.stated)}" for row in rows if row.counted and row.other is None]
+        only_theirs = [f"{row.unit} {text(row.other)}" for row in rows if row.other is not None and not row.counted]
+        differing = [
+            f"{row.unit} {text(row.stated)} 对 {text(row.other)}"
+            for row in rows
+            if row.counted and row.other is not None and row.stated != row.other
+        ]
+        parts = [f"{label}:本汇总 {text(ours)},{other_kind}汇总 {text(theirs)}"]
+        if only_ours:
+            parts.append(f"只计入本汇总的 {'、'.join(only_ours)}")
+        if only_theirs:
+            parts.append(f"只计入{other_kind}汇总的 {'、'.join(only_theirs)}")
+        if differing:
+            parts.append(f"两边数字不同的 {'、'.join(differing)}")
+        notes.append(";".join(parts) + "。")
+    return notes
+
+
 def form_report_sheets(report: Report, kinds: Sequence[str]) -> list[OutSheet]:
     """Sheets the engine adds to a consolidated workbook for its forms: reconciliation, resubmissions, 未报送."""
     sheets = []
     checks = [row for row in report.reconciliations if row.kind in kinds]
     if checks:
-        sheets.append(
-            OutSheet(
-                "与名单核对",
-                [
-                    OutColumn("单位", "text", 22),
-                    OutColumn("项目", "text", 20),
-                    OutColumn("统计表", "money", 14),
-                    OutColumn("名单", "money", 14),
-                    OutColumn("差额", "money", 14),
-                    OutColumn("结果", "text", 12),
-                ],
-                [
-                    [
-                        row.unit,
-                        row.label,
-                        row.stated,
-                        row.other,
-                        None if row.other is None else row.stated - row.other,
-                        row.status,
-                    ]
-                    for row in checks
-                ],
-                title="统计表与慰问名单核对",
-            )
-        )
+        sheets.append(reconciliation_sheet(checks))
     changed = [result for result in report.files if result.kind in kinds and result.changes]
     if changed:
         sheets.append(
@@ -355,6 +468,10 @@ def form_report_sheets(report: Report, kinds: Sequence[str]) -> list[OutSheet]:
     return [*sheets, missing_sheet(report, kinds)]
 
 
+def _mark(result: FileResult) -> str:
+    return {REPLACED: "replaced", REJECTED: "rejected"}.get(result.outcome, "")
+
+
 def report_sheets(report: Report) -> list[OutSheet]:
     """The office's 处理报告: files, findings, units not reported."""
     files = OutSheet(
@@ -364,7 +481,8 @@ def report_sheets(report: Report) -> list[OutSheet]:
             OutColumn("表单", "text", 10),
             OutColumn("文件", "text", 36),
             OutColumn("状态", "text", 14),
-            OutColumn("行数", "int", 8, True),
+            OutColumn("行数", "int", 8),
+            OutColumn("计入汇总行数", "int", 10, True),
             OutColumn("错误数", "int", 8, True),
             OutColumn("警告数", "int", 8, True),
             OutColumn("批注文件", "text", 40),
@@ -374,8 +492,9 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 mask_text(result.unit or ""),
                 result.kind or "未识别",
                 mask_text(result.path.name),
-                STATUS_TEXT[result.status],
+                status_text(result),
                 result.rows,
+                result.rows if result.current else 0,
                 result.errors,
                 result.warnings,
                 mask_text(_relative(result.annotated, report.folder) or ""),
@@ -384,6 +503,11 @@ def report_sheets(report: Report) -> list[OutSheet]:
         ],
         title=f"{report.period} 处理报告",
         total_label="合计",
+        notes=[
+            "“计入汇总行数”只算计入汇总的文件(已受理且未被新版替换);退回修改的文件标红,已被新版替换的文件为灰色,"
+            "二者都不计入任何汇总。错误数、警告数的合计与“问题清单”的条数相同。"
+        ],
+        marks=[_mark(result) for result in report.files],
     )
     findings = OutSheet(
         "问题清单",

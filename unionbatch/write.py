@@ -27,7 +27,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
-from .compute import OutSheet
+from .compute import MARKS, OutSheet
 
 MAX_TEXT = 32767  # Excel's limit for one cell
 MAX_ROWS = 1_048_576
@@ -122,6 +122,11 @@ def _formats(workbook: Workbook) -> dict[str, Any]:
         "total_money": workbook.add_format({**base, "bold": True, "num_format": "#,##0.00"}),
         "total_int": workbook.add_format({**base, "bold": True, "num_format": "0"}),
         "note": workbook.add_format({"font_name": "宋体", "font_size": 11, "bold": True}),
+        **{
+            f"{kind}:{mark}": workbook.add_format({**base, "num_format": number, **look})
+            for mark, look in MARKS.items()
+            for kind, number in (("text", "@"), ("money", "#,##0.00"), ("int", "0"))
+        },
     }
 
 
@@ -181,6 +186,8 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
         for col, column in enumerate(sheet.columns)
     ]
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
+    if sheet.marks is not None:
+        return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag)
     rows = iter(sheet.rows)
     number = first + 1
     while chunk := list(itertools.islice(rows, 1000)):
@@ -207,6 +214,33 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
                 (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
             )
     worksheet.previous_row = last + 1
+    return totals
+
+
+def _write_marked_rows(
+    worksheet: Worksheet,
+    sheet: OutSheet,
+    first: int,
+    formats: dict[str, Any],
+    totals: list[Decimal | None],
+    row_tag: str,
+) -> list[Decimal | None]:
+    """Rows some of which are highlighted (small sheets: 处理报告, 与名单核对), cell by cell."""
+    assert sheet.marks is not None and len(sheet.marks) == len(sheet.rows)
+    xml = []
+    for offset, (values, mark) in enumerate(zip(sheet.rows, sheet.marks, strict=True)):
+        number = str(first + 1 + offset)
+        styles = [formats[f"{column.kind}:{mark}" if mark else column.kind]._get_xf_index() for column in sheet.columns]
+        cells = [
+            _cell(value, f'<c r="{xl_col_to_name(col)}', f'" s="{style}"', number)
+            for col, (value, style) in enumerate(zip(values, styles, strict=False))
+        ]
+        xml.append(f"{row_tag.format(number)}{''.join(cells)}</row>")
+        for index, column in enumerate(sheet.columns):
+            if column.summed and index < len(values):
+                totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
+    worksheet.fh.write("".join(xml))
+    worksheet.previous_row = first + len(sheet.rows)
     return totals
 
 
