@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,9 +9,15 @@ from click.testing import CliRunner, Result
 from unionbatch.policy import Policy, load_policy
 from unionbatch.spec import FormSpec, load_specs
 
+# files are written a moment before each run: a short settle time (inherited by the runs started as processes);
+# the tests of the settle rule set theirs in a policy
+os.environ.setdefault("UNIONBATCH_SETTLE_SECONDS", "0.05")
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-CORPUS = ROOT / "tests" / "fixtures" / "sheetjs"  # a copy of shared/corpus/sheetjs (LICENSE inside): the tests need no ../shared
+CORPUS = (
+    ROOT / "tests" / "fixtures" / "sheetjs"
+)  # a copy of shared/corpus/sheetjs (LICENSE inside): the tests need no ../shared
 
 
 def run_samples(out: Path) -> Result:
