@@ -13,6 +13,7 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,23 @@ DEFAULT_SETTLE_SECONDS = 5.0  # a file must stay unchanged this long before it i
 SETTLE_VARIABLE = "UNIONBATCH_SETTLE_SECONDS"
 MOVING_SUFFIX = ".moving"
 STAGING_DIR = ".邮件附件"  # in OUT: attachments of the .eml files dropped in the inbox, until a run archives them
+
+
+KILL_VARIABLE = "UNIONBATCH_KILL_AT"
+_points_passed: dict[str, int] = {}
+
+
+def kill_point(name: str) -> None:
+    """A test hook: with UNIONBATCH_KILL_AT=name (or name:n) the run kills itself with SIGKILL the first (n-th)
+    time it gets here, so that tests can stop a run at an exact step. Does nothing otherwise."""
+    wanted = os.environ.get(KILL_VARIABLE)
+    if not wanted:
+        return
+    point, _, count = wanted.partition(":")
+    if point == name:
+        _points_passed[name] = _points_passed.get(name, 0) + 1
+        if _points_passed[name] == int(count or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Busy(Exception):
@@ -186,6 +204,7 @@ def place(source: Path, target: Path, keep_source: bool = False) -> Path:
     if not keep_source:
         placed = _link_free(source, target)
         if placed is not None:
+            kill_point("linked")
             source.unlink()
             return placed
     temporary = target.with_name(f".{target.name}.{os.getpid()}{MOVING_SUFFIX}")
@@ -193,6 +212,7 @@ def place(source: Path, target: Path, keep_source: bool = False) -> Path:
     shutil.copystat(source, temporary)
     with temporary.open("rb") as handle:
         os.fsync(handle.fileno())
+    kill_point("copied")
     placed = _link_free(temporary, target)
     if placed is None:  # a file system without hard links: rename, after checking the name is free
         placed = free_path(target.parent, target.name, set())
@@ -226,6 +246,7 @@ def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
     the target already only loses its source name."""
     for source, target, sha, keep_source in ledger.pending_moves():
         placed = _carry_out(source, target, sha, keep_source) if verify else place(source, target, keep_source)
+        kill_point("moved")
         ledger.move_done(source, target, placed, out)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import mask_text
-from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, place, safe_name
+from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .report import STATUS_TEXT, FileResult, Report
 
@@ -166,6 +166,7 @@ def unpack_eml_files(
                     sha, eml.name, first_seen.get(eml.name) or dt.datetime.now().replace(microsecond=0)
                 )
             ledger.plan_moves([(eml, target, sha, keep)], within_transaction=True)
+        kill_point("eml_recorded")
     finish_moves(ledger, out, verify=False)
 
 
@@ -177,6 +178,7 @@ def _stage(message: EmailMessage, folder: Path) -> list[tuple[Path, str]]:
         temporary = folder / f".{name}.saving"
         temporary.write_bytes(data)
         temporary.replace(folder / name)
+        kill_point("attachment_staged")
         saved.append((folder / name, hashlib.sha256(data).hexdigest()))
     return saved
 

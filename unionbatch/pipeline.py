@@ -39,6 +39,7 @@ from .inbox import (
     finish_moves,
     free_path,
     is_candidate,
+    kill_point,
     remove_leftovers,
     run_lock,
     safe_name,
@@ -293,6 +294,7 @@ def _run(
     finish_moves(ledger, out)  # what a run stopped half-way had planned
     scan = scan_inbox(inbox, policy.settle_seconds)
     first_seen = ledger.sightings(inbox, [entry.key for entry in scan.ready], dt.datetime.now().replace(microsecond=0))
+    kill_point("scanned")
     emls = [entry.path for entry in scan.ready if entry.path.suffix.lower() == ".eml"]
     unpack_eml_files(emls, out, archive, ledger, first_seen, keep_inbox)
     files = [entry.path for entry in scan.ready if entry.path.suffix.lower() != ".eml"]
@@ -318,9 +320,12 @@ def _run(
     report.arriving = [path.name for path in scan.arriving]
     report.refused = scan.refused
     _record(ledger, report, out)
+    kill_point("recorded")
     _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
+    kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
+    kill_point("moves_planned")
     finish_moves(ledger, out, verify=False)
     _remove_empty_folders(out / STAGING_DIR)
     queue_replies(report, policy, ledger, out)
