@@ -93,8 +93,10 @@ def test_lock_files_temporary_files_and_files_still_being_copied_are_left(tmp_pa
 
     writer = threading.Thread(target=keep_writing)
     writer.start()
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[inbox]\nsettle_seconds = 1\n", encoding="utf-8")  # written to every 0.02 s meanwhile
     try:
-        report = run_batch(inbox, out, "2026-11")
+        report = run_batch(inbox, out, "2026-11", policy)
     finally:
         stop.set()
         writer.join()

@@ -166,6 +166,17 @@ def test_an_entry_whose_old_modification_time_was_just_set_is_still_watched(tmp_
     assert [entry.path for entry in scan.ready] == [copied]
 
 
+def test_the_settle_time_is_five_seconds_unless_the_policy_says_otherwise(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "UNIONBATCH_SETTLE_SECONDS"}
+    script = "from unionbatch.policy import load_policy; from unionbatch.spec import load_specs; import sys; "
+    script += "print(load_policy(None, load_specs()).settle_seconds, load_policy(__import__('pathlib').Path(sys.argv[1]), load_specs()).settle_seconds)"
+    policy = settle_policy(tmp_path, 12)
+    shown = subprocess.run(
+        [sys.executable, "-c", script, str(policy)], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert shown.stdout.split() == ["5.0", "12.0"], shown.stderr
+
+
 def test_a_file_that_changes_within_the_settle_time_waits_and_is_never_read_half_written(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
