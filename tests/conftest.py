@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,10 @@ from click.testing import CliRunner, Result
 
 from unionbatch.policy import Policy, load_policy
 from unionbatch.spec import FormSpec, load_specs
+
+# files are written a moment before each run: a short settle time (inherited by the runs started as processes);
+# the tests of the settle rule set theirs in a policy
+os.environ.setdefault("UNIONBATCH_SETTLE_SECONDS", "0.05")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -93,8 +93,10 @@ def test_lock_files_temporary_files_and_files_still_being_copied_are_left(tmp_pa
 
     writer = threading.Thread(target=keep_writing)
     writer.start()
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[inbox]\nsettle_seconds = 1\n", encoding="utf-8")  # written to every 0.02 s meanwhile
     try:
-        report = run_batch(inbox, out, "2026-11")
+        report = run_batch(inbox, out, "2026-11", policy)
     finally:
         stop.set()
         writer.join()
@@ -159,9 +161,14 @@ def _inbox_of(folder: Path, count: int) -> Path:
 
 
 def _outputs(out: Path) -> dict[str, str]:
+    """Digests of a run's outputs; report.json without the times the files were first seen (a run's own clock)."""
     folder = out / "2026-11"
-    names = ["慰问名单汇总.xlsx", "处理报告.xlsx", "report.json"]
+    names = ["慰问名单汇总.xlsx", "处理报告.xlsx"]
     digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    for entry in report["files"]:
+        del entry["received"], entry["arrived"]
+    digests["report.json"] = json.dumps(report, ensure_ascii=False, sort_keys=True)
     digests["原件"] = str(sorted(p.name for p in (folder / "原件").iterdir()))
     digests["批注"] = str(sorted(p.name for p in (folder / "批注").iterdir()))
     return digests
@@ -303,11 +310,11 @@ def test_watch_processes_each_file_as_it_lands(tmp_path: Path) -> None:
     assert output.rstrip().endswith("已停止监视")
 
 
-def test_a_half_moved_copy_in_the_archive_is_not_a_submission(tmp_path: Path) -> None:
+def test_a_half_made_copy_in_the_archive_is_not_a_submission_and_is_cleared(tmp_path: Path) -> None:
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     fill_template(inbox / "甲.xlsx", "甲工会", A)
     run_batch(inbox, out, "2026-11")
     stray = out / "2026-11" / "原件" / ".乙.xlsx.moving"  # what a move across file systems leaves if killed
     stray.write_bytes(fill_template(tmp_path / "乙.xlsx", "乙工会", B).read_bytes())
     report = run_batch(inbox, out, "2026-11")
-    assert [r.path.name for r in report.files] == ["甲.xlsx"] and stray.exists()
+    assert [r.path.name for r in report.files] == ["甲.xlsx"] and not stray.exists()

@@ -80,8 +80,8 @@ def test_same_name_different_format_get_separate_annotated_copies(tmp_path: Path
     inbox = tmp_path / "inbox"
     rows = [as_row(p) for p in PEOPLE]
     rows[0][2] = "12345"
-    for name in ("名单.xlsx", "名单.xlsm"):
-        write_own_layout(inbox / name, [["填报单位:甲工会"]], HEADER, rows)
+    for name, unit in (("名单.xlsx", "甲工会"), ("名单.xlsm", "乙工会")):  # not the same bytes: those are one file
+        write_own_layout(inbox / name, [[f"填报单位:{unit}"]], HEADER, rows)
     report = run_batch(inbox, tmp_path / "out", "2026-04")
     names = sorted(result.annotated.name for result in report.files if result.annotated)
     assert names == ["名单.xlsx_批注.xlsx", "名单_批注.xlsx"]

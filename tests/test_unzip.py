@@ -9,6 +9,7 @@ Info-ZIP from two lists on our template (甲工会 make_people(3, seed=41), 乙�
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import shutil
@@ -66,9 +67,14 @@ def test_each_workbook_in_a_zip_is_its_own_submission(tmp_path: Path) -> None:
         },
     )
     (inbox / "名单.zip").write_bytes(data)
-    arrived = dt.datetime(2026, 11, 25, 16, 30)
-    os.utime(inbox / "名单.zip", (arrived.timestamp(), arrived.timestamp()))
+    old = dt.datetime(2026, 11, 25, 16, 30)  # a copy keeping an old modification time: arrival is first sight
+    os.utime(inbox / "名单.zip", (old.timestamp(), old.timestamp()))
+    before = dt.datetime.now().replace(microsecond=0)
     report = run(tmp_path)
+    ledger = Ledger(tmp_path / "out" / "ledger.sqlite")
+    arrived = ledger.unpacked(hashlib.sha256(data).hexdigest())
+    ledger.close()
+    assert arrived is not None and arrived >= before
     assert {r.path.name: (r.unit, r.status, r.rows, r.received) for r in report.files} == {
         "甲工会名单.xlsx": ("甲工会", "accepted", 3, arrived),  # arrived when the zip did
         "乙工会名单.xlsx": ("乙工会", "accepted", 3, arrived),
@@ -143,20 +149,23 @@ def test_zip_bombs_are_refused_before_anything_is_written(tmp_path: Path) -> Non
         bomb.writestr("小.xlsx", b" ")
     ledger = Ledger(tmp_path / "ledger.sqlite")
     try:
-        unzipped = unpack_zip_files(inbox, archive, ledger, Limits(max_file_mb=2, max_unzipped_mb=10))
+        out = tmp_path / "out"
+        zips = [inbox / "炸弹.zip"]
+        unzipped = unpack_zip_files(zips, out, archive, ledger, Limits(max_file_mb=2, max_unzipped_mb=10), {})
         assert [p.name for p in unzipped.saved] == ["小.xlsx"]
         [result] = unzipped.results
         assert [(f.code, f.value) for f in result.findings] == [("too_large", "大.xlsx")]
         with zipfile.ZipFile(inbox / "总量.zip", "w", zipfile.ZIP_DEFLATED) as bomb:
             for number in range(4):
                 bomb.writestr(f"{number}.xlsx", spaces)
-        unzipped = unpack_zip_files(inbox, archive, ledger, Limits(max_file_mb=5, max_unzipped_mb=10))
+        zips = [inbox / "总量.zip"]
+        unzipped = unpack_zip_files(zips, out, archive, ledger, Limits(max_file_mb=5, max_unzipped_mb=10), {})
         [result] = unzipped.results
         assert unzipped.saved == [] and [f.code for f in result.findings] == ["too_large"]
         assert "疑似压缩炸弹" in result.findings[0].message
     finally:
         ledger.close()
-    assert not list(inbox.glob("[0-9].xlsx")) and not list(inbox.glob("大.xlsx"))
+    assert not list(out.rglob("[0-9].xlsx")) and not list(out.rglob("大.xlsx"))
 
 
 def test_a_member_larger_than_it_declares_is_refused_as_corrupt(tmp_path: Path) -> None:
@@ -172,12 +181,14 @@ def test_a_member_larger_than_it_declares_is_refused_as_corrupt(tmp_path: Path) 
     (inbox / "炸弹.zip").write_bytes(bytes(data))
     ledger = Ledger(tmp_path / "ledger.sqlite")
     try:
-        unzipped = unpack_zip_files(inbox, tmp_path / "archive", ledger, Limits(max_file_mb=2))
+        zips = [inbox / "炸弹.zip"]
+        unzipped = unpack_zip_files(zips, tmp_path / "out", tmp_path / "archive", ledger, Limits(max_file_mb=2), {})
     finally:
         ledger.close()
     assert unzipped.saved == []
     assert [(f.code, f.value) for f in unzipped.results[0].findings] == [("file_unreadable", "大.xlsx")]
-    assert [path.name for path in inbox.iterdir()] == []
+    assert [path.name for path in inbox.iterdir()] == []  # the zip archived, nothing of it left behind
+    assert not [path for path in (tmp_path / "out").rglob("*") if path.is_file()]
 
 
 def test_a_corrupt_zip_is_unreadable(tmp_path: Path) -> None:

@@ -1,27 +1,53 @@
 """The inbox: which files are ready to process, and where each is archived once its results are written.
 
-Lock files (~$x.xlsx, .~lock.x#), hidden and temporary files are left alone; a file whose size or time
-changes while we look is still being copied and is left for the next run. Nothing is ever deleted:
-processed files move to OUT/PERIOD/原件/, a file already processed (same bytes) to 原件/重复/.
+Lock files (~$x.xlsx, .~lock.x#), hidden and temporary files are left alone; a file changed within the settle
+time is still being copied and is left for the next run; links, folders, pipes and devices are refused. Nothing
+is ever deleted or overwritten: processed files move to OUT/PERIOD/原件/ under a name no other file has or was
+promised, a file already processed (same bytes) to 原件/重复/.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
+from .ledger import Ledger, file_hash
 from .privacy import make_private
 
 ARCHIVE_DIR = "原件"
 REPEAT_DIR = "重复"
 TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "#")
-RECENT_SECONDS = 2.0
+DEFAULT_SETTLE_SECONDS = 5.0  # a file must stay unchanged this long before it is read (policy: inbox.settle_seconds)
+SETTLE_VARIABLE = "UNIONBATCH_SETTLE_SECONDS"
+MOVING_SUFFIX = ".moving"
+STAGING_DIR = ".邮件附件"  # in OUT: attachments of the .eml files dropped in the inbox, until a run archives them
+
+
+KILL_VARIABLE = "UNIONBATCH_KILL_AT"
+_points_passed: dict[str, int] = {}
+
+
+def kill_point(name: str) -> None:
+    """A test hook: with UNIONBATCH_KILL_AT=name (or name:n) the run kills itself with SIGKILL the first (n-th)
+    time it gets here, so that tests can stop a run at an exact step. Does nothing otherwise."""
+    wanted = os.environ.get(KILL_VARIABLE)
+    if not wanted:
+        return
+    point, _, count = wanted.partition(":")
+    if point == name:
+        _points_passed[name] = _points_passed.get(name, 0) + 1
+        if _points_passed[name] == int(count or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Busy(Exception):
@@ -62,68 +88,189 @@ def _let_go_of_locks_in_child() -> None:
 os.register_at_fork(after_in_child=_let_go_of_locks_in_child)
 
 
+def is_ignored(name: str) -> bool:
+    """Lock files (~$x.xlsx, .~lock.x#), hidden and temporary files: never ours to read."""
+    return name.startswith((".", "~$", ".~lock")) or name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
 def is_candidate(path: Path) -> bool:
-    name = path.name
-    return (
-        path.is_file() and not name.startswith((".", "~$", ".~lock")) and not name.lower().endswith(TEMPORARY_SUFFIXES)
-    )
+    """A regular file (not a link) that is not ignored: something a run would look at."""
+    return not is_ignored(path.name) and path.is_file() and not path.is_symlink()
 
 
-def ready_files(inbox: Path, settle_seconds: float) -> tuple[list[Path], list[Path]]:
-    """(ready, still arriving). Files touched in the last few seconds are watched for `settle_seconds`;
-    one whose size or modification time changes meanwhile is still being copied."""
-    candidates = sorted(path for path in inbox.iterdir() if is_candidate(path))
-    first = {path: _signature(path) for path in candidates}
-    now = time.time()
-    recent = [path for path in candidates if now - first[path][1] < RECENT_SECONDS]
-    if recent and settle_seconds > 0:
-        time.sleep(settle_seconds)
-    arriving = [path for path in recent if not path.exists() or _signature(path) != first[path]]
-    return [path for path in candidates if path not in arriving and path.exists()], arriving
-
-
-def _signature(path: Path) -> tuple[int, float]:
+def default_settle_seconds() -> float:
+    """The settle time when the policy sets none; UNIONBATCH_SETTLE_SECONDS overrides it (the test suite uses a
+    short one so that files written a moment ago need not wait)."""
     try:
-        stat = path.stat()
+        return max(0.0, float(os.environ.get(SETTLE_VARIABLE, DEFAULT_SETTLE_SECONDS)))
+    except ValueError:
+        return DEFAULT_SETTLE_SECONDS
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Path
+    size: int
+    mtime_ns: int
+    changed_ns: int  # the later of mtime and ctime: ctime cannot be set back, a copy keeping the old mtime moves it
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.path.name, self.size, self.mtime_ns)
+
+
+@dataclass
+class Scan:
+    ready: list[Entry] = field(default_factory=list)
+    arriving: list[Path] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why), for the report
+
+
+REFUSED_LINK = "是快捷方式(符号链接),未读取:请放入文件本身"
+REFUSED_FOLDER = "是文件夹,未处理:请把其中的文件直接放入收件箱"
+REFUSED_SPECIAL = "不是普通文件(管道、设备或套接字),未读取"
+REFUSED_UNREADABLE = "无法读取(没有权限),未处理:请检查文件权限"
+
+
+def scan_inbox(inbox: Path, settle_seconds: float) -> Scan:
+    """The inbox's entries: regular files that have not changed for `settle_seconds` are ready; the others are
+    still being copied (left for the next run). Links, folders, pipes and devices are refused, each with a reason,
+    and never opened. Waits at most `settle_seconds`, once, for the entries changed within it."""
+    scan = Scan()
+    entries: list[Entry] = []
+    with os.scandir(inbox) as items:
+        names = sorted(item.name for item in items if not is_ignored(item.name))
+    for name in names:
+        entry = _entry(inbox / name)
+        if isinstance(entry, str):
+            scan.refused.append((name, entry))
+        elif entry is not None:
+            entries.append(entry)
+    start = time.time()
+    recent = {entry.path for entry in entries if entry.changed_ns / 1e9 > start - settle_seconds}
+    if recent:
+        latest = max(entry.changed_ns / 1e9 for entry in entries if entry.path in recent)
+        time.sleep(min(max(latest + settle_seconds - start, 0.0), settle_seconds))
+    for entry in entries:
+        again = _entry(entry.path) if entry.path in recent else entry
+        if again == entry:
+            scan.ready.append(entry)
+        elif isinstance(again, Entry):
+            scan.arriving.append(entry.path)
+    return scan
+
+
+def _entry(path: Path) -> Entry | str | None:
+    """The entry's signature, why it is refused, or None if it is gone."""
+    try:
+        stat = path.lstat()
     except FileNotFoundError:
-        return (-1, 0.0)
-    return (stat.st_size, stat.st_mtime)
+        return None
+    if S_ISLNK(stat.st_mode):
+        return REFUSED_LINK
+    if S_ISDIR(stat.st_mode):
+        return REFUSED_FOLDER
+    if not S_ISREG(stat.st_mode):
+        return REFUSED_SPECIAL
+    if not os.access(path, os.R_OK):
+        return REFUSED_UNREADABLE
+    return Entry(path, stat.st_size, stat.st_mtime_ns, max(stat.st_mtime_ns, stat.st_ctime_ns))
+
+
+def free_path(folder: Path, name: str, taken: set[Path]) -> Path:
+    """A name in `folder` for `name` that no file has and no one reserved: 名单.xlsx, then 名单(2).xlsx …
+    The name is added to `taken`."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, number = folder / name, 1
+    while candidate in taken or os.path.lexists(candidate):
+        number += 1
+        candidate = folder / f"{stem}({number}){suffix}"
+    taken.add(candidate)
+    return candidate
 
 
 def archive_name(folder: Path, name: str, taken: set[str]) -> Path:
-    """A free name in `folder` for `name`: 名单.xlsx, then 名单(2).xlsx …"""
-    stem, suffix = Path(name).stem, Path(name).suffix
-    candidate, number = name, 1
-    while candidate in taken or (folder / candidate).exists():
-        number += 1
-        candidate = f"{stem}({number}){suffix}"
-    taken.add(candidate)
-    return folder / candidate
+    """A free name in `folder` for `name`, `taken` holding names already given out in this folder."""
+    reserved = {folder / other for other in taken}
+    path = free_path(folder, name, reserved)
+    taken.add(path.name)
+    return path
 
 
-def move(source: Path, target: Path) -> None:
-    """Move without ever losing the file: rename, or copy + fsync + remove across file systems."""
+def place(source: Path, target: Path, keep_source: bool = False) -> Path:
+    """Move (or copy, `keep_source`) `source` to `target`, or to the next free name if `target` exists: never
+    overwrites. A hard link then unlinking the source (a killed run leaves both names, the same bytes); across
+    file systems a copy, flushed to disk, linked in place. Returns where the bytes went."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(source, target)
-        make_private(target)  # the office's copy kept its mode (often 0644); under OUT it is the owner's only
-    except OSError:
-        temporary = target.with_name(f".{target.name}.moving")
-        shutil.copy2(source, temporary)
-        make_private(temporary)
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        temporary.replace(target)
-        source.unlink()
-
-
-def copy_file(source: Path, target: Path) -> None:
-    """Archive a copy and leave the inbox as it is (run --keep-inbox)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.copying")
-    shutil.copy2(source, temporary)
+    if not keep_source:
+        placed = _link_free(source, target)
+        if placed is not None:
+            kill_point("linked")
+            source.unlink()
+            make_private(placed)  # the office's copy kept its mode (often 0644); under OUT it is the owner's only
+            return placed
+    temporary = target.with_name(f".{target.name}.{os.getpid()}{MOVING_SUFFIX}")
+    shutil.copyfile(source, temporary)
+    shutil.copystat(source, temporary)
     make_private(temporary)
-    temporary.replace(target)
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    kill_point("copied")
+    placed = _link_free(temporary, target)
+    if placed is None:  # a file system without hard links: rename, after checking the name is free
+        placed = free_path(target.parent, target.name, set())
+        temporary.rename(placed)
+    temporary.unlink(missing_ok=True)
+    if not keep_source:
+        source.unlink()
+    return placed
+
+
+def _link_free(source: Path, target: Path) -> Path | None:
+    """Hard-link `source` at `target` or the next free name; None when a link cannot be made here."""
+    taken: set[Path] = set()
+    candidate = target
+    while True:
+        try:
+            os.link(source, candidate, follow_symlinks=False)
+            return candidate
+        except FileExistsError:
+            taken.add(candidate)
+            candidate = free_path(target.parent, target.name, taken)
+        except OSError as error:
+            if error.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                return None
+            raise
+
+
+def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
+    """Carry out every move the ledger has planned (`Ledger.plan_moves`). With `verify` (what a run killed
+    half-way left), a move whose source is gone or holds other bytes now is dropped, and one whose bytes are at
+    the target already only loses its source name."""
+    for source, target, sha, keep_source in ledger.pending_moves():
+        if verify:
+            placed = _carry_out(source, target, sha, keep_source)
+        else:  # planned by this run: only a file taken out of the inbox meanwhile is not there
+            placed = place(source, target, keep_source) if os.path.lexists(source) else target
+        kill_point("moved")
+        ledger.move_done(source, target, placed, out)
+
+
+def _carry_out(source: Path, target: Path, sha: str, keep_source: bool) -> Path:
+    if not source.is_file() or source.is_symlink() or file_hash(source) != sha:
+        return target
+    if os.path.lexists(target) and (os.path.samefile(source, target) or file_hash(target) == sha):
+        if not keep_source:
+            source.unlink()
+        return target
+    return place(source, target, keep_source)
+
+
+def remove_leftovers(folder: Path) -> None:
+    """The half-made copies a killed run may leave in `folder` (only runs, holding the lock, make them)."""
+    if folder.is_dir():
+        for stray in folder.glob(f".*{MOVING_SUFFIX}"):
+            stray.unlink(missing_ok=True)
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")

@@ -25,7 +25,7 @@ from .privacy import make_private
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -75,6 +75,28 @@ MIGRATIONS: dict[int, str] = {
         id_number TEXT PRIMARY KEY,
         reason TEXT NOT NULL,
         added TEXT NOT NULL
+    );
+    """,
+    # arrival = when an inbox entry was first seen as it is; moves planned and not yet done; .eml files opened
+    2: """
+    CREATE TABLE sightings (
+        inbox TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (inbox, name, size, mtime_ns)
+    );
+    CREATE TABLE moves (
+        source TEXT PRIMARY KEY,
+        target TEXT NOT NULL UNIQUE,
+        sha256 TEXT NOT NULL,
+        keep_source INTEGER NOT NULL
+    );
+    CREATE TABLE unpacked (
+        sha256 TEXT PRIMARY KEY,
+        eml_name TEXT NOT NULL,
+        first_seen TEXT NOT NULL
     );
     """,
 }
@@ -237,6 +259,74 @@ class Ledger:
         self.db.execute(
             "UPDATE replies SET attempts = attempts + 1, last_error = ? WHERE submission_sha256 = ?", (error, sha256)
         )
+
+    # ---- arrivals, planned moves, opened .eml files ------------------------------------------
+
+    def sightings(
+        self, inbox: Path, entries: Iterable[tuple[str, int, int]], now: dt.datetime
+    ) -> dict[str, dt.datetime]:
+        """name → when the entry (name, size, mtime) was first seen in `inbox`; entries seen for the first time get
+        `now`. Rows of entries no longer there are dropped: a file that comes back later arrives again."""
+        folder, seen = str(inbox.resolve()), now.isoformat(timespec="seconds")
+        current = {(name, size, mtime) for name, size, mtime in entries}
+        with self.transaction():
+            known = self.db.execute("SELECT name, size, mtime_ns FROM sightings WHERE inbox = ?", (folder,))
+            stale = [tuple(row) for row in known if tuple(row) not in current]
+            self.db.executemany(
+                "DELETE FROM sightings WHERE inbox = ? AND name = ? AND size = ? AND mtime_ns = ?",
+                ((folder, *row) for row in stale),
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?, ?)", ((folder, *row, seen) for row in current)
+            )
+            rows = self.db.execute("SELECT name, size, mtime_ns, first_seen FROM sightings WHERE inbox = ?", (folder,))
+            return {
+                row["name"]: dt.datetime.fromisoformat(row["first_seen"])
+                for row in rows
+                if (row["name"], row["size"], row["mtime_ns"]) in current
+            }
+
+    def stored_paths(self) -> set[str]:
+        """Every path a submission was given (relative to OUT), moved there yet or not: reserved names."""
+        return {row[0] for row in self.db.execute("SELECT stored_path FROM submissions")}
+
+    def plan_moves(self, moves: Iterable[tuple[Path, Path, str, bool]], within_transaction: bool = False) -> None:
+        """(source, target, SHA-256, keep the source) to carry out; a run that stops before they are done leaves
+        them to the next (`pending_moves`). A target is never planned twice."""
+        rows = [(str(source), str(target), sha, int(keep)) for source, target, sha, keep in moves]
+        if within_transaction:
+            self.db.executemany("INSERT INTO moves VALUES (?, ?, ?, ?)", rows)
+            return
+        with self.transaction():
+            self.db.executemany("INSERT INTO moves VALUES (?, ?, ?, ?)", rows)
+
+    def pending_moves(self) -> list[tuple[Path, Path, str, bool]]:
+        rows = self.db.execute("SELECT * FROM moves ORDER BY rowid")
+        return [(Path(row["source"]), Path(row["target"]), row["sha256"], bool(row["keep_source"])) for row in rows]
+
+    def planned_targets(self) -> set[Path]:
+        return {Path(row[0]) for row in self.db.execute("SELECT target FROM moves")}
+
+    def move_done(self, source: Path, target: Path, placed: Path, out: Path) -> None:
+        """The move from `source` is done; it went to `placed` (a free name) if `target` was taken after all."""
+        with self.transaction():
+            if placed != target and placed.is_relative_to(out) and target.is_relative_to(out):
+                self.db.execute(
+                    "UPDATE submissions SET stored_path = ? WHERE stored_path = ?",
+                    (str(placed.relative_to(out)), str(target.relative_to(out))),
+                )
+            self.db.execute("DELETE FROM moves WHERE source = ?", (str(source),))
+
+    def mark_unpacked(self, sha256: str, eml_name: str, first_seen: dt.datetime) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO unpacked VALUES (?, ?, ?)",
+            (sha256, eml_name, first_seen.isoformat(timespec="seconds")),
+        )
+
+    def unpacked(self, sha256: str) -> dt.datetime | None:
+        """When the .eml with these bytes was first seen, if its attachments were saved already."""
+        row = self.db.execute("SELECT first_seen FROM unpacked WHERE sha256 = ?", (sha256,)).fetchone()
+        return dt.datetime.fromisoformat(row[0]) if row else None
 
     # ---- barred IDs ------------------------------------------------------------------------
 

@@ -8,13 +8,15 @@ reply that could not be sent is tried again by the next run.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.errors
+import hashlib
 import os
 import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.header import decode_header, make_header
@@ -25,7 +27,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-from .inbox import archive_name, copy_file, move, safe_name
+from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .privacy import clean_line, mask_name, mask_text
 from .report import STATUS_TEXT, FileResult, Report, status_text
@@ -123,42 +125,78 @@ def _tls(settings: MailSettings) -> ssl.SSLContext:
 # ---- in ------------------------------------------------------------------------------------
 
 
+def _kept_attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """(safe name, bytes) of each attachment worth answering, named apart from each other: 名单.xlsx, 名单(2).xlsx."""
+    kept, taken = [], set()
+    for part in message.iter_attachments():
+        name = part.get_filename() or ""
+        if name.lower().endswith(KEPT_SUFFIXES):
+            kept.append((archive_name(Path(), safe_name(name), taken).name, part.get_payload(decode=True) or b""))
+    return kept
+
+
 def save_attachments(
     message: EmailMessage, inbox: Path, ledger: Ledger, require_authentication: bool = False
 ) -> list[Path]:
-    """Write each attachment worth answering into the inbox (under a safe, free name) and remember its origin."""
+    """Write each attachment worth answering into the inbox (under a safe name no file there has: never over
+    another file) and remember its origin."""
     origin = mail_origin(message, require_authentication)
     saved = []
-    taken = {path.name for path in inbox.iterdir()}
-    for part in message.iter_attachments():
-        name = part.get_filename() or ""
-        if not name.lower().endswith(KEPT_SUFFIXES):
-            continue
-        data = part.get_payload(decode=True) or b""
-        target = archive_name(inbox, safe_name(name), taken)
-        temporary = inbox / f".{target.name}.saving"
+    for name, data in _kept_attachments(message):
+        temporary = inbox / f".{name}.saving"
         temporary.write_bytes(data)
-        ledger.remember_mail(file_hash(temporary), target.name, origin)
-        temporary.replace(target)
-        saved.append(target)
+        ledger.remember_mail(file_hash(temporary), name, origin)
+        saved.append(place(temporary, inbox / name))
     return saved
 
 
 def unpack_eml_files(
-    inbox: Path, archive: Path, ledger: Ledger, keep: bool = False, require_authentication: bool = False
-) -> list[Path]:
-    """Open .eml files dropped in the inbox like fetched mail; the .eml itself goes to 原件/邮件/ (a copy when
-    `keep`, once per content). Returns the attachments saved into the inbox."""
+    emls: Sequence[Path],
+    out: Path,
+    archive: Path,
+    ledger: Ledger,
+    first_seen: Mapping[str, dt.datetime],
+    keep: bool,
+    require_authentication: bool = False,
+) -> None:
+    """Open the .eml files dropped in the inbox like fetched mail: each one's attachments saved into
+    OUT/.邮件附件/<its SHA-256>/, where the run reads them, their origin remembered, the .eml then moved to
+    原件/邮件/ (copied, with `keep`). The same bytes are opened once: a run stopped half-way saves the same
+    attachments under the same names again, and an .eml opened already is only archived."""
+    kept = archive / "邮件"
+    for eml in emls:
+        sha = file_hash(eml)
+        opened = ledger.unpacked(sha) is not None
+        if opened and keep:
+            continue  # left in the inbox, archived the first time
+        if not opened:
+            with eml.open("rb") as stream:
+                message = BytesParser(policy=email_policy.default).parse(stream)
+            saved = _stage(message, out / STAGING_DIR / sha)  # type: ignore[arg-type]
+        target = free_path(kept, safe_name(eml.name), ledger.planned_targets())
+        with ledger.transaction():
+            if not opened:
+                origin = mail_origin(message, require_authentication)  # type: ignore[arg-type]
+                for path, attachment_sha in saved:
+                    ledger.remember_mail(attachment_sha, path.name, origin)
+                ledger.mark_unpacked(
+                    sha, eml.name, first_seen.get(eml.name) or dt.datetime.now().replace(microsecond=0)
+                )
+            ledger.plan_moves([(eml, target, sha, keep)], within_transaction=True)
+        kill_point("eml_recorded")
+    finish_moves(ledger, out, verify=False)
+
+
+def _stage(message: EmailMessage, folder: Path) -> list[tuple[Path, str]]:
+    """The attachments written into `folder` (ours: a name written before is written again), with their hashes."""
+    folder.mkdir(parents=True, exist_ok=True)
     saved = []
-    for eml in sorted(inbox.glob("*.eml")):
-        with eml.open("rb") as stream:
-            message = BytesParser(policy=email_policy.default).parse(stream)
-        saved += save_attachments(message, inbox, ledger, require_authentication)  # type: ignore[arg-type]
-        kept = archive / "邮件"
-        if not keep:
-            move(eml, archive_name(kept, eml.name, set()))
-        elif not any(file_hash(old) == file_hash(eml) for old in kept.glob("*.eml")):
-            copy_file(eml, archive_name(kept, eml.name, set()))
+    for name, data in _kept_attachments(message):
+        temporary = folder / f".{name}.saving"
+        temporary.write_bytes(data)
+        temporary.replace(folder / name)
+        kill_point("attachment_staged")
+        saved.append((folder / name, hashlib.sha256(data).hexdigest()))
     return saved
 
 

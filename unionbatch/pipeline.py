@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .compute import merge_rows
 from .crosscheck import (
@@ -32,15 +32,18 @@ from .findings import Finding, make_finding, mask_text
 from .history import History
 from .inbox import (
     ARCHIVE_DIR,
+    REFUSED_UNREADABLE,
     REPEAT_DIR,
+    STAGING_DIR,
     Busy,
-    archive_name,
-    copy_file,
+    finish_moves,
+    free_path,
     is_candidate,
-    move,
-    ready_files,
+    kill_point,
+    remove_leftovers,
     run_lock,
     safe_name,
+    scan_inbox,
 )
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
 from .normalise import parse_sheets
@@ -93,7 +96,9 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     path = name or source
     result = _check_file(source, str(path), specs, policy)
     result.path, result.source = path, source if name else None
-    result.received = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
+    # checked in place (validate) a file arrived when it was last written; a run sets when it reached the inbox
+    result.modified = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
+    result.received = result.modified
     if result.parsed is not None:
         result.parsed.drop_grids()
         result.parsed.keep_differing_cells()
@@ -196,6 +201,7 @@ def check_batch(
     ledger: Ledger | None = None,
     origins: Sequence[MailOrigin | None] | None = None,
     pool: ProcessPoolExecutor | None = None,
+    arrivals: Sequence[dt.datetime] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
     (settle_versions), then figures across forms. Each batch check runs on every version of the forms it judges,
@@ -207,6 +213,9 @@ def check_batch(
     results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
+    for result, arrival in zip(results, arrivals or (), strict=False):
+        result.received = arrival
+    for result in results:
         if result.parsed is not None and result.kind:
             result.findings = sorted(
                 result.findings + history_findings(result.parsed, policy.for_form(result.kind), histories[result.kind]),
@@ -289,41 +298,50 @@ def _run(
 
     period = folder.name
     archive = folder / ARCHIVE_DIR
-    required = policy.email.require_authentication
-    extracted = set(unpack_eml_files(inbox, archive, ledger, keep=keep_inbox, require_authentication=required))
-    unzipped = unpack_zip_files(inbox, archive, ledger, policy.limits, keep=keep_inbox)  # after: a mail's zips too
-    extracted |= set(unzipped.saved)
-    work, repeats, arriving = _plan(inbox, out, archive, ledger, policy.settle_seconds, keep_inbox)
-    work = [job for job in work if not is_zip(job[0])]  # unpacked already; kept with --keep-inbox
+    finish_moves(ledger, out)  # what a run stopped half-way had planned
+    scan = scan_inbox(inbox, policy.settle_seconds)
+    first_seen = ledger.sightings(inbox, [entry.key for entry in scan.ready], dt.datetime.now().replace(microsecond=0))
+    kill_point("scanned")
+    emls = [entry.path for entry in scan.ready if entry.path.suffix.lower() == ".eml"]
+    unpack_eml_files(emls, out, archive, ledger, first_seen, keep_inbox, policy.email.require_authentication)
+    # zips dropped in the inbox, then those attached to the mails just opened (archived, never kept in staging)
+    zips = [entry.path for entry in scan.ready if is_zip(entry.path)]
+    unzipped = unpack_zip_files(zips, out, archive, ledger, policy.limits, first_seen, keep_inbox)
+    attached = sorted(path for path in (out / STAGING_DIR).glob("*/*") if is_zip(path))
+    mailed = unpack_zip_files(attached, out, archive, ledger, policy.limits, first_seen)
+    files = [entry.path for entry in scan.ready if entry.path.suffix.lower() != ".eml" and not is_zip(entry.path)]
+    work, repeats = _plan(files, first_seen, out, archive, ledger, keep_inbox, scan.refused)
     results, reconciliations = check_batch(
-        [source for source, _, _ in work],
+        [job.source for job in work],
         specs,
         policy,
-        [target for _, target, _ in work],
+        [job.target for job in work],
         period,
         ledger,
-        [ledger.mail_origin(sha) for _, _, sha in work],
+        [ledger.mail_origin(job.sha256) for job in work],
         pool,
+        [job.received for job in work],
     )
-    for result, (source, target, sha) in zip(results, work, strict=True):
-        result.source = source if source != target else None
-        result.sha256 = sha
+    for result, job in zip(results, work, strict=True):
+        result.source = job.source if job.source != job.target else None
+        result.sha256 = job.sha256
         if result.parsed is not None:
             result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
-    results += unzipped.results  # zips with members refused: their findings, for the report and the reply
+    results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
-    report.repeats = [(path.name, same) for path, same in repeats]
-    report.arriving = [path.name for path in arriving]
+    report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
+    report.arriving = [path.name for path in scan.arriving]
+    report.refused = scan.refused
     told = told_statuses(ledger, results)
     _record(ledger, report, out)
+    kill_point("recorded")
     _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
-    for result in results:
-        if result.source is not None:
-            (copy_file if keep_inbox and result.source not in extracted else move)(result.source, result.path)
-    for path in extracted if keep_inbox else ():
-        path.unlink(missing_ok=True)  # our own copy of an attachment of an .eml that stays in the inbox
-    for path, _ in repeats:
-        move(path, archive_name(archive / REPEAT_DIR, path.name, set()))
+    kill_point("outputs_written")
+    moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
+    ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
+    kill_point("moves_planned")
+    finish_moves(ledger, out, verify=False)
+    _remove_empty_folders(out / STAGING_DIR)
     queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
@@ -332,32 +350,94 @@ def _run(
     return report
 
 
-Job = tuple[Path, Path, str]  # read from, keep at, SHA-256
+class Job(NamedTuple):
+    source: Path  # read from: the inbox, the attachments of .eml files, or 原件/
+    target: Path  # kept at, once the run's outputs are written
+    sha256: str
+    received: dt.datetime  # when it reached the inbox
+    keep_source: bool = False  # archive a copy (run --keep-inbox)
+
+
+class Repeat(NamedTuple):
+    source: Path
+    target: Path  # in 原件/重复/
+    sha256: str
+    same_as: str  # the submission with these bytes, relative to OUT
+    keep_source: bool = False
 
 
 def _plan(
-    inbox: Path, out: Path, archive: Path, ledger: Ledger, settle_seconds: float, keep_inbox: bool
-) -> tuple[list[Job], list[tuple[Path, str]], list[Path]]:
-    """The period's work: its archived files, plus each ready inbox file that is new (or was recorded by a run
-    that stopped before moving it); files already processed are repeats; files still arriving wait."""
-    kept = sorted(path for path in archive.iterdir() if is_candidate(path)) if archive.exists() else []
-    archived = {file_hash(path): path for path in kept}  # not the .x.moving / .x.copying a stopped run may leave
-    ready, arriving = ready_files(inbox, settle_seconds)
-    ready = [path for path in ready if path.suffix.lower() != ".eml"]  # unpacked already; kept with --keep-inbox
-    work: list[Job] = [(path, path, sha) for sha, path in archived.items()]
-    repeats: list[tuple[Path, str]] = []
-    taken: set[str] = set()
-    for path in ready:
-        sha = file_hash(path)
+    files: Sequence[Path],
+    first_seen: Mapping[str, dt.datetime],
+    out: Path,
+    archive: Path,
+    ledger: Ledger,
+    keep_inbox: bool,
+    refused: list[tuple[str, str]],
+) -> tuple[list[Job], list[Repeat]]:
+    """The period's work: its archived files, plus each ready inbox file (and .eml attachment) that is new, or
+    was recorded by a run that stopped before moving it. Bytes seen before, in the ledger or earlier in this
+    batch, are repeats. Each new file gets a name under 原件/ that no file has and no submission was promised."""
+    for folder in (archive, archive / REPEAT_DIR):
+        remove_leftovers(folder)
+    archived: dict[str, Path] = {}
+    for path in sorted(path for path in archive.iterdir() if is_candidate(path)) if archive.exists() else []:
+        archived.setdefault(file_hash(path), path)
+    work = [Job(path, path, sha, _arrived(ledger, sha, path)) for sha, path in archived.items()]
+    repeats: list[Repeat] = []
+    reserved = {out / stored for stored in ledger.stored_paths()} | ledger.planned_targets()
+    batch: dict[str, str] = {}  # SHA-256 → where this batch keeps its first copy (relative to OUT)
+    for source, received, from_inbox in _incoming(files, first_seen, out, ledger):
+        try:
+            sha = file_hash(source)
+        except OSError:
+            refused.append((source.name, REFUSED_UNREADABLE))
+            continue
+        keep = keep_inbox and from_inbox
         known = ledger.by_hash(sha)
-        if known and not (out / known.stored_path).exists():
-            work.append((path, out / known.stored_path, sha))
-        elif known or sha in archived:
-            if not keep_inbox:
-                repeats.append((path, known.stored_path if known else str(archived[sha].relative_to(out))))
+        earlier = batch.get(sha) or (known.stored_path if known else None)
+        if known and sha not in batch and not os.path.lexists(out / known.stored_path):
+            job = Job(source, out / known.stored_path, sha, dt.datetime.fromisoformat(known.arrived), keep)
+        elif earlier or sha in archived:
+            if not (keep and sha not in batch):  # with --keep-inbox a processed file stays in the inbox, quietly
+                same = earlier or str(archived[sha].relative_to(out))
+                repeat_target = free_path(archive / REPEAT_DIR, safe_name(source.name), reserved)
+                repeats.append(Repeat(source, repeat_target, sha, same, keep))
+            continue
         else:
-            work.append((path, archive_name(archive, safe_name(path.name), taken), sha))
-    return work, repeats, arriving
+            job = Job(source, free_path(archive, safe_name(source.name), reserved), sha, received, keep)
+        work.append(job)
+        batch[sha] = str(job.target.relative_to(out))
+    return work, repeats
+
+
+def _incoming(
+    files: Sequence[Path], first_seen: Mapping[str, dt.datetime], out: Path, ledger: Ledger
+) -> Iterator[tuple[Path, dt.datetime, bool]]:
+    """(file, when it reached the inbox, whether it is in the inbox): the inbox's files, then the attachments of
+    the .eml files (arrived with their .eml)."""
+    for path in files:
+        yield path, first_seen[path.name], True
+    staging = out / STAGING_DIR
+    for folder in sorted(staging.iterdir()) if staging.is_dir() else []:
+        unpacked = ledger.unpacked(folder.name)
+        for path in sorted(path for path in folder.iterdir() if is_candidate(path)):
+            yield path, unpacked or _modified(path), False
+
+
+def _arrived(ledger: Ledger, sha: str, path: Path) -> dt.datetime:
+    known = ledger.by_hash(sha)
+    return dt.datetime.fromisoformat(known.arrived) if known else _modified(path)
+
+
+def _modified(path: Path) -> dt.datetime:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
+
+
+def _remove_empty_folders(staging: Path) -> None:
+    for folder in staging.iterdir() if staging.is_dir() else []:
+        with suppress(OSError):  # not empty: an attachment left for the next run
+            folder.rmdir()
 
 
 def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .inbox import default_settle_seconds
 from .mail import MailSettings, parse_settings
 from .read import Limits
 from .spec import FormSpec, configure
@@ -40,7 +41,7 @@ class Policy:
     limits: Limits = field(default_factory=Limits)
     ledger_path: Path | None = None
     email: MailSettings = field(default_factory=MailSettings)
-    settle_seconds: float = 0.3  # how long a file touched in the last seconds is watched for changes
+    settle_seconds: float = field(default_factory=default_settle_seconds)  # unchanged this long before it is read
 
     def deadline(self, kind: str, period: str) -> dt.date | None:
         """The form's deadline for `period` (YYYY-MM): a fixed date, or day N of the month after the period."""
@@ -200,7 +201,14 @@ def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise PolicyError("策略文件中 [inbox] 应为一个表")
     reject_unknown(section, {"ledger", "settle_seconds"}, "inbox")
-    settle = amount(section, "settle_seconds", "0.3", "inbox", allow_zero=True, maximum=Decimal(MAX_SETTLE_SECONDS))
+    settle = amount(
+        section,
+        "settle_seconds",
+        str(default_settle_seconds()),
+        "inbox",
+        allow_zero=True,
+        maximum=Decimal(MAX_SETTLE_SECONDS),
+    )
     values: dict[str, Any] = {"settle_seconds": float(settle)}
     if "ledger" in section:
         if not isinstance(section["ledger"], str) or not section["ledger"].strip():

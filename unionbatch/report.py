@@ -41,7 +41,8 @@ SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
 @dataclass
 class FileResult:
     path: Path
-    received: dt.datetime = dt.datetime.min  # when the file arrived (its modification time in the inbox)
+    received: dt.datetime = dt.datetime.min  # when the run first saw it in the inbox (in place: its modification time)
+    modified: dt.datetime = dt.datetime.min  # its modification time
     kind: str | None = None
     unit: str | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -126,6 +127,7 @@ class Report:
     reconciliations: list[Reconciliation] = field(default_factory=list)
     repeats: list[tuple[str, str]] = field(default_factory=list)  # (file, the earlier identical file)
     arriving: list[str] = field(default_factory=list)  # still being copied: left for the next run
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (inbox entry, why it was not read)
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
@@ -164,6 +166,7 @@ class Report:
             "missing": {kind: [unit.to_json() for unit in units] for kind, units in self.missing.items()},
             "repeats": [{"path": name, "same_as": same} for name, same in self.repeats],
             "arriving": self.arriving,
+            "refused": [{"path": name, "reason": reason} for name, reason in self.refused],
             "reconciliation": [
                 {
                     **vars(row),
@@ -272,6 +275,7 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"  {status_text(result)}  {result.unit or '未知单位'}  {result.path.name}  ({counts}){note}")
     lines += [f"  已处理过  {name}  (与 {same} 内容相同,未重复计入)" for name, same in report.repeats]
     lines += [f"  稍后处理  {name}  (文件仍在复制中)" for name in report.arriving]
+    lines += [f"  未处理    {name}  ({reason})" for name, reason in report.refused]
     for kind, totals in report.totals.items():
         lines.append(f"{kind}:{totals['summary']}")
     for kind, units in report.missing.items():

@@ -16,11 +16,12 @@ import datetime as dt
 import os
 import shutil
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .findings import Finding, make_finding
-from .inbox import archive_name, copy_file, is_candidate, move, safe_name
+from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .read import MB, SPREADSHEET_SUFFIXES, Limits
 from .report import FileResult
@@ -44,37 +45,39 @@ def is_zip(path: Path) -> bool:
     return path.suffix.lower() == ".zip"
 
 
-def unpack_zip_files(inbox: Path, archive: Path, ledger: Ledger, limits: Limits, keep: bool = False) -> Unzipped:
-    """Unpack each .zip in the inbox into it; the zip goes to 原件/压缩包/ (a copy when `keep`, once per content)."""
+def unpack_zip_files(
+    zips: Sequence[Path],
+    out: Path,
+    archive: Path,
+    ledger: Ledger,
+    limits: Limits,
+    first_seen: Mapping[str, dt.datetime],
+    keep: bool = False,
+) -> Unzipped:
+    """Unpack each .zip like an .eml: its workbooks staged in OUT/.邮件附件/<its SHA-256>/ (each its own submission,
+    arriving with the zip), the zip then archived in 原件/压缩包/ (copied, with `keep`). The same bytes are opened
+    once: a zip opened already is only archived."""
     unzipped = Unzipped()
-    kept_dir = archive / ZIP_DIR
-    for zipped in sorted(path for path in inbox.iterdir() if is_zip(path) and is_candidate(path)):
+    for zipped in zips:
         sha = file_hash(zipped)
+        opened = ledger.unpacked(sha) is not None
+        if opened and keep:
+            continue  # left in the inbox, archived the first time
+        arrived = first_seen.get(zipped.name) or dt.datetime.now().replace(microsecond=0)
         origin = ledger.mail_origin(sha)
-        saved, findings = _unpack(zipped, inbox, ledger, limits, origin)
-        unzipped.saved += saved
-        kept = _keep(zipped, kept_dir, sha, keep)
+        target = free_path(archive / ZIP_DIR, safe_name(zipped.name), ledger.planned_targets())
+        findings: list[Finding] = []
+        if not opened:
+            saved, findings = _unpack(zipped, out / STAGING_DIR / sha, ledger, limits, origin)
+            unzipped.saved += saved
+        with ledger.transaction():
+            if not opened:
+                ledger.mark_unpacked(sha, zipped.name, arrived)
+            ledger.plan_moves([(zipped, target, sha, keep)], within_transaction=True)
         if findings:
-            arrived = dt.datetime.fromtimestamp(kept.stat().st_mtime).replace(microsecond=0)
-            result = FileResult(kept, received=arrived, findings=findings, sha256=sha, origin=origin)
-            unzipped.results.append(result)
+            unzipped.results.append(FileResult(target, received=arrived, findings=findings, sha256=sha, origin=origin))
+    finish_moves(ledger, out, verify=False)
     return unzipped
-
-
-def _keep(zipped: Path, kept_dir: Path, sha: str, keep: bool) -> Path:
-    """The zip's place in 原件/压缩包/: moved there, or with `keep` copied unless the same bytes are there."""
-    if keep:
-        same = (
-            [old for old in kept_dir.glob("*") if old.is_file() and file_hash(old) == sha] if kept_dir.exists() else []
-        )
-        if same:
-            return same[0]
-        target = archive_name(kept_dir, safe_name(zipped.name), set())
-        copy_file(zipped, target)
-        return target
-    target = archive_name(kept_dir, safe_name(zipped.name), set())
-    move(zipped, target)
-    return target
 
 
 def _unpack(
@@ -90,6 +93,7 @@ def _unpack(
             arrived = zipped.stat().st_mtime
             saved: list[Path] = []
             findings: list[Finding] = []
+            inbox.mkdir(parents=True, exist_ok=True)
             taken = {path.name for path in inbox.iterdir()}
             for member in members:
                 name = member_name(member)

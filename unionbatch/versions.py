@@ -1,6 +1,7 @@
 """Resubmissions: a unit that sends a corrected file replaces its earlier one for that form.
 
-The newest accepted file per (form, unit) is the current one: newest by 填报日期, then by arrival time.
+The newest accepted file per (form, unit) is the current one: newest by 填报日期, then by arrival (the mail's
+Date, or when the run first saw it), then by modification time.
 Every other file of that unit and form is marked replaced, so totals never count a unit twice, and
 the current file carries what changed against the version it replaces.
 """
@@ -37,9 +38,11 @@ class Changes:
         return sum(item.kind == kind for item in self.items)
 
 
-def arrival_order(result: FileResult) -> tuple[dt.date, dt.datetime, str]:
+def arrival_order(result: FileResult) -> tuple[dt.date, dt.datetime, dt.datetime, str]:
+    """Newer is later 填报日期, then later arrival (the mail's Date, or when the run first saw the file in the
+    inbox), then later modification time, then the name."""
     filed = parse_date(result.parsed.report_date) if result.parsed else None
-    return (filed or dt.date.min, result.received, result.path.name)
+    return (filed or dt.date.min, result.arrived, result.modified, result.path.name)
 
 
 def choose_current(results: Sequence[FileResult]) -> None:
