@@ -18,6 +18,8 @@ import python_calamine as calamine
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
+from .precheck import precheck
+
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 META_SHEET = "_表单信息"
 MB = 1024 * 1024
@@ -77,6 +79,7 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
     if size > limits.max_file_mb * MB:
         raise ReadFailure(f"文件大小 {size / MB:.1f} MB,超过上限 {limits.max_file_mb} MB", code="too_large")
     _check_content(path, limits)
+    precheck(path, limits)
     extras = _ooxml_extras(path) if zipfile.is_zipfile(path) else {}
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
