@@ -13,6 +13,7 @@ import posixpath
 import re
 import string
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +32,19 @@ def precheck(path: Path, limits: Limits) -> None:
     column limits, or whose shared-string count is more than its part could hold. Other files pass through."""
     if not zipfile.is_zipfile(path):
         return
-    with zipfile.ZipFile(path) as archive:
-        sheets = _worksheet_parts(archive)
-        for member in archive.infolist():
-            if member.filename.lower().endswith("sharedstrings.xml"):
-                _check_strings(archive, member)
-            elif member.filename in sheets:
-                _check_cells(archive.read(member), limits)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = _worksheet_parts(archive)
+            for member in archive.infolist():
+                if member.filename.lower().endswith("sharedstrings.xml"):
+                    _check_strings(archive, member)
+                elif member.filename in sheets:
+                    _check_cells(archive.read(member), limits)
+    except _UNREADABLE_ZIP:
+        return  # not a zip we can read after all (an .xls with a zip's end record in its bytes): calamine decides
+
+
+_UNREADABLE_ZIP = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError)
 
 
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
