@@ -10,7 +10,9 @@ from unionbatch.spec import FormSpec, load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-CORPUS = ROOT / "tests" / "fixtures" / "sheetjs"  # a copy of shared/corpus/sheetjs (LICENSE inside): the tests need no ../shared
+CORPUS = (
+    ROOT / "tests" / "fixtures" / "sheetjs"
+)  # a copy of shared/corpus/sheetjs (LICENSE inside): the tests need no ../shared
 
 
 def run_samples(out: Path) -> Result:

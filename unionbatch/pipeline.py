@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -24,6 +25,7 @@ from .crosscheck import (
     late_files,
     reconcile_forms,
 )
+from .failures import ledger_failure, os_failure, remove_temporaries, wrapped_os_error
 from .findings import Finding, make_finding, mask_text
 from .history import History
 from .inbox import (
@@ -271,19 +273,31 @@ def run_batch(
     if not inbox.is_dir():
         raise RunError(f"收件箱文件夹不存在:{inbox}")
     folder = out / period
+    ledger_path = policy.ledger_path or out / LEDGER
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with run_lock(out):
-            ledger = Ledger(policy.ledger_path or out / LEDGER)
             try:
-                with worker_pool(specs, policy) as pool:
-                    return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
-            finally:
-                ledger.close()
+                ledger = Ledger(ledger_path)
+                try:
+                    with worker_pool(specs, policy) as pool:
+                        return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
+                finally:
+                    ledger.close()
+            except BaseException:
+                remove_temporaries(folder)  # under the lock: nobody else's
+                raise
     except Busy as busy:
         raise RunError(f"另一个处理正在运行(锁文件 {busy}),本次未运行") from busy
+    except sqlite3.Error as error:
+        raise RunError(ledger_failure(error, ledger_path)) from error
     except OSError as error:
-        raise RunError(f"无法写入输出文件夹 {folder}:{error.strerror}") from error
+        raise RunError(os_failure(error, folder)) from error
+    except Exception as error:
+        cause = wrapped_os_error(error)
+        if cause is None:
+            raise
+        raise RunError(os_failure(cause, folder)) from error
 
 
 def _run(
