@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from process import cli
 from tests.conftest import ROOT, SAMPLES
+from tests.factory import make_people
 from unionbatch.failures import TEMPORARY_PATTERNS
 from unionbatch.report import append_traceback
 
@@ -129,7 +130,7 @@ def test_a_processor_bug_exits_2_with_one_line_and_its_traceback_in_run_log(tmp_
     out = tmp_path / "out"
     out.mkdir()
     (out / "ledger.sqlite").write_bytes(b"this is not a database" * 100)
-    arguments = ["bar", "110105199001011234", "--reason", "虚报", "--out", str(out)]
+    arguments = ["bar", str(make_people(1, seed=11)[0].id_number), "--reason", "虚报", "--out", str(out)]
     result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
