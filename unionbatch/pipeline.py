@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sqlite3
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -117,7 +118,7 @@ def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: 
             raise
         if is_panic(error):  # a Rust reader's panic: calamine met bytes it cannot make sense of
             return FileResult(source, findings=[make_finding("file_unreadable", name, reason=_PANIC_REASON)])
-        log.exception("processing %s failed", name)
+        log.error("processing %s failed:\n%s", name, mask_text(traceback.format_exc()))  # masked: cells in messages
         return FileResult(source, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
     return FileResult(source, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
 
