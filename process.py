@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import sys
 import threading
+import traceback
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 if __name__ == "__main__":
     # pandera imports hypothesis, a test-data library, at its first check whenever it is installed: 0.2 s of every
@@ -17,8 +22,10 @@ if __name__ == "__main__":
 
 import click
 
+from unionbatch.findings import mask_text
 from unionbatch.pipeline import (
     LEDGER,
+    RUN_LOG,
     RunError,
     bar_person,
     check_files,
@@ -29,7 +36,7 @@ from unionbatch.pipeline import (
 )
 from unionbatch.policy import PolicyError, load_policy
 from unionbatch.privacy import console_line, owner_only_files
-from unionbatch.report import finding_lines, summary_lines
+from unionbatch.report import append_traceback, finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
 EXIT_RUN_FAILED = 2
@@ -44,6 +51,34 @@ class RunFailed(click.ClickException):
         super().__init__(console_line(message))
 
 
+def guarded(command: Callable[..., Any], log_folder: str | None = "out") -> Callable[..., Any]:
+    """A processor bug (an exception nobody planned for) ends the command with exit 2 and one Chinese line, never
+    a traceback on the console; the traceback, masked, goes to OUT/run.log (to stderr above that line for the
+    commands without an output folder)."""
+
+    @functools.wraps(command)
+    def run_guarded(**options: Any) -> Any:
+        try:
+            return command(**options)
+        except click.ClickException:
+            raise
+        except Exception as error:
+            raise RunFailed(_processor_bug(error, options.get(log_folder) if log_folder else None)) from error
+
+    return run_guarded
+
+
+def _processor_bug(error: Exception, out: Path | None) -> str:
+    text = "".join(traceback.format_exception(error))
+    line = f"程序内部出错({type(error).__name__}),本次处理未完成;请把"
+    if out is not None:
+        with suppress(OSError):
+            append_traceback(out / RUN_LOG, text)
+            return f"{line} {out / RUN_LOG} 的最后一段转给系统管理员"
+    click.echo(mask_text(text), err=True, nl=False)
+    return f"{line}上面的错误信息转给系统管理员"
+
+
 @click.group()
 @click.pass_context
 def cli(context: click.Context) -> None:
@@ -56,6 +91,7 @@ def cli(context: click.Context) -> None:
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True
 )
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@functools.partial(guarded, log_folder=None)  # its --out is where templates go, not a run's output folder
 def templates(out: Path, policy_path: Path | None) -> None:
     """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
     from unionbatch.template import write_templates
@@ -71,6 +107,7 @@ def templates(out: Path, policy_path: Path | None) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@guarded
 def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
     try:
@@ -92,6 +129,7 @@ def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 @click.option("--full-ids", is_flag=True, help="report.json 中保留完整身份证号和电话(默认打码)")
 @click.option("--keep-inbox", is_flag=True, help="处理后把文件复制(而不是移动)到 原件/,收件箱保持不变")
+@guarded
 def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool, keep_inbox: bool) -> None:
     """处理收件箱中的全部文件,输出到 OUT/期间/;处理完的文件移到 OUT/期间/原件/。"""
     try:
@@ -108,6 +146,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 @click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
 @click.option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
+@guarded
 def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: bool) -> None:
     """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
     from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
@@ -134,6 +173,7 @@ def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: b
 @click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), required=True, help="收件箱文件夹")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@guarded
 def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
     """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
     from unionbatch.mail import MailError
@@ -153,6 +193,7 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@guarded
 def send(out: Path, policy_path: Path | None) -> None:
     """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
     from unionbatch.mail import MailError
@@ -175,6 +216,7 @@ def send(out: Path, policy_path: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--period", default=None, help="期间 YYYY-MM(默认为处理时的当月)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@guarded
 def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
     """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
     from unionbatch.watch import watch_inbox  # watchdog only when watching: a fast start for the other commands
@@ -199,6 +241,7 @@ def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) 
 @click.option("--reason", required=True, help="原因,如“2025 年虚报家庭收入”")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@guarded
 def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> None:
     """登记虚报人员:此身份证号此后报送时按错误退回(取消补助资格)。"""
     try:

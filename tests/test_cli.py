@@ -118,7 +118,7 @@ def test_output_that_is_a_file_exits_2(tmp_path: Path) -> None:
     blocker.write_text("a file where the output folder should be")
     result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(blocker))
     assert result.exit_code == 2
-    assert result.output.startswith(f"Error: 无法写入输出文件夹 {blocker}/")
+    assert result.output.startswith(f"Error: 路径中有一项不是文件夹:{blocker}/")
     assert len(result.output.strip().splitlines()) == 1
 
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import re
-import threading
-import time
+import sqlite3
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -28,6 +26,7 @@ from .crosscheck import (
     reconcile_forms,
     settle_versions,
 )
+from .failures import ledger_failure, os_failure, remove_temporaries, wrapped_os_error
 from .findings import Finding, make_finding, mask_text
 from .history import History
 from .inbox import (
@@ -45,6 +44,7 @@ from .inbox import (
     safe_name,
     scan_inbox,
 )
+from .isolate import JOB_SECONDS, MEMORY_MB, JobError, Lost, WorkerPool, memory_cap_mb
 from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
 from .normalise import parse_sheets
 from .policy import Policy, load_policy
@@ -93,15 +93,18 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     `name` is where the file will be kept (its archive path) when it is read from elsewhere (the inbox).
     The sheet grids are dropped once parsed: what is kept is the parsed rows, and the cells as found where they
     read differently from them (for findings made later, across files)."""
-    path = name or source
-    result = _check_file(source, str(path), specs, policy)
-    result.path, result.source = path, source if name else None
-    # checked in place (validate) a file arrived when it was last written; a run sets when it reached the inbox
-    result.modified = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
-    result.received = result.modified
+    result = _placed(_check_file(source, str(name or source), specs, policy), source, name)
     if result.parsed is not None:
         result.parsed.drop_grids()
         result.parsed.keep_differing_cells()
+    return result
+
+
+def _placed(result: FileResult, source: Path, name: Path | None) -> FileResult:
+    result.path, result.source = name or source, source if name else None
+    # checked in place (validate) a file arrived when it was last written; a run sets when it reached the inbox
+    result.modified = dt.datetime.fromtimestamp(source.stat().st_mtime).replace(microsecond=0)
+    result.received = result.modified
     return result
 
 
@@ -120,76 +123,95 @@ def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: 
         findings = validate_sheet(parsed, policy.for_form(location.spec.kind))
     except ReadFailure as failure:
         return FileResult(source, findings=[make_finding(failure.code, name, ext=suffix, **failure.params)])
-    except Exception as error:  # a processor bug must not sink the batch; the log keeps the traceback
-        log.exception("processing %s failed", name)
+    except MemoryError:  # the worker's cap (RLIMIT_AS): what this file needs, not a bug
+        return FileResult(source, findings=[make_finding("too_large", name, reason=_memory_reason())])
+    except BaseException as error:  # a processor bug must not sink the batch; the log keeps the traceback
+        if not isinstance(error, Exception) and not is_panic(error):
+            raise
+        if is_panic(error):  # a Rust reader's panic: calamine met bytes it cannot make sense of
+            return FileResult(source, findings=[make_finding("file_unreadable", name, reason=_PANIC_REASON)])
+        log.error("processing %s failed:\n%s", name, mask_text(traceback.format_exc()))  # masked: cells in messages
         return FileResult(source, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
     return FileResult(source, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
+
+
+_PANIC_REASON = "文件已损坏,读取程序无法解析其中的数据"
+
+
+def _memory_reason(memory_mb: int | None = None) -> str:
+    return f"读取所需内存超过上限 {memory_mb or memory_cap_mb()} MB"
+
+
+def is_panic(error: BaseException) -> bool:
+    """pyo3 turns a Rust panic into PanicException, which derives from BaseException, not Exception."""
+    return type(error).__name__ == "PanicException" and type(error).__module__ == "pyo3_runtime"
 
 
 def check_files(paths: Sequence[Path], specs: Mapping[str, FormSpec], policy: Policy) -> list[FileResult]:
     return check_batch(paths, specs, policy)[0]
 
 
-_WORKER: tuple[Mapping[str, FormSpec], Policy] | None = None
+_WORKER: tuple[Mapping[str, FormSpec], Policy] | None = None  # what a run's forked workers check against
 
 
-def _worker_start(specs: Mapping[str, FormSpec], policy: Policy) -> None:
-    global _WORKER
-    _WORKER = (specs, policy)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A worker waits on its job queue forever if its run is killed: it leaves within a second instead."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(1)
-
-
-def _worker_check(job: tuple[Path, Path | None]) -> FileResult:
-    assert _WORKER is not None, "started by _worker_start"
-    return check_file(job[0], *_WORKER, job[1])
+def _worker_check(source: Path, name: Path | None) -> FileResult:
+    assert _WORKER is not None, "set by worker_pool before its workers are forked"
+    return check_file(source, *_WORKER, name)
 
 
 @contextmanager
-def worker_pool(specs: Mapping[str, FormSpec], policy: Policy) -> Iterator[ProcessPoolExecutor | None]:
+def worker_pool(
+    specs: Mapping[str, FormSpec], policy: Policy, memory_mb: int = MEMORY_MB, seconds: float = JOB_SECONDS
+) -> Iterator[WorkerPool]:
     """One process per core for a run's independent jobs: checking files, then annotating copies. Forked
-    (the specs loaded from schemas/ are inherited, not re-imported) at its first job, before the batch is held;
-    None on a single core."""
-    workers = os.cpu_count() or 1
-    if workers < 2:
-        yield None
-        return
+    (the specs loaded from schemas/ are inherited, not re-imported) at its first job, before the batch is held.
+    Each job is isolated: a file that kills its worker, or overruns `seconds`, costs only itself."""
+    global _WORKER
     share_specs(specs)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(specs, policy)) as pool:
+    _WORKER = (specs, policy)
+    pool = WorkerPool(os.cpu_count() or 1, memory_mb, seconds)
+    try:
         yield pool
+    finally:
+        pool.close()
 
 
 def check_all(
     jobs: Sequence[tuple[Path, Path | None]],
     specs: Mapping[str, FormSpec],
     policy: Policy,
-    pool: ProcessPoolExecutor | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[FileResult]:
-    """check_file for every (source, name), on every core when there is more than one file: files are independent.
+    """check_file for every (source, name), each in a worker process, on every core: files are independent, and
+    a file that crashes or exhausts its worker gets a finding instead of stopping the batch.
     Uses `pool` (the run's) if given, else a pool of its own."""
-    if len(jobs) > 1 and pool is None:
+    if pool is None:
         with worker_pool(specs, policy) as own:
-            return _check_in(jobs, specs, policy, own)
-    return _check_in(jobs, specs, policy, pool)
+            return _check_in(jobs, own)
+    return _check_in(jobs, pool)
 
 
-def _check_in(
-    jobs: Sequence[tuple[Path, Path | None]],
-    specs: Mapping[str, FormSpec],
-    policy: Policy,
-    pool: ProcessPoolExecutor | None,
-) -> list[FileResult]:
-    if pool is None or len(jobs) < 2:
-        return [check_file(source, specs, policy, name) for source, name in jobs]
-    chunk = max(1, len(jobs) // ((os.cpu_count() or 1) * 32))  # small: no worker idles long at the end
-    return list(pool.map(_worker_check, jobs, chunksize=chunk))
+def _check_in(jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool) -> list[FileResult]:
+    outcomes = pool.run(_worker_check, jobs)
+    return [
+        outcome if isinstance(outcome, FileResult) else _placed(_given_up(source, name, outcome, pool), source, name)
+        for (source, name), outcome in zip(jobs, outcomes, strict=True)
+    ]
+
+
+def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:
+    """The finding for a file whose check never came back: its worker died twice, ran out of time, or failed."""
+    shown = str(name or source)
+    if isinstance(outcome, JobError):
+        log.error("processing %s failed:\n%s", shown, mask_text(outcome.text))
+        finding = make_finding("processing_failed", shown, reason=str(outcome))
+    elif outcome.timed_out:
+        finding = make_finding("too_large", shown, reason=f"处理时间超过 {pool.seconds:.0f} 秒,已停止处理")
+    elif outcome.out_of_memory:
+        finding = make_finding("too_large", shown, reason=_memory_reason(pool.memory_mb))
+    else:
+        finding = make_finding("file_unreadable", shown, reason="读取时处理程序异常退出,文件可能已损坏")
+    return FileResult(source, findings=[finding])
 
 
 def check_batch(
@@ -200,7 +222,7 @@ def check_batch(
     period: str | None = None,
     ledger: Ledger | None = None,
     origins: Sequence[MailOrigin | None] | None = None,
-    pool: ProcessPoolExecutor | None = None,
+    pool: WorkerPool | None = None,
     arrivals: Sequence[dt.datetime] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
@@ -267,20 +289,32 @@ def run_batch(
     if not inbox.is_dir():
         raise RunError(f"收件箱文件夹不存在:{inbox}")
     folder = out / period
+    ledger_path = policy.ledger_path or out / LEDGER
     try:
         folder.mkdir(parents=True, exist_ok=True)
         make_private(out, folder, out / RUN_LOG)  # made 0755 / 0644 by an earlier version
         with run_lock(out):
-            ledger = Ledger(policy.ledger_path or out / LEDGER)
             try:
-                with worker_pool(specs, policy) as pool:
-                    return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
-            finally:
-                ledger.close()
+                ledger = Ledger(ledger_path)
+                try:
+                    with worker_pool(specs, policy) as pool:
+                        return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
+                finally:
+                    ledger.close()
+            except BaseException:
+                remove_temporaries(folder)  # under the lock: nobody else's
+                raise
     except Busy as busy:
         raise RunError(f"另一个处理正在运行(锁文件 {busy}),本次未运行") from busy
+    except sqlite3.Error as error:
+        raise RunError(ledger_failure(error, ledger_path)) from error
     except OSError as error:
-        raise RunError(f"无法写入输出文件夹 {folder}:{error.strerror}") from error
+        raise RunError(os_failure(error, folder)) from error
+    except Exception as error:
+        cause = wrapped_os_error(error)
+        if cause is None:
+            raise
+        raise RunError(os_failure(cause, folder)) from error
 
 
 def _run(
@@ -292,7 +326,7 @@ def _run(
     ledger: Ledger,
     full_ids: bool,
     keep_inbox: bool,
-    pool: ProcessPoolExecutor | None,
+    pool: WorkerPool | None,
 ) -> Report:
     from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
 
@@ -570,7 +604,7 @@ def _write_outputs(
     policy: Policy,
     created: dt.datetime,
     full_ids: bool,
-    pool: ProcessPoolExecutor | None,
+    pool: WorkerPool | None,
 ) -> None:
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
@@ -617,9 +651,7 @@ def _return_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)  # the C library the interpreter is linked with (find_library forks)
 
 
-def _start_annotating(
-    results: Sequence[FileResult], folder: Path, pool: ProcessPoolExecutor | None
-) -> Callable[[], None]:
+def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerPool | None) -> Callable[[], None]:
     """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
     while this one writes the consolidated workbooks. The returned function waits for them and records where
     each went."""
@@ -629,15 +661,18 @@ def _start_annotating(
         for result in results
         if result.findings
     ]
-    if pool is None or len(jobs) < 2:
+    if pool is None:
         for result, job in jobs:
             result.annotated, result.annotation_note = _annotate(*job)
         return lambda: None
-    futures = [(result, pool.submit(_annotate, *job)) for result, job in jobs]
+    waiting = pool.start(_annotate, [job for _, job in jobs])
 
     def finish() -> None:
-        for result, future in futures:
-            result.annotated, result.annotation_note = future.result()
+        for (result, _), outcome in zip(jobs, waiting(), strict=True):
+            if isinstance(outcome, (Lost, JobError)):  # its findings are in the report and the reply all the same
+                log.error("annotating %s failed: %s", result.path.name, mask_text(str(outcome)))
+                outcome = (None, None)
+            result.annotated, result.annotation_note = outcome
 
     return finish
 

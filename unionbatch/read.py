@@ -18,6 +18,7 @@ import python_calamine as calamine
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
+from .precheck import precheck
 from .spec import cell_ref
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et", ".ett", ".csv")  # .et/.ett: WPS (BIFF)
@@ -94,6 +95,7 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
         from .csvbook import read_csv_book  # csvbook builds on this module's records
 
         return read_csv_book(path, limits)
+    precheck(path, limits)
     zipped = zipfile.is_zipfile(path)
     extras = _ooxml_extras(path) if zipped else {}
     merged_ranges = ods_merged_ranges(path) if zipped and _is_ods(path) else None

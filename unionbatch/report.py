@@ -134,6 +134,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """2 when a file hit a processor bug (the office must look), 1 when files were sent back, else 0."""
+        if any(finding.code == "processing_failed" for result in self.files for finding in result.findings):
+            return 2
         return 1 if any(not result.accepted for result in self.files) else 0
 
     def to_json(self, full_ids: bool = False) -> dict[str, Any]:
@@ -253,6 +256,15 @@ def append_lines(path: Path, lines: Sequence[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:
         log.writelines(f"{console_line(f'{stamp} {line}')}\n" for line in lines)
+
+
+def append_traceback(path: Path, text: str) -> None:
+    """A processor bug in OUT/run.log: a line saying when, then its traceback, masked."""
+    stamp = dt.datetime.now().isoformat(timespec="seconds")
+    lines = [f"{stamp} 程序内部出错,本次处理未完成:", *(mask_text(line) for line in text.rstrip().splitlines())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.writelines(f"{line}\n" for line in lines)
 
 
 def finding_lines(results: Sequence[FileResult]) -> list[str]:
