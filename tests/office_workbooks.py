@@ -18,7 +18,6 @@ from typing import Any
 import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tests.factory import Athlete, Person
@@ -165,9 +164,7 @@ def _footer(sheet: Worksheet, width: int) -> None:
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
 
 
-def department_sheets(
-    path: Path, unit: str, departments: dict[str, Sequence[Person]], *, footer: bool = True
-) -> Made:
+def department_sheets(path: Path, unit: str, departments: dict[str, Sequence[Person]], *, footer: bool = True) -> Made:
     """One sheet per 部门, each typed by a different clerk: its own layout, title and footer."""
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -333,8 +330,17 @@ def merged_department_ticks(path: Path, unit: str, teams: dict[str, Sequence[Ath
         for index, athlete in enumerate(athletes):
             number += 1
             ticks = ["√" if event in athlete.events else None for event in events]
-            sheet.append([number, dept if index == 0 else None, athlete.name, athlete.gender, athlete.id_number,
-                          athlete.phone, *ticks])
+            sheet.append(
+                [
+                    number,
+                    dept if index == 0 else None,
+                    athlete.name,
+                    athlete.gender,
+                    athlete.id_number,
+                    athlete.phone,
+                    *ticks,
+                ]
+            )
         if len(athletes) > 1:
             sheet.merge_cells(f"B{row}:B{row + len(athletes) - 1}")
         row += len(athletes)
@@ -343,11 +349,19 @@ def merged_department_ticks(path: Path, unit: str, teams: dict[str, Sequence[Ath
     return Made(path)
 
 
-def _plain_list(sheet: Worksheet, unit: str, people: Sequence[Person], title: str, workplace_of: Callable[[int], Any]
-                ) -> None:
+def _plain_list(
+    sheet: Worksheet, unit: str, people: Sequence[Person], title: str, workplace_of: Callable[[int], Any]
+) -> None:
     """A one-row-header list with a 工作单位 column (F): title, 填报单位, header, a row a person."""
-    layout = (("序号", None), ("姓名", "name"), ("性别", "gender"), ("身份证号", "id"), ("联系电话", "phone"),
-              ("工作单位", None), *LAYOUT_OFFICE[5:11])
+    layout = (
+        ("序号", None),
+        ("姓名", "name"),
+        ("性别", "gender"),
+        ("身份证号", "id"),
+        ("联系电话", "phone"),
+        ("工作单位", None),
+        *LAYOUT_OFFICE[5:11],
+    )
     _title_block(sheet, title, unit, len(layout))
     sheet.append(header_of(layout))
     for number, person in enumerate(people, start=1):
@@ -364,8 +378,22 @@ def merged_workplace_with_gaps(path: Path, unit: str, groups: dict[str, Sequence
     sheet.title = "名单"
     layout_width = 12
     _title_block(sheet, f"{unit}困难职工慰问名单", unit, layout_width)
-    sheet.append(["序号", "姓名", "性别", "身份证号", "联系电话", "工作单位", "困难类别", "致困原因", "家庭人口",
-                  "家庭年收入", "刚性支出", "慰问金额"])
+    sheet.append(
+        [
+            "序号",
+            "姓名",
+            "性别",
+            "身份证号",
+            "联系电话",
+            "工作单位",
+            "困难类别",
+            "致困原因",
+            "家庭人口",
+            "家庭年收入",
+            "刚性支出",
+            "慰问金额",
+        ]
+    )
     made = Made(path)
     number = 0
     names = list(groups)
@@ -373,9 +401,22 @@ def merged_workplace_with_gaps(path: Path, unit: str, groups: dict[str, Sequence
         first = sheet.max_row + 1
         for index, person in enumerate(people):
             number += 1
-            sheet.append([number, person.name, person.gender, person.id_number, person.phone,
-                          workplace if index == 0 else None, person.tier, person.cause, person.household,
-                          person.income, person.expense, person.amount])
+            sheet.append(
+                [
+                    number,
+                    person.name,
+                    person.gender,
+                    person.id_number,
+                    person.phone,
+                    workplace if index == 0 else None,
+                    person.tier,
+                    person.cause,
+                    person.household,
+                    person.income,
+                    person.expense,
+                    person.amount,
+                ]
+            )
         last = sheet.max_row
         if position < len(names) - 1:
             sheet.append([])  # a blank row between groups, inside the merge
@@ -427,17 +468,42 @@ def stats_per_town(path: Path, towns: dict[str, dict[str, Any]]) -> Made:
         sheet.append([f"{town}工会送温暖活动统计表"])
         sheet.merge_cells("A1:L1")
         sheet.append([f"填报单位:{town}工会"])
-        sheet.append(["单位名称", "慰问困难职工", None, "慰问困难农民工", None, "慰问劳模", None, "慰问一线职工", None,
-                      "物资折款(元)", "合计(元)"])
+        sheet.append(
+            [
+                "单位名称",
+                "慰问困难职工",
+                None,
+                "慰问困难农民工",
+                None,
+                "慰问劳模",
+                None,
+                "慰问一线职工",
+                None,
+                "物资折款(元)",
+                "合计(元)",
+            ]
+        )
         sheet.append([None, "户数", "金额(元)", "人数", "金额(元)", "人数", "金额(元)", "人数", "金额(元)"])
         for first in ("B", "D", "F", "H"):
             second = chr(ord(first) + 1)
             sheet.merge_cells(f"{first}3:{second}3")
         for column in ("A", "J", "K"):
             sheet.merge_cells(f"{column}3:{column}4")
-        sheet.append([f"{town}工会", figures["hard_count"], figures["hard_amount"], figures["migrant_count"],
-                      figures["migrant_amount"], figures["model_count"], figures["model_amount"],
-                      figures["frontline_count"], figures["frontline_amount"], figures["goods"], figures["total"]])
+        sheet.append(
+            [
+                f"{town}工会",
+                figures["hard_count"],
+                figures["hard_amount"],
+                figures["migrant_count"],
+                figures["migrant_amount"],
+                figures["model_count"],
+                figures["model_amount"],
+                figures["frontline_count"],
+                figures["frontline_amount"],
+                figures["goods"],
+                figures["total"],
+            ]
+        )
     workbook.save(path)
     return Made(path)
 
@@ -449,7 +515,9 @@ def payroll(path: Path, people: Sequence[Person]) -> Made:
     sheet.title = "工资表"
     sheet.append(["2026年11月职工工资发放表"])
     sheet.append(["单位:机关事务中心"])
-    sheet.append(["工号", "姓名", "部门", "岗位工资", "薪级工资", "绩效工资", "应发合计", "代扣社保", "实发金额", "签名"])
+    sheet.append(
+        ["工号", "姓名", "部门", "岗位工资", "薪级工资", "绩效工资", "应发合计", "代扣社保", "实发金额", "签名"]
+    )
     for number, person in enumerate(people, start=1):
         sheet.append([f"G{number:03d}", person.name, "办公室", 3000, 1200, 1500, 5700, 600, 5100, None])
     sheet.append(["合计", None, None, 3000 * len(people)])
@@ -489,11 +557,37 @@ def list_lacking_amount(path: Path, unit: str, people: Sequence[Person]) -> Made
     sheet = workbook.active
     sheet.title = "Sheet1"
     sheet.append([f"{unit}2026年困难职工慰问对象名单"])
-    sheet.append(["序号", "姓名", "性别", "身份证号码", "联系电话", "工作单位", "困难类别", "致困原因", "家庭人口",
-                  "家庭年收入(元)", "备注"])
+    sheet.append(
+        [
+            "序号",
+            "姓名",
+            "性别",
+            "身份证号码",
+            "联系电话",
+            "工作单位",
+            "困难类别",
+            "致困原因",
+            "家庭人口",
+            "家庭年收入(元)",
+            "备注",
+        ]
+    )
     for number, person in enumerate(people, start=1):
-        sheet.append([number, person.name, person.gender, person.id_number, person.phone, unit, person.tier,
-                      person.cause, person.household, person.income, None])
+        sheet.append(
+            [
+                number,
+                person.name,
+                person.gender,
+                person.id_number,
+                person.phone,
+                unit,
+                person.tier,
+                person.cause,
+                person.household,
+                person.income,
+                None,
+            ]
+        )
     workbook.save(path)
     return Made(path)
 
@@ -556,8 +650,23 @@ def two_row_header_xlsxwriter(path: Path, unit: str, people: Sequence[Person]) -
     sheet.merge_range(2, 1, 2, 4, "基本情况")
     sheet.merge_range(2, 5, 2, 9, "困难情况")
     sheet.merge_range(2, 10, 2, 11, "慰问情况")
-    sheet.write_row(3, 1, ["姓名", "性别", "身份证号", "联系电话", "困难类别", "致困原因", "家庭人口",
-                           "家庭年收入", "刚性支出", "慰问金", "物资折款"])
+    sheet.write_row(
+        3,
+        1,
+        [
+            "姓名",
+            "性别",
+            "身份证号",
+            "联系电话",
+            "困难类别",
+            "致困原因",
+            "家庭人口",
+            "家庭年收入",
+            "刚性支出",
+            "慰问金",
+            "物资折款",
+        ],
+    )
     for offset, person in enumerate(people):
         row = 4 + offset
         sheet.write_number(row, 0, offset + 1)
@@ -565,8 +674,11 @@ def two_row_header_xlsxwriter(path: Path, unit: str, people: Sequence[Person]) -
         sheet.write_string(row, 2, person.gender)
         sheet.write_string(row, 3, person.id_number, text)
         sheet.write_string(row, 4, person.phone, text)
-        sheet.write_row(row, 5, [person.tier, person.cause, person.household, person.income, person.expense,
-                                 person.amount, person.goods])
+        sheet.write_row(
+            row,
+            5,
+            [person.tier, person.cause, person.household, person.income, person.expense, person.amount, person.goods],
+        )
     total = 4 + len(people)
     sheet.merge_range(total, 0, total, 3, "合  计")
     sheet.write_number(total, 10, float(amount_sum(people)))

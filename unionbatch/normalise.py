@@ -215,7 +215,20 @@ def parse_sheets(file: str, locations: Sequence[Location], summaries: Sequence[S
     parsed.summaries = tuple(_figures(sheet, spec) for sheet in summaries)
     _fill_unit(parsed)
     parsed.findings.extend(_structure_findings(parsed))
+    parsed.findings.extend(_unit_conflict(file, parts, locations))
     return parsed
+
+
+def _unit_conflict(file: str, parts: list[_Part], locations: Sequence[Location]) -> list[Finding]:
+    """Sheets naming different 填报单位 (a county's workbook of its 镇): whose submission it is cannot be told."""
+    stated: dict[str, str] = {}  # unit as compared → its first sheet
+    for part, location in zip(parts, locations, strict=True):
+        unit = _clean_text(part.header.get("填报单位"))
+        if unit is not None:
+            stated.setdefault(header_key(unit), f"工作表“{location.sheet.name}”为“{unit}”")
+    if len(stated) < 2:
+        return []
+    return [make_finding("unit_conflict", file, units=",".join(stated.values()))]
 
 
 @dataclass
