@@ -10,7 +10,7 @@ test compares what reaches the outputs with the builder's own data.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -250,8 +250,11 @@ def typed_summary_first(
     return made
 
 
-def master_and_departments(path: Path, unit: str, departments: dict[str, Sequence[Person]]) -> Made:
-    """A 总表 listing everyone (with a 部门 column) first, then one sheet per 部门 copied out of it."""
+def master_and_departments(
+    path: Path, unit: str, departments: dict[str, Sequence[Person]], master_amounts: dict[int, Any] | None = None
+) -> Made:
+    """A 总表 listing everyone (with a 部门 column) first, then one sheet per 部门 copied out of it.
+    `master_amounts` {index in the 总表: amount} types those people's amounts differently on the 总表."""
     workbook = Workbook()
     master = workbook.active
     master.title = "总表"
@@ -262,7 +265,8 @@ def master_and_departments(path: Path, unit: str, departments: dict[str, Sequenc
     for name, people in departments.items():
         for person in people:
             number += 1
-            master.append([number, name, *row_of(LAYOUT_OFFICE[1:], 0, person)])
+            amount = (master_amounts or {}).get(number - 1, person.amount)
+            master.append([number, name, *row_of(LAYOUT_OFFICE[1:], 0, replace(person, amount=amount))])
     made = Made(path)
     for name, people in departments.items():
         sheet = workbook.create_sheet(name)
@@ -273,7 +277,9 @@ def master_and_departments(path: Path, unit: str, departments: dict[str, Sequenc
     return made
 
 
-def subtotals_and_merged_total(path: Path, unit: str, groups: dict[str, Sequence[Person]]) -> Made:
+def subtotals_and_merged_total(
+    path: Path, unit: str, groups: dict[str, Sequence[Person]], typed_first_subtotal: float | None = None
+) -> Made:
     """One sheet, people grouped by 工作单位 with a 小计 row after each group, a 合计 label merged across A:E,
     =SUM formulas (no cached values: saved by openpyxl, so pass it through LibreOffice), a merged footer."""
     workbook = Workbook()
@@ -297,6 +303,8 @@ def subtotals_and_merged_total(path: Path, unit: str, groups: dict[str, Sequence
         row = sheet.max_row
         sheet.merge_cells(f"A{row}:E{row}")
         sheet[f"{amount}{row}"] = f"=SUM({amount}{first}:{amount}{last})"
+        if typed_first_subtotal is not None and not subtotal_rows:
+            sheet[f"{amount}{row}"] = typed_first_subtotal
         subtotal_rows.append(row)
         made.sheets.append(Sheet(workplace, list(people), first, layout))
     sheet.append(["合计"])
