@@ -20,6 +20,7 @@ from stdnum.cn import ric
 
 from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
+from tests.office_workbooks import stats_per_town, two_years_visible
 from tests.workbooks import hidden_last_year_book, list_without_amounts
 from unionbatch.findings import CODES, ERROR, mask_text
 from unionbatch.ledger import Ledger
@@ -163,6 +164,16 @@ CASES: dict[str, tuple[Callable[[Path], list[Path]], str | None]] = {
     "form_incomplete": (lambda folder: [list_without_amounts(folder / "无金额.xlsx", "测试工会", PEOPLE)], None),
     "form_in_hidden_sheet": (
         lambda folder: [hidden_last_year_book(folder / "隐藏名单.xlsx", "测试工会", [], PEOPLE, only_hidden=True)],
+        None,
+    ),
+    "earlier_year_sheet": (
+        lambda folder: [two_years_visible(folder / "两年.xlsx", "测试工会", make_people(3, seed=12), PEOPLE).path],
+        None,
+    ),
+    "unit_conflict": (
+        lambda folder: [
+            stats_per_town(folder / "各镇.xlsx", {"城关镇": stats_for(PEOPLE), "江南镇": stats_for(PEOPLE)}).path
+        ],
         None,
     ),
     "column_missing": (

@@ -26,7 +26,9 @@ from .spec import ROW_BASE, Column, FormSpec, cell_ref, header_key, sheet_row
 
 TOTAL_LABELS = ("合计", "总计", "小计")
 GRAND_TOTAL_LABELS = ("合计", "总计")
-FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "经办人", "单位盖章", "盖章", "联系电话")
+FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "制表", "经办人", "单位盖章", "盖章", "联系电话")
+# notes typed under the table (注:…, 说明:…, 备注:…) end it too; a person's name never begins so
+NOTE_LABELS = ("注", "说明", "备注", "附注", "填表说明", "注意事项")
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,20 @@ def parse_sheets(file: str, locations: Sequence[Location], summaries: Sequence[S
     parsed.summaries = tuple(_figures(sheet, spec) for sheet in summaries)
     _fill_unit(parsed)
     parsed.findings.extend(_structure_findings(parsed))
+    parsed.findings.extend(_unit_conflict(file, parts, locations))
     return parsed
+
+
+def _unit_conflict(file: str, parts: list[_Part], locations: Sequence[Location]) -> list[Finding]:
+    """Sheets naming different 填报单位 (a county's workbook of its 镇): whose submission it is cannot be told."""
+    stated: dict[str, str] = {}  # unit as compared → its first sheet
+    for part, location in zip(parts, locations, strict=True):
+        unit = _clean_text(part.header.get("填报单位"))
+        if unit is not None:
+            stated.setdefault(header_key(unit), f"工作表“{location.sheet.name}”为“{unit}”")
+    if len(stated) < 2:
+        return []
+    return [make_finding("unit_conflict", file, units=",".join(stated.values()))]
 
 
 @dataclass
@@ -259,9 +274,10 @@ _COUNT_HEADERS = ("户数", "人数", "人次", "名单人数")
 def _figures(sheet: SheetData, spec: FormSpec) -> SheetFigures:
     """The rows of a 汇总 sheet under its header: each row's label (its first text) and the form's totals it
     states (the form's total columns, and a 户数 / 人数 column as the row count under the key `rows`)."""
-    best: tuple[int, dict[str, int]] = (-1, {})
+    best: tuple[int, dict[str, int], list[int]] = (-1, {}, [])
     for index, cells in enumerate(sheet.rows[:30]):
-        columns = {key: col for key, col in match_row(cells, spec).items() if key in spec.total_columns}
+        matched = match_row(cells, spec)
+        columns = {key: col for key, col in matched.items() if key in spec.total_columns}
         count = next(
             (col for col, cell in enumerate(cells) if isinstance(cell, str) and header_key(cell) in _COUNT_HEADERS),
             None,
@@ -269,12 +285,14 @@ def _figures(sheet: SheetData, spec: FormSpec) -> SheetFigures:
         if count is not None:
             columns["rows"] = count
         if len(columns) > len(best[1]):
-            best = (index, columns)
-    header_row, columns = best
+            best = (index, columns, [matched[key] for key in (spec.key_column, "name") if key in matched])
+    header_row, columns, person_columns = best
     rows = []
     for index in range(header_row + 1, len(sheet.rows) if columns else 0):
         cells = sheet.rows[index]
-        label = next((str(cell) for cell in cells if isinstance(cell, str) and cell.strip()), "")
+        # a 总表 of people: a person's row is one of the rows it adds up, whatever its 部门 column says
+        is_person = any(not _blank(_at(cells, col)) for col in person_columns) and not _total_label(cells)
+        label = "" if is_person else next((str(cell) for cell in cells if isinstance(cell, str) and cell.strip()), "")
         values = {key: (col, _at(cells, col)) for key, col in columns.items() if not _blank(_at(cells, col))}
         if values:
             rows.append((index + 1, label, values))
@@ -346,13 +364,25 @@ def _fill_unit(parsed: ParsedSheet) -> None:
     ]
 
 
+# a year or month before or after the name, a note in brackets after it (终稿), separators
+_SHEET_NOISE = re.compile(
+    r"^(?:\d{4}\s*年度?|\d{1,2}\s*月份?|[\s\-_—])+|(?:\d{4}\s*年度?|[(（][^()（）]*[)）]|[\s\-_—])+$"
+)
+_FORM_WORDS = ("名单", "报名表", "报名", "统计表", "统计", "明细表", "明细", "花名册", "表", "趣味", "教职工", "职工")
+
+
 def _sheet_unit(name: str, parsed: ParsedSheet) -> str | None:
-    """A sheet's name as a 部门 / 工作单位, unless it is a default name (Sheet1) or names the form itself."""
+    """A sheet's name as a 部门 / 工作单位, without the words naming the form (办公室名单, 数学系报名表 → 办公室,
+    数学系); None for a default name (Sheet1) or a name that is only the form's (慰问名单, 2026年报名表)."""
     name = _clean_text(name) or ""
-    words = (*parsed.spec.title_keywords, parsed.spec.kind, "名单", "报名", "统计", "明细")
-    if not name or _GENERIC_SHEET.match(name) or any(word in name for word in words):
+    if _GENERIC_SHEET.match(name):
         return None
-    return name
+    words = sorted({*parsed.spec.title_keywords, parsed.spec.kind, *_FORM_WORDS}, key=len, reverse=True)
+    stripped = None
+    while stripped != name:  # one word at a time, the longest first: 教职工报名表 → 教职工 → ""
+        stripped = name = _SHEET_NOISE.sub("", name)
+        name = next((name.removesuffix(word) for word in words if name.endswith(word)), name)
+    return name or None
 
 
 def _structure_findings(parsed: ParsedSheet) -> list[Finding]:
@@ -408,10 +438,15 @@ def _first_text(cells: list[Any]) -> str:
 
 
 _FOOTER_KEYS = tuple(header_key(label) for label in FOOTER_LABELS)
+_NOTE = re.compile(rf"^\s*(?:{'|'.join(NOTE_LABELS)})\s*(?:[:：]|\d|[(（]?[一1][)）.、])")
 
 
 def _is_footer(cells: list[Any]) -> bool:
-    return _first_text(cells).startswith(_FOOTER_KEYS)
+    return _first_text(cells).startswith(_FOOTER_KEYS) or bool(_NOTE.match(_first_raw_text(cells)))
+
+
+def _first_raw_text(cells: list[Any]) -> str:
+    return next((cell for cell in cells if isinstance(cell, str) and cell.strip()), "")
 
 
 def _total_label(cells: list[Any]) -> str | None:

@@ -7,6 +7,7 @@ an old template) is recognised by its title and header texts, matched against ev
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class Recognition:
     hidden: tuple[SheetData, ...] = ()  # hidden sheets with anything in them: never read
     hidden_form: Location | None = None  # the form, found only on a hidden sheet
     near_miss: tuple[FormSpec, tuple[str, ...]] | None = None  # the form it resembles and the columns it lacks
+    earlier_years: tuple[tuple[Location, int, int], ...] = ()  # last year's list beside this year's: not read
 
 
 SUMMARY_WORDS = ("汇总", "合计", "总表", "总计")
@@ -60,7 +62,8 @@ def recognise_book(book: Book, specs: Mapping[str, FormSpec]) -> Recognition:
     known = _known_headers(tuple(candidates))
     sheets = [sheet for sheet in book.form_sheets() if not sheet.is_empty()]
     found = {id(sheet): _sheet_locations(sheet, candidates, known, book.meta, stored_kind) for sheet in sheets}
-    hidden = tuple(sheet for sheet in sheets if sheet.hidden)
+    # a hidden sheet of dropdown choices (下拉选项) is no list; any other hidden sheet with content is reported
+    hidden = tuple(sheet for sheet in sheets if sheet.hidden and (found[id(sheet)] or not _is_not_a_list(sheet)))
     visible = [sheet for sheet in sheets if sheet.visible and not _is_not_a_list(sheet)]
     # our own template says what it is: a column deleted from it is column_missing, not a near miss
     complete = {
@@ -79,10 +82,46 @@ def recognise_book(book: Book, specs: Mapping[str, FormSpec]) -> Recognition:
             near_miss=_near_miss([found[id(sheet)] for sheet in visible]),
         )
     locations = [loc for sheet in visible for score, loc in complete[id(sheet)] if loc.spec is spec]
+    locations, earlier = _latest_year(locations)
     kept, summaries = _split_summaries(locations)
     summed = {id(sheet) for sheet in summaries}
     figure_summaries = [sheet for sheet in visible if id(sheet) not in summed and _is_figure_summary(sheet, kept)]
-    return Recognition(locations=tuple(kept), summaries=tuple(summaries + figure_summaries), hidden=hidden)
+    return Recognition(
+        locations=tuple(kept), summaries=tuple(summaries + figure_summaries), hidden=hidden, earlier_years=earlier
+    )
+
+
+# a year standing for itself (2025, 2025年, 2025年度), not the start of a date (2026年11月18日, 2026.11.18)
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d|\s*年?\s*\d{1,2}\s*月|[./\-]\d)")
+
+
+def _sheet_year(location: Location) -> int | None:
+    """The year a sheet's name, else its title, says it is for (2025年, 2026年度名单); None when it names none."""
+    found = _YEAR.search(location.sheet.name)
+    if found is None:
+        for cells in location.sheet.rows[: location.header_row]:
+            texts = " ".join(cell for cell in cells if isinstance(cell, str))
+            found = _YEAR.search(texts)
+            if found:
+                break
+    return int(found[1]) if found else None
+
+
+def _latest_year(locations: list[Location]) -> tuple[list[Location], tuple[tuple[Location, int, int], ...]]:
+    """Sheets for different years side by side (last year's list kept beside this year's): only the latest year's
+    are read, with the sheets naming no year; each earlier one is (location, its year, the latest)."""
+    years = [_sheet_year(location) for location in locations]
+    named = {year for year in years if year is not None}
+    if len(named) < 2:
+        return locations, ()
+    latest = max(named)
+    kept = [location for location, year in zip(locations, years, strict=True) if year in (None, latest)]
+    earlier = tuple(
+        (location, year, latest)
+        for location, year in zip(locations, years, strict=True)
+        if year is not None and year != latest
+    )
+    return kept, earlier
 
 
 def _sheet_locations(
@@ -293,8 +332,20 @@ def _has_title(sheet: SheetData, header_row: int, spec: FormSpec) -> bool:
 
 
 def sheet_findings(found: Recognition, file: str) -> list[Finding]:
-    """Hidden sheets with anything in them are reported, never read."""
-    return [make_finding("hidden_sheet", file, sheet=sheet.name, value=sheet.name) for sheet in found.hidden]
+    """Hidden sheets with anything in them are reported, never read; so are last years' lists left visible."""
+    hidden = [make_finding("hidden_sheet", file, sheet=sheet.name, value=sheet.name) for sheet in found.hidden]
+    return hidden + [
+        make_finding(
+            "earlier_year_sheet",
+            file,
+            sheet=location.sheet.name,
+            value=location.sheet.name,
+            year=year,
+            latest=latest,
+            form=location.spec.kind,
+        )
+        for location, year, latest in found.earlier_years
+    ]
 
 
 def unrecognised_finding(found: Recognition, file: str) -> Finding:
