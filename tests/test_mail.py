@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,6 +20,8 @@ from tests.factory import fill_template, make_people
 from tests.servers import PASSWORD, USER, free_port, imap_server, self_signed_certificate, smtp_server
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import run_batch
+
+ROOT = Path(__file__).resolve().parent.parent
 
 A, B = make_people(3, seed=101), make_people(2, seed=102)
 JIA, YI = "jia@units.example", "yi@units.example"
@@ -351,6 +357,30 @@ def test_a_result_that_changes_in_a_later_run_gets_one_mail_saying_so(tmp_path: 
         assert len(ledger.pending_replies()) == 3
     finally:
         ledger.close()
+
+
+def test_a_change_is_still_told_when_the_run_that_found_it_was_killed_before_its_mail(tmp_path: Path) -> None:
+    """Killed after recording 退回修改 and before queueing the mail: the next run still sends the change, once."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    policy = write_policy(tmp_path)
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    run_batch(inbox, out, "2026-11", policy)
+    drop_eml(inbox, unit_mail(YI, {"乙.xlsx": list_bytes(tmp_path, "乙工会", [*B, A[0]])}), "乙.eml")
+    command = [sys.executable, "process.py", "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", "2026-11", "--policy", str(policy)]
+    killed = subprocess.run(
+        command, cwd=ROOT, capture_output=True, env={**os.environ, "UNIONBATCH_KILL_AT": "recorded"}, timeout=300
+    )
+    assert killed.returncode == -signal.SIGKILL
+    outbox = out / "2026-11" / "outbox"
+    assert [parse(p)["Subject"] for p in outbox.iterdir()] == ["【已受理】慰问名单 甲工会 2026-11"]  # nothing told yet
+    run_batch(inbox, out, "2026-11", policy)
+    run_batch(inbox, out, "2026-11", policy)
+    assert sorted(parse(p)["Subject"] for p in outbox.iterdir()) == [
+        "【已受理】慰问名单 甲工会 2026-11",
+        "【结果变更:退回修改】慰问名单 甲工会 2026-11",
+        "【退回修改】慰问名单 乙工会 2026-11",
+    ]
 
 
 def test_ids_and_phones_in_subjects_bodies_and_names_are_masked(tmp_path: Path) -> None:

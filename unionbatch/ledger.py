@@ -25,7 +25,7 @@ from .privacy import make_private
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -98,6 +98,10 @@ MIGRATIONS: dict[int, str] = {
         eml_name TEXT NOT NULL,
         first_seen TEXT NOT NULL
     );
+    """,
+    # what each reply told the unit: a later run compares with it, whatever was recorded before a kill
+    3: """
+    ALTER TABLE replies ADD COLUMN told_status TEXT;
     """,
 }
 
@@ -235,13 +239,32 @@ class Ledger:
 
     # ---- replies ---------------------------------------------------------------------------
 
-    def queue_reply(self, sha256: str, to_address: str, eml_path: str) -> bool:
-        """Queue a reply once per submission; False if it was already queued (or sent)."""
+    def queue_reply(self, sha256: str, to_address: str, eml_path: str, told_status: str | None = None) -> bool:
+        """Queue a reply once per key (a submission's SHA-256, or SHA-256:status for a mail saying its result
+        changed), with the status it tells; False if it was already queued (or sent)."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO replies (submission_sha256, to_address, eml_path) VALUES (?, ?, ?)",
-            (sha256, to_address, eml_path),
+            "INSERT OR IGNORE INTO replies (submission_sha256, to_address, eml_path, told_status) VALUES (?, ?, ?, ?)",
+            (sha256, to_address, eml_path, told_status),
         )
         return cursor.rowcount == 1
+
+    def last_told(self, sha256: str) -> str | None:
+        """The status the latest reply about this submission told its unit; None when none was queued. A reply
+        queued before told statuses were kept tells its key's status, or (the first reply) the recorded one."""
+        row = self.db.execute(
+            "SELECT submission_sha256, told_status FROM replies WHERE submission_sha256 = ? OR "
+            "submission_sha256 LIKE ? ORDER BY rowid DESC LIMIT 1",
+            (sha256, f"{sha256}:%"),
+        ).fetchone()
+        if row is None:
+            return None
+        if row["told_status"] is not None:
+            return str(row["told_status"])
+        key = str(row["submission_sha256"])
+        if ":" in key:
+            return key.partition(":")[2]
+        known = self.by_hash(sha256)
+        return known.status if known else None
 
     def reply_queued(self, sha256: str) -> bool:
         return self.db.execute("SELECT 1 FROM replies WHERE submission_sha256 = ?", (sha256,)).fetchone() is not None

@@ -475,14 +475,15 @@ def _remove_empty_folders(staging: Path) -> None:
 
 
 def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, str]:
-    """For each emailed file already answered: the status the ledger holds from the last run, which is what the
-    unit was last told (the first reply, or a later mail saying it changed). Read before this run records."""
+    """For each emailed file already answered: the status its latest reply told the unit (the first reply, or a
+    later mail saying it changed), as the ledger's replies keep it: a run killed after recording its results and
+    before queueing its mail leaves the change to be told by the next."""
     told = {}
     for result in results:
-        if result.origin is not None and result.sha256 is not None and ledger.reply_queued(result.sha256):
-            known = ledger.by_hash(result.sha256)
-            if known is not None:
-                told[result.sha256] = known.status
+        if result.origin is not None and result.sha256 is not None:
+            status = ledger.last_told(result.sha256)
+            if status is not None:
+                told[result.sha256] = status
     return told
 
 
@@ -513,7 +514,7 @@ def queue_replies(
         if message is None:
             continue
         eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
-        ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)))
+        ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)), result.status)
 
 
 def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetched:
