@@ -325,10 +325,14 @@ def test_links_folders_pipes_and_devices_in_the_inbox_are_refused_and_block_noth
         "丙.xlsx",
     )
     (inbox / "丙.EML").write_bytes(mail)
-    result = run_process(inbox, out, timeout=120)
+    (inbox / "大.eml").write_bytes(b"Subject: x\r\n\r\n" + b"A" * (2 * 1024 * 1024))  # over the 1 MB limit set
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[email]\nmax_message_mb = 1\n", encoding="utf-8")
+    result = run_process(inbox, out, None, "--policy", str(policy), timeout=120)
     assert result.returncode == 0, result.stderr
     refused = {entry["path"]: entry["reason"] for entry in report_json(out)["refused"]}
     assert refused == {
+        "大.eml": "邮件文件 2 MB,超过上限 1 MB,未拆开",
         "pipe.eml": "不是普通文件(管道、设备或套接字),未读取",
         "x.eml": "是快捷方式(符号链接),未读取:请放入文件本身",
         "乙.xlsx": "是快捷方式(符号链接),未读取:请放入文件本身",
@@ -336,8 +340,10 @@ def test_links_folders_pipes_and_devices_in_the_inbox_are_refused_and_block_noth
     }
     assert "  未处理    pipe.eml  (不是普通文件(管道、设备或套接字),未读取)" in result.stdout
     assert sorted(Path(f["path"]).name for f in report_json(out)["files"]) == ["丙.xlsx", "甲.xlsx"]  # 丙.EML opened
-    assert sorted(p.name for p in inbox.iterdir()) == ["pipe.eml", "x.eml", "乙.xlsx", "存档.eml"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["pipe.eml", "x.eml", "乙.xlsx", "大.eml", "存档.eml"]
     assert all(not p.is_symlink() for p in (out / PERIOD / "原件").rglob("*")) and outside.exists()
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert f"{PERIOD} 未处理 大.eml (邮件文件 2 MB,超过上限 1 MB,未拆开)" in log and " 未处理 pipe.eml " in log
 
 
 # ---- moving: never over another file, across file systems too --------------------------------------------

@@ -337,6 +337,7 @@ def _run(
     first_seen = ledger.sightings(inbox, [entry.key for entry in scan.ready], dt.datetime.now().replace(microsecond=0))
     kill_point("scanned")
     emls = [entry.path for entry in scan.ready if entry.path.suffix.lower() == ".eml"]
+    emls = _within_mail_limit(emls, policy.email.max_message_mb, scan.refused)
     unpack_eml_files(emls, out, archive, ledger, first_seen, keep_inbox, policy.email.require_authentication)
     # zips dropped in the inbox, then those attached to the mails just opened (archived, never kept in staging)
     zips = [entry.path for entry in scan.ready if is_zip(entry.path)]
@@ -382,6 +383,19 @@ def _run(
         report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
     append_log(out / RUN_LOG, report)
     return report
+
+
+def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[str, str]]) -> list[Path]:
+    """.eml files no larger than a fetched mail may be ([email] max_message_mb); a larger one is left in the inbox
+    unopened, with a line in the report, so that it cannot exhaust the run's memory."""
+    kept = []
+    for eml in emls:
+        size = eml.stat().st_size
+        if size > limit_mb * 1024 * 1024:
+            refused.append((eml.name, f"邮件文件 {size / 1024 / 1024:.0f} MB,超过上限 {limit_mb} MB,未拆开"))
+        else:
+            kept.append(eml)
+    return kept
 
 
 class Job(NamedTuple):

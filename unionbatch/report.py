@@ -244,6 +244,7 @@ def append_log(path: Path, report: Report) -> None:
         )
         for result in report.files
     ]
+    lines += [console_line(f"{stamp} {report.period} 未处理 {name} ({reason})") for name, reason in report.refused]
     with path.open("a", encoding="utf-8") as log:
         log.writelines(f"{line}\n" for line in lines)
 
