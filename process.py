@@ -35,7 +35,7 @@ from unionbatch.pipeline import (
     send_queued,
 )
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.privacy import console_line, owner_only_files
+from unionbatch.privacy import console_line, masked_logging, owner_only_files
 from unionbatch.report import append_traceback, finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
@@ -84,6 +84,7 @@ def _processor_bug(error: Exception, out: Path | None) -> str:
 def cli(context: click.Context) -> None:
     """工会表格批量处理:识别、校验、汇总各单位报送的 Excel 表格。"""
     context.with_resource(owner_only_files())  # the ledger, 原件/, 汇总, outbox/, logs: personal data
+    masked_logging()  # a traceback of a worker quotes cells: IDs and phones masked on stderr too
 
 
 @cli.command()

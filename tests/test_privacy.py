@@ -162,3 +162,22 @@ def test_everything_under_out_is_owner_only(tmp_path: Path) -> None:
     }
     assert wrong == {}
     assert os.umask(before) == before  # the run's umask does not outlive it
+
+
+def test_engine_log_lines_on_stderr_are_masked_tracebacks_included(capsys) -> None:
+    """A worker's traceback quotes the cell that broke it: on stderr it is masked like any console line."""
+    import logging
+
+    from unionbatch.privacy import masked_logging
+
+    masked_logging()
+    masked_logging()  # once per process: no second handler
+    logger = logging.getLogger("unionbatch.annotate")
+    try:
+        raise ValueError(f"bad cell {ID} \x1b[2J")
+    except ValueError:
+        logger.exception("无法生成批注副本:%s", "名单.xlsx")
+    err = capsys.readouterr().err
+    assert "无法生成批注副本:名单.xlsx" in err and "Traceback" in err and "ValueError: bad cell" in err
+    assert ID not in err and f"{ID[:6]}********{ID[-4:]}" in err and "\x1b" not in err
+    assert err.count("无法生成批注副本") == 1

@@ -88,7 +88,7 @@ def annotate_copy(readable: Path, findings: list[Finding], target: Path) -> Anno
         _add_list_sheet(workbook, list_sheet(ordered, names, note))
         workbook.save(temporary)
     except Exception:
-        log.exception("cannot annotate %s", readable.name)
+        log.exception("无法生成批注副本:%s", readable.name)
         temporary.unlink(missing_ok=True)
         return None
     temporary.replace(target)

@@ -130,7 +130,7 @@ def _check_file(source: Path, name: str, specs: Mapping[str, FormSpec], policy: 
             raise
         if is_panic(error):  # a Rust reader's panic: calamine met bytes it cannot make sense of
             return FileResult(source, findings=[make_finding("file_unreadable", name, reason=_PANIC_REASON)])
-        log.error("processing %s failed:\n%s", name, mask_text(traceback.format_exc()))  # masked: cells in messages
+        log.error("处理 %s 时程序出错:\n%s", name, mask_text(traceback.format_exc()))  # masked: cells in messages
         return FileResult(source, findings=[make_finding("processing_failed", name, reason=type(error).__name__)])
     return FileResult(source, kind=location.spec.kind, unit=parsed.unit, findings=findings, parsed=parsed)
 
@@ -203,7 +203,7 @@ def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: W
     """The finding for a file whose check never came back: its worker died twice, ran out of time, or failed."""
     shown = str(name or source)
     if isinstance(outcome, JobError):
-        log.error("processing %s failed:\n%s", shown, mask_text(outcome.text))
+        log.error("处理 %s 时程序出错:\n%s", shown, mask_text(outcome.text))
         finding = make_finding("processing_failed", shown, reason=str(outcome))
     elif outcome.timed_out:
         finding = make_finding("too_large", shown, reason=f"处理时间超过 {pool.seconds:.0f} 秒,已停止处理")
@@ -685,7 +685,7 @@ def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerP
     def finish() -> None:
         for (result, _), outcome in zip(jobs, waiting(), strict=True):
             if isinstance(outcome, (Lost, JobError)):  # its findings are in the report and the reply all the same
-                log.error("annotating %s failed: %s", result.path.name, mask_text(str(outcome)))
+                log.error("无法生成 %s 的批注副本:%s", result.path.name, mask_text(str(outcome)))
                 outcome = (None, None)
             result.annotated, result.annotation_note = outcome
 

@@ -8,13 +8,16 @@ control characters and terminal escape sequences, so a unit name cannot rewrite 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 # A run of digit groups joined by at most two separators (space, dash, no-break or ideographic space), perhaps
 # behind a "+", perhaps ending in one letter (an ID's X, or a mistyped last character).
@@ -159,3 +162,34 @@ def make_private(*paths: Path) -> None:
                 path.chmod(0o700)
             elif stat.S_ISREG(mode) and stat.S_IMODE(mode) != 0o600:
                 path.chmod(0o600)
+
+
+class MaskedFormatter(logging.Formatter):
+    """Log records as console lines: masked (a traceback may quote a cell) and without control characters, each
+    line of a multi-line record (a traceback) on its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(console_line(line) for line in super().format(record).splitlines())
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record comes (a test runner or a daemon may swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def masked_logging() -> None:
+    """The engine's log ("unionbatch") to stderr through MaskedFormatter, once per process."""
+    logger = logging.getLogger("unionbatch")
+    if any(isinstance(handler.formatter, MaskedFormatter) for handler in logger.handlers):
+        return
+    handler = _CurrentStderr()
+    handler.setFormatter(MaskedFormatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
