@@ -36,7 +36,7 @@ def run_samples(out: Path) -> Result:
         str(SAMPLES / "policy.toml"),
         "--keep-inbox",
     ]
-    return CliRunner().invoke(cli, arguments)
+    return CliRunner().invoke(cli, arguments, catch_exceptions=False)
 
 
 @pytest.fixture(scope="session")

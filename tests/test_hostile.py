@@ -211,7 +211,9 @@ def test_full_ids_flag_keeps_ids_in_report_json(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     good_list(inbox, edits={"D5": PEOPLE[1].id_number[:17] + "Y"})
     result = CliRunner().invoke(
-        cli, ["run", "--inbox", str(inbox), "--out", str(tmp_path / "o"), "--period", "2026-05", "--full-ids"]
+        cli,
+        ["run", "--inbox", str(inbox), "--out", str(tmp_path / "o"), "--period", "2026-05", "--full-ids"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 1
     text = (tmp_path / "o" / "2026-05" / "report.json").read_text(encoding="utf-8")

@@ -172,13 +172,13 @@ def test_send_command_and_wrong_password(tmp_path: Path, monkeypatch) -> None:
         drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
         assert run_batch(inbox, out, "2026-11", policy).mail_failed == 1
         monkeypatch.delenv("UNIONBATCH_SMTP_PASSWORD")
-        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)])
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
         assert (result.exit_code, result.output) == (
             2,
             "Error: 环境变量 UNIONBATCH_SMTP_PASSWORD 未设置(邮箱密码只从环境变量读取)\n",
         )
         monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
-        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)])
+        result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
         assert (result.exit_code, result.output) == (0, "已发送 1 封,失败 0 封(失败的下次运行时重试)\n")
         assert len(server.collector.messages) == 1
 
@@ -205,13 +205,15 @@ def test_fetch_mail_from_imap_then_run_and_reply(tmp_path: Path, monkeypatch) ->
         imap.append(submission)
         imap.append(unit_mail(YI, {}, subject="请问截止日期?"))
         fetch = ["fetch-mail", "--inbox", str(inbox), "--out", str(out), "--policy", str(policy)]
-        first = CliRunner().invoke(cli, fetch)
+        first = CliRunner().invoke(cli, fetch, catch_exceptions=False)
         assert (first.exit_code, first.output) == (0, "收取新邮件 2 封,存入附件 1 个\n  甲工会.xlsx\n")
         assert all("UnionbatchFetched" in flags and "\\Seen" in flags for flags in imap.flags())
-        second = CliRunner().invoke(cli, fetch)
+        second = CliRunner().invoke(cli, fetch, catch_exceptions=False)
         assert second.output == "收取新邮件 0 封,存入附件 0 个\n"  # marked: never read twice
         result = CliRunner().invoke(
-            cli, ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--policy", str(policy)]
+            cli,
+            ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--policy", str(policy)],
+            catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
         assert "回信:已发送 1 封,失败 0 封(失败的下次运行时重试)" in result.output
@@ -234,7 +236,9 @@ def test_remind_send_mails_the_units_that_have_not_reported(tmp_path: Path, monk
             tmp_path, {"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_user": USER, "smtp_security": "none"}
         )
         result = CliRunner().invoke(
-            cli, ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"]
+            cli,
+            ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"],
+            catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[-1] == "已发送催报邮件 4 封;未登记邮箱:丙工会"
@@ -246,7 +250,9 @@ def test_remind_send_mails_the_units_that_have_not_reported(tmp_path: Path, monk
 def test_remind_send_without_smtp_writes_eml_files(tmp_path: Path) -> None:
     policy = write_policy(tmp_path)
     result = CliRunner().invoke(
-        cli, ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"]
+        cli,
+        ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(policy), "--send"],
+        catch_exceptions=False,
     )
     outbox = tmp_path / "out" / "2026-11" / "outbox"
     assert result.output.splitlines()[-1] == f"未设置 SMTP:4 封催报邮件保存在 {outbox};未登记邮箱:丙工会"

@@ -203,6 +203,7 @@ def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
             "--policy",
             str(SAMPLES / "policy.toml"),
         ],
+        catch_exceptions=False,
     )
     assert result.exit_code == 1
     again = tmp_path / "out" / "2026-11"

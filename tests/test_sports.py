@@ -210,7 +210,9 @@ def test_template_columns_follow_the_policy_events(tmp_path: Path) -> None:
 
     from process import cli
 
-    result = CliRunner().invoke(cli, ["templates", "--out", str(tmp_path / "t"), "--policy", str(policy_file)])
+    result = CliRunner().invoke(
+        cli, ["templates", "--out", str(tmp_path / "t"), "--policy", str(policy_file)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     rows = CalamineWorkbook.from_path(str(tmp_path / "t" / "运动会报名表.xlsx")).get_sheet_by_name("运动会报名表")
     grid = rows.to_python()

@@ -186,7 +186,7 @@ def _decimal(value: Any) -> bool:
     return isinstance(value, Decimal)
 
 
-_EARLIEST, _TODAY = dt.date(1900, 1, 1), dt.date.today()
+_EARLIEST = dt.date(1900, 1, 1)
 
 
 def birth_date(id_number: str) -> dt.date | None:
@@ -195,7 +195,7 @@ def birth_date(id_number: str) -> dt.date | None:
         born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:  # an impossible date such as 1993-13-32
         return None
-    return born if _EARLIEST <= born <= _TODAY else None
+    return born if _EARLIEST <= born <= dt.date.today() else None  # today's date: `watch` runs past midnight
 
 
 def _upgraded_body(first_generation: str) -> str:
