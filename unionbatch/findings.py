@@ -150,7 +150,7 @@ CODES: dict[str, Code] = {
     ),
     "archive_missing": Code(WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号"),
     "duplicate_in_file": Code(
-        ERROR, "此身份证号与本表{other_place}重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
+        ERROR, "此身份证号与{other_place}重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
     ),
     "duplicate_across_files": Code(
         ERROR,

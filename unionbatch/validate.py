@@ -277,7 +277,9 @@ def duplicate_findings(parsed: ParsedSheet) -> list[Finding]:
         if not valid_id(value):
             continue
         if value in first_seen:
-            findings.append(parsed.finding("duplicate_in_file", row, key, other_place=parsed.place(first_seen[value])))
+            within = "本表" if len(parsed.locations) == 1 else "本文件"
+            place = f"{within}{parsed.place(first_seen[value])}"
+            findings.append(parsed.finding("duplicate_in_file", row, key, other_place=place))
         else:
             first_seen[value] = row
     return findings
