@@ -34,5 +34,7 @@ def test_the_findings_sheet_shows_each_code_with_its_title(tmp_path: Path) -> No
     report = run_batch(tmp_path / "inbox", tmp_path / "out", "2026-11", keep_inbox=True)
     sheet = load_workbook(report.folder / "处理报告.xlsx")["问题清单"]
     header = [cell.value for cell in sheet[2]]
-    rows = {(row[header.index("位置")], row[header.index("代码")]) for row in sheet.iter_rows(min_row=3, values_only=True)}
+    rows = {
+        (row[header.index("位置")], row[header.index("代码")]) for row in sheet.iter_rows(min_row=3, values_only=True)
+    }
     assert rows == {("D4", "身份证号校验位不对(id_checksum)"), ("E6", "联系电话格式不对(phone_invalid)")}
