@@ -89,7 +89,7 @@ def element_lines(xml: bytes) -> list[str]:
     return lines
 
 
-def _sheet_labels(book: zipfile.ZipFile) -> dict[str, str]:
+def sheet_labels(book: zipfile.ZipFile) -> dict[str, str]:
     """xl/worksheets/sheetN.xml → the sheet's name, from workbook.xml and its relationships."""
     if "xl/workbook.xml" not in book.namelist() or "xl/_rels/workbook.xml.rels" not in book.namelist():
         return {}
@@ -135,7 +135,7 @@ def differences(got: Path, expected: Path) -> list[str]:
     unified diff of its element lines, expected → got."""
     ours, theirs = normalised(got), normalised(expected)
     with zipfile.ZipFile(expected) as book:
-        sheets = _sheet_labels(book)
+        sheets = sheet_labels(book)
     report = []
     for member in sorted(set(theirs) - set(ours)):
         report.append(f"{label(expected, member, sheets)}: missing from {got}")
