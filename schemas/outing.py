@@ -151,11 +151,12 @@ def family_with_member(sheet: ParsedSheet, _outing: Outing) -> list[Finding]:
 
 
 CODES = {
-    "companion_missing": Code(ERROR, "家属未填写随行职工", "请填写与其同行的教职工姓名"),
+    "companion_missing": Code(ERROR, "家属未填写随行职工", "请填写与其同行的教职工姓名", title="家属未填随行职工"),
     "companion_not_listed": Code(
         ERROR,
         "随行职工“{value}”不在本表“{dept}”的教职工中",
         "家属须随本部门报名的教职工参加:请核对姓名,或把该职工一并报名",
+        title="随行职工不在本表",
     ),
 }
 

@@ -201,37 +201,60 @@ def per_team(sheet: ParsedSheet, activity: Activity) -> list[Finding]:
 
 
 CODES = {
-    "unknown_event": Code(ERROR, "报名项目中的“{event}”不是本次活动的项目", "请从以下项目中选择,名称照写:{events}"),
-    "no_event": Code(ERROR, "此人没有报任何项目", "请在要参加的项目列打 √;不参加的人请整行删除"),
-    "too_many_events": Code(
-        ERROR, "此人报了 {count} 项({events}),超过每人限报的 {maximum} 项", "请删去多报的项目,最多保留 {maximum} 项"
+    "unknown_event": Code(
+        ERROR,
+        "报名项目中的“{event}”不是本次活动的项目",
+        "请从以下项目中选择,名称照写:{events}",
+        title="不是本次活动的项目",
     ),
-    "no_starred_event": Code(ERROR, "此人没有报带 * 的项目", "每人至少要报 {minimum} 项带 * 的项目({starred}),请调整"),
+    "no_event": Code(ERROR, "此人没有报任何项目", "请在要参加的项目列打 √;不参加的人请整行删除", title="没有报项目"),
+    "too_many_events": Code(
+        ERROR,
+        "此人报了 {count} 项({events}),超过每人限报的 {maximum} 项",
+        "请删去多报的项目,最多保留 {maximum} 项",
+        title="报名项目超过限额",
+    ),
+    "no_starred_event": Code(
+        ERROR,
+        "此人没有报带 * 的项目",
+        "每人至少要报 {minimum} 项带 * 的项目({starred}),请调整",
+        title="没有报带 * 的项目",
+    ),
     "repeated_team_events": Code(
         WARNING,
         "此人同时报了多个集体项目({events})",
         "每个项目的参加人员尽量不要重复,让更多人有机会参与;确需重复可保留",
+        title="重复报集体项目",
     ),
     "staff_in_own_event": Code(
-        ERROR, "此人是“{event}”的工作人员,不能参加该项目", "工会工作人员不参与自己负责的项目,请改报其他项目"
+        ERROR,
+        "此人是“{event}”的工作人员,不能参加该项目",
+        "工会工作人员不参与自己负责的项目,请改报其他项目",
+        title="工作人员报了自己负责的项目",
     ),
     "age_group_mismatch": Code(
         ERROR,
         "年龄组填写为“{value}”,按身份证号算,比赛当日({date})应为“{expected}”",
         "请核对身份证号,或把年龄组改为“{expected}”(也可不填,系统自动分组)",
+        title="年龄组不对",
     ),
     "team_over_limit": Code(
         ERROR,
         "“{dept}”报“{event}”{count} 人,超过每队 {limit} 人",
         "本行及以下的报名超出名额,请只保留 {limit} 人",
+        title="代表队超员",
     ),
     "team_short": Code(
-        ERROR, "“{dept}”的“{event}”只报了 {count} 人,该项目每队 {size} 人", "请补足 {size} 人,或不报此项目"
+        ERROR,
+        "“{dept}”的“{event}”只报了 {count} 人,该项目每队 {size} 人",
+        "请补足 {size} 人,或不报此项目",
+        title="代表队人数不足",
     ),
     "team_women_short": Code(
         ERROR,
         "“{dept}”的“{event}”队中女队员 {count} 人,少于规定的 {minimum} 人",
         "请调整队员,女队员至少 {minimum} 人(按身份证号核定性别)",
+        title="女队员人数不足",
     ),
 }
 

@@ -150,20 +150,29 @@ def attendees_were_registered(
 
 
 CODES = {
-    "result_name_missing": Code(ERROR, "个人项目“{event}”的获奖人姓名未填写", "请填写获奖人姓名"),
-    "team_not_registered": Code(ERROR, "代表队“{value}”没有报名“{event}”", "请核对项目和代表队名称(应与报名表一致)"),
+    "result_name_missing": Code(
+        ERROR, "个人项目“{event}”的获奖人姓名未填写", "请填写获奖人姓名", title="获奖人姓名未填写"
+    ),
+    "team_not_registered": Code(
+        ERROR, "代表队“{value}”没有报名“{event}”", "请核对项目和代表队名称(应与报名表一致)", title="代表队未报名该项目"
+    ),
     "result_not_registered": Code(
         ERROR,
         "“{value}”没有在“{dept}”的报名表中报名“{event}”",
         "请核对姓名、代表队和项目;未报名者不计名次和奖金",
+        title="获奖人未报名该项目",
     ),
     "attendance_not_registered": Code(
-        WARNING, "“{value}”不在“{dept}”的报名名单中,不计发参与奖", "请核对姓名和部门(应与报名表一致)"
+        WARNING,
+        "“{value}”不在“{dept}”的报名名单中,不计发参与奖",
+        "请核对姓名和部门(应与报名表一致)",
+        title="签到者未报名",
     ),
     "no_registration": Code(
         WARNING,
         "本期没有已受理的{kind},无法核对是否报名",
         "请先报送并通过{kind};名次和奖金待报名表受理后重新计算",
+        title="没有已受理的报名表",
     ),
 }
 

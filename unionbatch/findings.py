@@ -19,203 +19,301 @@ class Code:
     severity: str
     problem: str
     fix: str
+    title: str = ""  # a few Chinese words naming the problem, shown beside the code (e.g. 身份证号校验位不对)
 
 
 CODES: dict[str, Code] = {
     # file-level
-    "file_type": Code(ERROR, "不是电子表格文件(扩展名为“{ext}”)", "请提交 .xlsx、.xls、.xlsm 或 .ods 格式的表格"),
-    "file_unreadable": Code(
-        ERROR, "文件无法读取:{reason}", "请用 Excel 或 WPS 打开确认文件完好,另存为 .xlsx 后重新提交"
+    "file_type": Code(
+        ERROR,
+        "不是电子表格文件(扩展名为“{ext}”)",
+        "请提交 .xlsx、.xls、.xlsm 或 .ods 格式的表格",
+        title="不是电子表格文件",
     ),
-    "file_encrypted": Code(ERROR, "文件设有密码", "请取消密码后重新提交"),
+    "file_unreadable": Code(
+        ERROR,
+        "文件无法读取:{reason}",
+        "请用 Excel 或 WPS 打开确认文件完好,另存为 .xlsx 后重新提交",
+        title="文件无法读取",
+    ),
+    "file_encrypted": Code(ERROR, "文件设有密码", "请取消密码后重新提交", title="文件设有密码"),
     "file_disguised": Code(
         ERROR,
         "文件实际上是{real},不是电子表格(只是扩展名为“{ext}”)",
         "请提交 Excel 表格本身;从其他系统导出的文件,请先用 Excel 或 WPS 打开,另存为 .xlsx 后再提交",
+        title="文件实为其他格式",
     ),
     "file_unsafe": Code(
-        ERROR, "文件中含有不安全的内容({reason}),已拒绝处理", "请用 Excel 或 WPS 打开后另存为新的 .xlsx 文件再提交"
+        ERROR,
+        "文件中含有不安全的内容({reason}),已拒绝处理",
+        "请用 Excel 或 WPS 打开后另存为新的 .xlsx 文件再提交",
+        title="文件含不安全内容",
     ),
     "too_large": Code(
-        ERROR, "文件超过处理上限:{reason}", "请删除多余的行、列或工作表后重新提交;确需报送大文件的,请联系工会办公室"
+        ERROR,
+        "文件超过处理上限:{reason}",
+        "请删除多余的行、列或工作表后重新提交;确需报送大文件的,请联系工会办公室",
+        title="文件超过处理上限",
     ),
     "archive_nested": Code(
         ERROR,
         "压缩包中的“{value}”本身又是一个压缩包,没有解开",
         "请把表格直接放进一个压缩包(不要包了再包),或把表格作为附件直接发送",
+        title="压缩包里套压缩包",
     ),
     "archive_encrypted": Code(
-        ERROR, "压缩包中的“{value}”设有密码,无法解开", "请去掉压缩包的密码后重新发送,或把表格作为附件直接发送"
+        ERROR,
+        "压缩包中的“{value}”设有密码,无法解开",
+        "请去掉压缩包的密码后重新发送,或把表格作为附件直接发送",
+        title="压缩包设有密码",
     ),
     "formulas_not_calculated": Code(
         ERROR,
         "表中有 {count} 个公式没有保存计算结果(如 {value}),文件可能由程序生成、从未在 Excel 中打开过",
         "请用 Excel 或 WPS 打开此文件,保存后重新提交",
+        title="公式没有保存计算结果",
     ),
     "hidden_sheet": Code(
-        WARNING, "工作表“{value}”处于隐藏状态,其中的内容未读取", "如其中有要报送的数据,请取消隐藏并填入报送的表中"
+        WARNING,
+        "工作表“{value}”处于隐藏状态,其中的内容未读取",
+        "如其中有要报送的数据,请取消隐藏并填入报送的表中",
+        title="工作表被隐藏",
     ),
     "late_submission": Code(
         ERROR,
         "文件于 {value} 收到,已过截止时间 {deadline}",
         "截止后人员不再变动,本文件未计入;确需补报的,请直接与工会办公室联系",
+        title="逾期报送",
     ),
     "not_a_form": Code(
         ERROR,
         "未能识别为本会的任何一种表格(找不到含“姓名”“身份证号”等列的表头)",
         "请使用本会下发的模板填写,不要改动表头",
+        title="不是本会的表格",
     ),
     "form_incomplete": Code(
         ERROR,
         "看起来是{form},但缺少“{missing}”列,无法按{form}受理",
         "请使用本会下发的{form}模板填写,或在表头加上“{missing}”列后重新提交",
+        title="表格缺少必要的列",
     ),
     "form_in_hidden_sheet": Code(
         ERROR,
         "{form}只在隐藏的工作表“{value}”中,隐藏的工作表不读取",
         "如果这就是要报送的名单,请在 Excel / WPS 中取消隐藏该工作表后重新提交;如果是旧表,请删除该工作表",
+        title="表格在隐藏的工作表中",
     ),
     "earlier_year_sheet": Code(
         WARNING,
         "工作表“{value}”是 {year} 年的{form},本文件中还有 {latest} 年的,只读取了 {latest} 年的工作表",
         "往年的名单不必报送,可删除该工作表或将其隐藏;如果它也是本期要报送的,请改正工作表名称或标题中的年份",
+        title="含往年的工作表",
     ),
     "unit_conflict": Code(
         ERROR,
         "各工作表填写的填报单位不同({units}),一个文件只能是一个单位的报送",
         "请每个单位分别报送自己的文件;如果都是本单位的,请把各工作表的“填报单位”改为同一个单位全称",
+        title="各工作表填报单位不同",
     ),
-    "column_missing": Code(ERROR, "缺少必填列“{field}”", "请在表头行加上“{field}”列(建议直接使用本会模板)"),
-    "unit_missing": Code(ERROR, "未填写填报单位", "请在表格上方“填报单位”处填写本单位全称"),
-    "no_rows": Code(ERROR, "表中没有任何数据行", "请填写名单后再提交"),
+    "column_missing": Code(
+        ERROR, "缺少必填列“{field}”", "请在表头行加上“{field}”列(建议直接使用本会模板)", title="缺少必填列"
+    ),
+    "unit_missing": Code(ERROR, "未填写填报单位", "请在表格上方“填报单位”处填写本单位全称", title="未填写填报单位"),
+    "no_rows": Code(ERROR, "表中没有任何数据行", "请填写名单后再提交", title="表中没有数据行"),
     "old_template": Code(
-        WARNING, "使用的是旧版模板(版本 {value}),现行版本为 {current}", "本次已按现行规则读取;下次请使用新版模板"
+        WARNING,
+        "使用的是旧版模板(版本 {value}),现行版本为 {current}",
+        "本次已按现行规则读取;下次请使用新版模板",
+        title="使用旧版模板",
     ),
     "processing_failed": Code(
-        ERROR, "处理此文件时程序内部出错({reason}),文件未被处理", "文件本身可能没有问题;请把此文件转给系统管理员检查"
+        ERROR,
+        "处理此文件时程序内部出错({reason}),文件未被处理",
+        "文件本身可能没有问题;请把此文件转给系统管理员检查",
+        title="程序内部出错",
     ),
     # cell-level
     "hidden_rows": Code(
-        WARNING, "第 {line} 行被隐藏,已按正常数据读取", "请确认隐藏行中的数据确实要报送;不需要的请整行删除,不要只隐藏"
+        WARNING,
+        "第 {line} 行被隐藏,已按正常数据读取",
+        "请确认隐藏行中的数据确实要报送;不需要的请整行删除,不要只隐藏",
+        title="有隐藏的行",
     ),
-    "required_missing": Code(ERROR, "“{field}”未填写", "请补填{field}"),
-    "not_a_number": Code(ERROR, "“{field}”应为数字,填写的是“{value}”", "请只填写数字,不要带文字,如 800 或 1200.50"),
-    "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3"),
-    "money_precision": Code(ERROR, "金额“{value}”超过两位小数", "金额请精确到分,最多保留两位小数"),
-    "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数"),
-    "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正"),
-    "invalid_choice": Code(ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}"),
-    "invalid_mark": Code(ERROR, "“{field}”填写的“{value}”看不出是否报名", "报名的打 √(可从下拉列表选择),不报名的留空"),
-    "legacy_choice": Code(WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}"),
+    "required_missing": Code(ERROR, "“{field}”未填写", "请补填{field}", title="必填项未填写"),
+    "not_a_number": Code(
+        ERROR, "“{field}”应为数字,填写的是“{value}”", "请只填写数字,不要带文字,如 800 或 1200.50", title="应填数字"
+    ),
+    "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3", title="应填整数"),
+    "money_precision": Code(
+        ERROR, "金额“{value}”超过两位小数", "金额请精确到分,最多保留两位小数", title="金额超过两位小数"
+    ),
+    "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数", title="不能为负数"),
+    "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正", title="数值小于下限"),
+    "invalid_choice": Code(
+        ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}", title="不在可选范围内"
+    ),
+    "invalid_mark": Code(
+        ERROR,
+        "“{field}”填写的“{value}”看不出是否报名",
+        "报名的打 √(可从下拉列表选择),不报名的留空",
+        title="看不出是否报名",
+    ),
+    "legacy_choice": Code(
+        WARNING, "“{field}”填写的“{value}”是旧称,已按“{mapped}”处理", "请改用现行名称:{choices}", title="使用了旧称"
+    ),
     "id_as_number": Code(
         ERROR,
         "身份证号被 Excel 存成了数字(显示为 {value}),超过 15 位的数字后几位已变成 0,无法恢复",
         "请先把该列单元格设置为“文本”格式(或在号码前加英文单引号 '),再重新输入完整的 18 位身份证号",
+        title="身份证号被存成数字",
     ),
     "id_first_generation": Code(
         ERROR,
         "身份证号“{value}”是 15 位的第一代身份证号,现行身份证为 18 位;按国家标准升位后应为 {upgraded}",
         "请与本人现在的身份证核对:一致的,把号码改为这个 18 位号码;不一致的,按身份证填写",
+        title="15 位旧身份证号",
     ),
     "id_area_unknown": Code(
         WARNING,
         "身份证号前 6 位“{area}”不是已知的行政区划代码",
         "请对照身份证核对前 6 位;号码无误的(如新设的区县)可不修改",
+        title="身份证号地区码不明",
     ),
     "id_format": Code(
-        ERROR, "身份证号“{value}”格式不对:应为 18 位,前 17 位是数字,最后一位是数字或 X", "请对照身份证重新输入"
+        ERROR,
+        "身份证号“{value}”格式不对:应为 18 位,前 17 位是数字,最后一位是数字或 X",
+        "请对照身份证重新输入",
+        title="身份证号格式不对",
     ),
-    "id_birthdate": Code(ERROR, "身份证号中的出生日期“{birth}”不是有效日期", "请核对身份证号第 7 至 14 位(出生年月日)"),
-    "id_checksum": Code(ERROR, "身份证号校验不通过,号码中有数字填错", "请对照身份证逐位核对,注意最后一位 X"),
+    "id_birthdate": Code(
+        ERROR,
+        "身份证号中的出生日期“{birth}”不是有效日期",
+        "请核对身份证号第 7 至 14 位(出生年月日)",
+        title="身份证号出生日期无效",
+    ),
+    "id_checksum": Code(
+        ERROR, "身份证号校验不通过,号码中有数字填错", "请对照身份证逐位核对,注意最后一位 X", title="身份证号校验位不对"
+    ),
     "gender_mismatch": Code(
-        ERROR, "性别填写为“{value}”,但身份证号显示为“{expected}”", "请核对性别或身份证号(第 17 位单数为男、双数为女)"
+        ERROR,
+        "性别填写为“{value}”,但身份证号显示为“{expected}”",
+        "请核对性别或身份证号(第 17 位单数为男、双数为女)",
+        title="性别与身份证号不符",
     ),
     "phone_invalid": Code(
-        ERROR, "联系电话“{value}”格式不对", "手机号为 1 开头的 11 位数字;固定电话请写上区号,区号和号码之间可加短横线"
+        ERROR,
+        "联系电话“{value}”格式不对",
+        "手机号为 1 开头的 11 位数字;固定电话请写上区号,区号和号码之间可加短横线",
+        title="联系电话格式不对",
     ),
     "income_not_eligible": Code(
         ERROR,
         "困难类别为“{tier}”,但家庭人均月收入为 {per_head} 元,不低于{limit_name} {limit} 元",
         "人均月收入 =(家庭年收入 − 刚性支出)÷ 12 ÷ 家庭人口。请核对这几项,或改为符合条件的困难类别",
+        title="收入不符合困难类别",
     ),
     "expense_not_eligible": Code(
         ERROR,
         "困难类别为“意外致困”,但刚性支出 {expense} 元只占家庭年收入 {income} 元的 {ratio},未超过 {threshold}",
         "意外致困要求刚性支出(医疗、子女教育、灾害损失)超过家庭年收入的 {threshold}。请核对金额,或改为符合条件的困难类别",
+        title="支出不符合意外致困",
     ),
     "below_standard": Code(
         ERROR,
         "慰问金额 {value} 元低于“{tier}”的慰问标准 {standard} 元",
         "慰问金不得低于标准,请调整为不少于 {standard} 元",
+        title="慰问金低于标准",
     ),
-    "archive_missing": Code(WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号"),
+    "archive_missing": Code(
+        WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号", title="未填写建档编号"
+    ),
     "duplicate_in_file": Code(
-        ERROR, "此身份证号与{other_place}重复,同一人出现了两次", "请删除重复的一行,或核对身份证号"
+        ERROR,
+        "此身份证号与{other_place}重复,同一人出现了两次",
+        "请删除重复的一行,或核对身份证号",
+        title="本表内重复",
     ),
     "duplicate_across_files": Code(
         ERROR,
         "此人也在“{other_unit}”报送的表中({other_file} {other_place})",
         "同一人只能由一个单位报送(不重复、不交叉),请与对方单位核实后保留一处",
+        title="与其他单位重复",
     ),
     "total_mismatch": Code(
-        ERROR, "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})", "请按各行实际金额改正合计"
+        ERROR,
+        "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})",
+        "请按各行实际金额改正合计",
+        title="合计行与各行之和不符",
     ),
     # who may send
     "unknown_sender": Code(
         ERROR,
         "发件人 {value} 不在报送单位名单中,文件未汇总,已报告工会办公室",
         "请使用本单位在工会登记的邮箱报送;如更换了邮箱,请联系工会办公室登记",
+        title="发件人未登记",
     ),
     "sender_unit_mismatch": Code(
         ERROR,
         "发件人 {value} 登记的单位是“{units}”,但表中的填报单位是“{unit}”,文件未汇总",
         "请只报送本单位的表格;代其他单位报送的,请由该单位用其登记的邮箱发送",
+        title="发件人与填报单位不符",
     ),
     # rules that need earlier periods
     "barred": Code(
         ERROR,
         "此人已被取消本年度补助资格({reason})",
         "虚报冒领者取消其次年补助资格;请从名单中删除此人,或与工会办公室核实",
+        title="已被取消补助资格",
     ),
     "below_last_year": Code(
         WARNING,
         "慰问金额 {value} 元低于此人上年同期({last_period},{last_unit})的 {last_amount} 元",
         "慰问标准不得低于上年;如确有原因,请在备注中说明",
+        title="慰问金低于上年",
     ),
     "too_many_visits": Code(
         WARNING,
         "此人 12 个月内第 {count} 次受慰问(此前:{periods}),超过规定的 {maximum} 次",
         "请核实是否重复慰问;确需慰问的请在备注中说明原因",
+        title="一年内慰问次数过多",
     ),
     # 统计表
     "parts_mismatch": Code(
         ERROR,
         "合计 {value} 元不等于四项慰问金额与物资折款之和 {computed} 元(相差 {difference} 元)",
         "请核对各项金额,或改正合计",
+        title="合计与各项之和不符",
     ),
     "sources_mismatch": Code(
         ERROR,
         "资金来源之和为 {sources} 元,与合计 {total} 元不符",
         "工会经费、财政拨款、社会捐助、其他四项之和应等于合计",
+        title="资金来源与合计不符",
     ),
     "count_amount_mismatch": Code(
         ERROR,
         "{group}的“{field}”为 {value},慰问金额为 {paid} 元,两者不一致",
         "有金额就要填人(户)数,有人(户)数就要填金额;都没有请都填 0",
+        title="人数与金额不对应",
     ),
     "per_household_below_standard": Code(
-        ERROR, "困难职工户均慰问金额为 {average} 元,低于标准 {standard} 元", "请核对户数和金额;每户慰问金不得低于标准"
+        ERROR,
+        "困难职工户均慰问金额为 {average} 元,低于标准 {standard} 元",
+        "请核对户数和金额;每户慰问金不得低于标准",
+        title="户均慰问金低于标准",
     ),
     # across forms
     "reconcile_mismatch": Code(
         ERROR,
         "统计表的“{field}”为 {value},但本单位已受理的{other_kind}({other_file})合计为 {other}(相差 {difference})",
         "统计表应与慰问名单一致,请核对后改正统计表,或重报名单",
+        title="统计表与名单不一致",
     ),
     "reconcile_list_rejected": Code(
         WARNING,
         "本单位的{other_kind}({other_file})已被退回,统计表暂时无法与之核对",
         "请尽快重报{other_kind};名单受理后系统会自动核对",
+        title="名单被退回无法核对",
     ),
 }
 
@@ -234,6 +332,10 @@ class Finding:
     @property
     def severity(self) -> str:
         return CODES[self.code].severity
+
+    @property
+    def title(self) -> str:
+        return CODES[self.code].title
 
     @property
     def message(self) -> str:

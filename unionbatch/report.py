@@ -489,6 +489,11 @@ def _mark(result: FileResult) -> str:
     return {REPLACED: "replaced", REJECTED: "rejected"}.get(result.outcome, "")
 
 
+def code_with_title(finding: Finding) -> str:
+    """The 代码 cell of 问题清单: the Chinese title, the code beside it (身份证号校验位不对(id_checksum))."""
+    return f"{finding.title}({finding.code})" if finding.title else finding.code
+
+
 def report_sheets(report: Report) -> list[OutSheet]:
     """The office's 处理报告: files, findings, units not reported."""
     files = OutSheet(
@@ -535,7 +540,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
             OutColumn("字段", "text", 14),
             OutColumn("填写内容", "text", 20),
             OutColumn("级别", "text", 6),
-            OutColumn("代码", "text", 18),
+            OutColumn("代码", "text", 34),
             OutColumn("问题", "text", 50),
             OutColumn("修改方法", "text", 50),
         ],
@@ -547,7 +552,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 mask_text(finding.field or ""),
                 mask_text(finding.value or ""),
                 SEVERITY_TEXT[finding.severity],
-                finding.code,
+                code_with_title(finding),
                 mask_text(finding.problem),
                 mask_text(finding.fix),
             ]
