@@ -101,7 +101,9 @@ CODES: dict[str, Code] = {
     "required_missing": Code(ERROR, "“{field}”未填写", "请补填{field}"),
     "not_a_number": Code(ERROR, "“{field}”应为数字,填写的是“{value}”", "请只填写数字,不要带文字,如 800 或 1200.50"),
     "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3"),
-    "money_precision": Code(ERROR, "金额“{value}”超过两位小数", "金额请精确到分,最多保留两位小数"),
+    "money_precision": Code(
+        ERROR, "金额“{value}”超过两位小数", "金额最多保留两位小数(以元为单位即精确到分,以万元为单位即精确到百元)"
+    ),
     "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数"),
     "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正"),
     "invalid_choice": Code(ERROR, "“{field}”填写的“{value}”不在可选范围内", "请从下拉列表中选择:{choices}"),
