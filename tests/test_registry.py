@@ -274,3 +274,16 @@ def test_coverage_per_union_and_deep_households_nobody_visited(registry_run) -> 
     assert got == expected
     unvisited = {row["身份证号"] for row in table(workbook, "深度困难未慰问")}
     assert unvisited == {row[2] for row in in_care if row[3] == "深度困难" and row[2] not in visited}
+
+
+def test_the_registers_digest_is_never_masked(tmp_path: Path) -> None:
+    """report.json masks phone-like digits everywhere, but a SHA-256 is kept whole even when it holds such a run."""
+    from unionbatch.report import FileResult, Report
+    from unionbatch.spec import Reference
+
+    digest = "ab13812345678" + "0" * 51
+    result = FileResult(
+        tmp_path / "名单.xlsx", checked_against=Reference("困难职工档案", tmp_path / "档案.xlsx", digest, 1)
+    )
+    data = Report("2026-11", tmp_path, [result]).to_json()
+    assert data["files"][0]["checked_against"]["sha256"] == digest
