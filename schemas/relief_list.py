@@ -6,6 +6,7 @@ Rules from DOMAIN.md Form 1 (seeds 000 篇十, 002 五(五), 004 方案一/方�
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, PHONE, REMARK, SEQ
+from schemas._registry import Register, load_register
 from unionbatch.compute import (
     UPPER_AS_OF_RUN,
     Chart,
@@ -26,12 +28,13 @@ from unionbatch.compute import (
     group_rows,
     upper_line,
 )
-from unionbatch.findings import Finding
+from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
-from unionbatch.policy import PolicyError, amount, reject_unknown
-from unionbatch.spec import Column, FormSpec
+from unionbatch.policy import PolicyError, amount, policy_path, reject_unknown
+from unionbatch.review import reference_note
+from unionbatch.spec import Column, FindingList, FormSpec, Reference
 from unionbatch.validate import gender_matches_id, valid_id
 
 TIERS = ("深度困难", "相对困难", "意外致困")
@@ -153,6 +156,11 @@ class ReliefPolicy:
     per_extra_person: Decimal  # 每增加一人加发
     max_visits_per_year: int = 2  # within any 12 months, counting this one
     barred_ids: frozenset[str] = frozenset()  # 虚报 → 取消其次年补助资格 (seed 004)
+    register: Register | None = None  # 困难职工档案 (依档帮扶): rows are looked up in it when the policy names one
+
+    @property
+    def reference(self) -> Reference | None:
+        return self.register.reference if self.register else None
 
     def standard(self, tier: str, household: Decimal | None) -> Decimal:
         extra = max(int(household or 1) - 1, 0)
@@ -172,6 +180,7 @@ def parse_policy(section: Mapping[str, Any]) -> ReliefPolicy:
         "standards",
         "max_visits_per_year",
         "barred_ids",
+        "registry",
     }
     reject_unknown(section, known, SECTION)
     standards_section = section.get("standards", {})
@@ -192,7 +201,13 @@ def parse_policy(section: Mapping[str, Any]) -> ReliefPolicy:
         per_extra_person=amount(section, "per_extra_person", "0", SECTION, allow_zero=True),
         max_visits_per_year=int(amount(section, "max_visits_per_year", "2", SECTION)),
         barred_ids=_barred_ids(section.get("barred_ids", [])),
+        register=_register(section),
     )
+
+
+def _register(section: Mapping[str, Any]) -> Register | None:
+    path = policy_path(section, "registry", SECTION)
+    return load_register(path, f"{SECTION}.registry") if path is not None else None
 
 
 def _barred_ids(values: Any) -> frozenset[str]:
@@ -272,15 +287,84 @@ def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     return findings
 
 
-def archive_registered(sheet: ParsedSheet, _policy: ReliefPolicy) -> list[Finding]:
-    """依档帮扶: money goes to registered households; a blank 建档编号 is a warning."""
-    if not sheet.has_column("archive_no"):
+def archive_registered(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
+    """依档帮扶 without a register: a blank 建档编号 is a warning (with one, the register gives the number)."""
+    if not sheet.has_column("archive_no") or policy.register is not None:
         return []
     return [
         sheet.finding("archive_missing", row, "archive_no")
         for row, value in sheet.frame["archive_no"].items()
         if not value
     ]
+
+
+def in_register(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
+    """依档帮扶 against the register the policy names: each row looked up by 身份证号."""
+    register = policy.register
+    if register is None:
+        return []
+    findings = []
+    sender = _unit_key(sheet.unit or "")
+    for row, record in sheet.records():
+        id_number = record["id_number"]
+        if not valid_id(id_number):
+            continue  # the ID's own findings say what is wrong with it
+        name = record["name"] or "此人"
+        household = register.household(id_number)
+        if household is None:
+            findings.append(sheet.finding("not_registered", row, "id_number", name=name))
+            continue
+        if household.exited:
+            findings.append(
+                sheet.finding(
+                    "registry_exited",
+                    row,
+                    "id_number",
+                    name=name,
+                    status=household.status,
+                    number=_number_of(household),
+                )
+            )
+        typed = record["archive_no"]
+        if typed and typed != household.archive_no:
+            owner = register.by_archive_no.get(typed)
+            whose = f"在档案中属于另一户({owner.name or '姓名未填'})" if owner else "在档案中不存在"
+            findings.append(
+                sheet.finding(
+                    "archive_no_mismatch", row, "archive_no", name=name, whose=whose, expected=_number_of(household)
+                )
+            )
+        if record["tier"] in TIERS and household.tier and record["tier"] != household.tier:
+            findings.append(
+                sheet.finding(
+                    "registry_tier_differs",
+                    row,
+                    "tier",
+                    name=name,
+                    registered=household.tier,
+                    number=_number_of(household),
+                )
+            )
+        if household.union and sender and _unit_key(household.union) != sender:
+            findings.append(
+                sheet.finding(
+                    "registry_union_differs",
+                    row,
+                    "id_number",
+                    name=name,
+                    registered=household.union,
+                    unit=sheet.unit,
+                )
+            )
+    return findings
+
+
+def _number_of(household: Any) -> str:
+    return household.archive_no or "未填"
+
+
+def _unit_key(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 # ---- rules that need earlier periods (the ledger) -----------------------------------------
@@ -350,10 +434,13 @@ MONEY = ("amount", "goods", "total")
 ZERO = Decimal(0)
 
 
-def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
+def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
     total = _row_totals(frame["amount"].tolist(), goods)
     frame = frame.assign(goods=goods, total=total)  # copy-on-write: the other columns are not copied
+    register = policy.register
+    if register is not None:  # the number the register gives, not the one typed (a typed one differing is an error)
+        frame = frame.assign(archive_no=_register_numbers(frame, register))
     cash, goods_total, grand_total = (decimal_sum(frame[key]) for key in ("amount", "goods", "total"))
     cash_line = upper_line("慰问金合计(现金,不含物资折款)", cash)
     goods_line = upper_line("慰问物资折款合计(实物,不发现金)", goods_total)
@@ -384,6 +471,7 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         total_label="合计",
         notes=upper,
     )
+    archive_column = [OutColumn("建档编号", "text", 14)] if register is not None else []
     signoff = OutSheet(
         "实名制发放表",
         [
@@ -391,12 +479,19 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
             OutColumn("单位", "text", 20),
             OutColumn("姓名", "text", 10),
             OutColumn("身份证号", "text", 21),
+            *archive_column,
             OutColumn("困难类别", "text", 10),
             *money_columns,
             OutColumn("领取人签字", "text", 16),
             OutColumn("领取日期", "text", 12),
         ],
-        FrameRows(frame, _signoff_row, named=True, columns=SIGNOFF, sort_by=["source_unit", "source_order"]),
+        FrameRows(
+            frame,
+            _signoff_row if register is None else _signoff_row_with_archive,
+            named=True,
+            columns=[*SIGNOFF, "archive_no"],
+            sort_by=["source_unit", "source_order"],
+        ),
         title="困难职工慰问金实名制发放表",
         total_label="合计",
         notes=[
@@ -421,7 +516,90 @@ def summarise(frame: pd.DataFrame, _policy: ReliefPolicy, _batch: Mapping[str, p
         "summary": f"{len(frame)} 户,慰问金 {format_yuan(cash)} 元({rmb_upper(cash)}),"
         f"物资折款 {format_yuan(goods_total)} 元({rmb_upper(goods_total)}),合计 {format_yuan(grand_total)} 元",
     }
-    return Summary([by_unit, by_tier, detail, signoff], totals)
+    sheets = [by_unit, by_tier, detail, signoff]
+    if register is not None:
+        coverage, unvisited = register_sheets(frame, register)
+        sheets += [coverage, unvisited]
+        totals["register"] = {
+            "file": register.reference.path.name,
+            "sha256": register.reference.sha256,
+            "visited": sum(row[2] for row in coverage.rows),
+            "deep_unvisited": len(unvisited.rows),
+        }
+    return Summary(sheets, totals)
+
+
+def _register_numbers(frame: pd.DataFrame, register: Register) -> list[Any]:
+    numbers = []
+    for id_number, typed in zip(frame["id_number"].tolist(), frame["archive_no"].tolist(), strict=True):
+        household = register.household(id_number)
+        numbers.append(household.archive_no or typed if household else typed)
+    return numbers
+
+
+def register_sheets(frame: pd.DataFrame, register: Register) -> tuple[OutSheet, OutSheet]:
+    """Per 所属工会: how many of its households in the register (在档) this period's counted lists visited, and the
+    深度困难 households nobody visited (送温暖 is meant to reach every one of them)."""
+    visited = set(frame["id_number"].tolist())
+    unions: dict[str, list[int]] = {}  # 所属工会 → 在档, visited, 深度困难, 深度困难 visited
+    unvisited = []
+    for household in register.households.values():
+        if household.exited:
+            continue
+        counts = unions.setdefault(household.union or "(未填所属工会)", [0, 0, 0, 0])
+        seen = household.id_number in visited
+        deep = household.tier == "深度困难"
+        counts[0] += 1
+        counts[1] += seen
+        counts[2] += deep
+        counts[3] += deep and seen
+        if deep and not seen:
+            unvisited.append(household)
+    note = reference_note(register.reference)
+    coverage = OutSheet(
+        "档案走访",
+        [
+            OutColumn("所属工会", "text", 24),
+            OutColumn("在档户数", "int", 10, summed=True),
+            OutColumn("本期已慰问户数", "int", 14, summed=True),
+            OutColumn("慰问覆盖率(%)", "money", 14),
+            OutColumn("深度困难户数", "int", 12, summed=True),
+            OutColumn("深度困难已慰问", "int", 14, summed=True),
+            OutColumn("深度困难未慰问", "int", 14, summed=True),
+        ],
+        [
+            [union, total, seen, _percent(seen, total), deep, deep_seen, deep - deep_seen]
+            for union, (total, seen, deep, deep_seen) in sorted(unions.items())
+        ],
+        title="困难职工档案本期走访情况(按所属工会)",
+        total_label="合计",
+        notes=[
+            note,
+            "已慰问:本期计入汇总的慰问名单(已受理、未被新版替换)中有此人,不论由哪个单位报送;已脱困的户不计。",
+        ],
+    )
+    unvisited.sort(key=lambda household: (household.union, household.archive_no))
+    deep_sheet = OutSheet(
+        "深度困难未慰问",
+        [
+            OutColumn("序号", "int", 6),
+            OutColumn("所属工会", "text", 24),
+            OutColumn("建档编号", "text", 14),
+            OutColumn("姓名", "text", 10),
+            OutColumn("身份证号", "text", 21),
+        ],
+        [
+            [number, household.union, household.archive_no, household.name, household.id_number]
+            for number, household in enumerate(unvisited, start=1)
+        ],
+        title="本期没有任何单位慰问的深度困难家庭(在档)",
+        notes=[note, "送温暖应覆盖档案中全部深度困难家庭;请督促所属工会补报。"],
+    )
+    return coverage, deep_sheet
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return to_fen(Decimal(part) * 100 / whole) if whole else ZERO
 
 
 def _row_totals(amounts: list[Any], goods: list[Decimal]) -> list[Decimal]:
@@ -446,6 +624,40 @@ def _signoff_row(number: int, r: Any) -> list[Any]:
     return [number, r.source_unit, r.name, r.id_number, r.tier, amount, r.goods, r.total, "", ""]
 
 
+def _signoff_row_with_archive(number: int, r: Any) -> list[Any]:
+    amount = _number(r.amount) or Decimal(0)
+    return [number, r.source_unit, r.name, r.id_number, r.archive_no or "", r.tier, amount, r.goods, r.total, "", ""]
+
+
+REGISTER_CODES = {
+    "not_registered": Code(
+        ERROR,
+        "{name}(身份证号 {value})不在困难职工档案中:未建档",
+        "未建档,请先建档或说明:依档帮扶,慰问金只发给已建档的困难职工家庭;已建档的,请核对身份证号是否与档案一致",
+    ),
+    "registry_exited": Code(
+        ERROR,
+        "{name}在困难职工档案中的状态为“{status}”(建档编号 {number}),已不在档",
+        "已脱困的家庭不再按困难职工慰问,请删除此行;情况有变、需要重新帮扶的,请先在帮扶系统中恢复建档再报送",
+    ),
+    "archive_no_mismatch": Code(
+        ERROR,
+        "建档编号“{value}”{whose};{name}在档案中的建档编号是 {expected}",
+        "请填写本人的建档编号,或留空(系统按身份证号从档案中取)",
+    ),
+    "registry_tier_differs": Code(
+        WARNING,
+        "{name}的困难类别填写为“{value}”,困难职工档案中为“{registered}”(建档编号 {number})",
+        "请按档案中的类别填写;类别确有变化的,请先在帮扶系统中更新档案",
+    ),
+    "registry_union_differs": Code(
+        WARNING,
+        "{name}在困难职工档案中属于“{registered}”,不是填报单位“{unit}”",
+        "请核对此户是否应由本单位慰问;应由所属工会慰问的,请从本表删除此行(不重复、不交叉)",
+    ),
+}
+
+
 SPEC = FormSpec(
     kind="慰问名单",
     version="2026.1",
@@ -455,12 +667,14 @@ SPEC = FormSpec(
     parse_policy=parse_policy,
     summarise=summarise,
     policy_section=SECTION,
-    row_rules=(gender_matches_id, tier_eligibility, amount_standard, archive_registered),
+    row_rules=(gender_matches_id, tier_eligibility, amount_standard, archive_registered, in_register),
     history_rules=(not_barred, not_below_last_year, visits_within_year),
     unit_column="workplace",
     key_column="id_number",
     distinctive=(("amount", "goods"), ("tier", "cause", "income", "household")),
     total_columns=("amount", "goods"),
+    codes=REGISTER_CODES,
+    finding_list=FindingList("建档核对", "慰问名单与困难职工档案核对不符的行", tuple(REGISTER_CODES)),
     instructions=(
         "一、本表用于报送困难职工慰问(送温暖、精准帮扶)名单,每位慰问对象填一行。",
         "二、请先在表格上方填写“填报单位”和“填报日期”,不要改动表头、不要增删列。",

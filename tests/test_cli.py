@@ -33,6 +33,7 @@ def test_templates_command_writes_every_form(tmp_path: Path) -> None:
     assert result.output.splitlines() == [
         f"已生成模板:{tmp_path / name}"
         for name in (
+            "促进就业统计表.xlsx",
             "外出活动报名表.xlsx",
             "慰问名单.xlsx",
             "送温暖统计表.xlsx",

@@ -253,9 +253,12 @@ def test_processing_failure_is_a_finding_and_the_batch_goes_on(tmp_path: Path, s
 
 def test_every_code_has_a_fixture(specs) -> None:
     """Codes of every form (the engine's and those the schemas register) each have a fixture."""
+    from tests.test_employment import EMPLOYMENT_CASES
+    from tests.test_registry import REGISTRY_CASES
     from tests.test_sports import SPORTS_CASES
 
-    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | set(SPORTS_CASES) | {"processing_failed"} == set(CODES)
+    form_cases = set(SPORTS_CASES) | set(REGISTRY_CASES) | set(EMPLOYMENT_CASES)
+    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from unionbatch.compute import merge_rows
 from unionbatch.money import rmb_upper
+from unionbatch.policy import load_policy
 from unionbatch.spec import ROW_BASE
 
 money = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2)
@@ -33,7 +34,8 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
         frame = pd.DataFrame([{c.key: r.get(c.key) for c in spec.columns} for r in rows], dtype=object)
         frame.index = range(4, 4 + len(rows))
         frames.append((frame, unit, f"{unit}.xlsx", ("慰问名单",)))
-    summary = spec.summarise(merge_rows(frames, spec), None, {})
+    policy = load_policy(None, specs).for_form("慰问名单")  # the defaults: no register
+    summary = spec.summarise(merge_rows(frames, spec), policy, {})
     expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
     assert Decimal(summary.totals["total"]) == expected
     assert summary.totals["total_upper"] == rmb_upper(expected)

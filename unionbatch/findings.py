@@ -145,7 +145,10 @@ CODES: dict[str, Code] = {
     ),
     "not_integer": Code(ERROR, "“{field}”应为整数,填写的是“{value}”", "请填写整数,如 3", title="应填整数"),
     "money_precision": Code(
-        ERROR, "金额“{value}”超过两位小数", "金额请精确到分,最多保留两位小数", title="金额超过两位小数"
+        ERROR,
+        "金额“{value}”超过两位小数",
+        "金额最多保留两位小数(以元为单位即精确到分,以万元为单位即精确到百元)",
+        title="金额超过两位小数",
     ),
     "negative_value": Code(ERROR, "“{field}”不能为负数,填写的是“{value}”", "请填写 0 或正数", title="不能为负数"),
     "below_minimum": Code(ERROR, "“{field}”应不小于 {minimum},填写的是“{value}”", "请核对后改正", title="数值小于下限"),

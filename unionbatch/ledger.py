@@ -25,7 +25,9 @@ from .privacy import make_private
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 3
+    from .spec import Reference
+
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -103,6 +105,17 @@ MIGRATIONS: dict[int, str] = {
     3: """
     ALTER TABLE replies ADD COLUMN told_status TEXT;
     """,
+    # the office's files a submission's rows were checked against (困难职工档案), by content
+    4: """
+    ALTER TABLE submissions ADD COLUMN checked_against TEXT;
+    CREATE TABLE reference_files (
+        sha256 TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        path TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        first_used TEXT NOT NULL
+    );
+    """,
 }
 
 
@@ -130,6 +143,7 @@ class Submission:
     replaced_by: str | None
     errors: int
     warnings: int
+    checked_against: str | None = None  # SHA-256 of the reference file (困难职工档案) its rows were checked against
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,19 @@ class Ledger:
         self.db.executemany(
             "INSERT INTO rows VALUES (?, ?, ?, ?)",
             ((submission_id, number, key, data) for number, key, data in rows),
+        )
+
+    def remember_reference(self, reference: Reference) -> None:
+        """The reference file a submission was checked against, kept by its SHA-256 (the first time it was used)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO reference_files VALUES (?, ?, ?, ?, ?)",
+            (
+                reference.sha256,
+                reference.label,
+                str(reference.path),
+                reference.entries,
+                dt.datetime.now().isoformat(timespec="seconds"),
+            ),
         )
 
     def history(self, kind: str, person_keys: Iterable[str]) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:

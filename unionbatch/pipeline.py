@@ -64,6 +64,7 @@ from .report import (
     unit_key,
     write_json,
 )
+from .review import finding_list_sheet, reference_of
 from .spec import FormSpec, load_specs, share_specs
 from .unzip import is_zip, unpack_zip_files
 from .validate import history_findings, reading_order, valid_id, validate_sheet
@@ -238,6 +239,8 @@ def check_batch(
     for result, arrival in zip(results, arrivals or (), strict=False):
         result.received = arrival
     for result in results:
+        if result.kind:
+            result.checked_against = reference_of(policy.for_form(result.kind))
         if result.parsed is not None and result.kind:
             result.findings = sorted(
                 result.findings + history_findings(result.parsed, policy.for_form(result.kind), histories[result.kind]),
@@ -370,7 +373,7 @@ def _run(
     told = told_statuses(ledger, results)
     _record(ledger, report, out)
     kill_point("recorded")
-    _write_outputs(report, specs, policy, period_start(period), full_ids, pool)
+    _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger)
     kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
@@ -608,9 +611,12 @@ def _record(ledger: Ledger, report: Report, out: Path) -> None:
                     replaced_by=result.replaced_by,
                     errors=result.errors,
                     warnings=result.warnings,
+                    checked_against=result.checked_against.sha256 if result.checked_against else None,
                 ),
                 rows,
             )
+            if result.checked_against is not None:
+                ledger.remember_reference(result.checked_against)
 
 
 def _write_outputs(
@@ -620,6 +626,7 @@ def _write_outputs(
     created: dt.datetime,
     full_ids: bool,
     pool: WorkerPool | None,
+    ledger: Ledger | None = None,
 ) -> None:
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
@@ -646,11 +653,15 @@ def _write_outputs(
             accepted = len(_current(report, spec.kind))
             report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
             if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
-                summary = spec.summarise(frames[spec.kind], policy.for_form(spec.kind), frames)
+                form_policy = policy.for_form(spec.kind)
+                earlier = (History(spec.kind, report.period, ledger),) if spec.summary_needs_history else ()
+                summary = spec.summarise(frames[spec.kind], form_policy, frames, *earlier)
                 if summary.sheets and (note := left_out_note(report, spec.kind)):
                     summary.sheets[0].notes.insert(0, note)
                 report.totals[spec.kind] |= summary.totals
                 sheets += summary.sheets
+                listed = finding_list_sheet(report, spec, reference_of(form_policy))
+                sheets += [listed] if listed is not None else []
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
     annotated()

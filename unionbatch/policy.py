@@ -9,7 +9,9 @@ import codecs
 import datetime as dt
 import difflib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -86,11 +88,12 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
             )
         reject_unknown_sections(data, specs)
     forms = {}
-    for kind, spec in specs.items():
-        section = data.get(spec.policy_section, {})
-        if not isinstance(section, dict):
-            raise PolicyError(f"策略文件中 [{spec.policy_section}] 应为一个表(section)")
-        forms[kind] = spec.parse_policy(section)
+    with _policy_folder(path.parent if path is not None else None):
+        for kind, spec in specs.items():
+            section = data.get(spec.policy_section, {})
+            if not isinstance(section, dict):
+                raise PolicyError(f"策略文件中 [{spec.policy_section}] 应为一个表(section)")
+            forms[kind] = spec.parse_policy(section)
     return Policy(
         roster=_roster(data.get("roster", []), specs),
         forms=forms,
@@ -100,6 +103,32 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         email=_email(data.get("email", {})),
         **_inbox(data.get("inbox", {}), path),
     )
+
+
+_POLICY_FOLDER: ContextVar[Path | None] = ContextVar("policy_folder", default=None)
+
+
+@contextmanager
+def _policy_folder(folder: Path | None) -> Iterator[None]:
+    """The folder of the policy file being read: paths a form's section names are relative to it."""
+    token = _POLICY_FOLDER.set(folder)
+    try:
+        yield
+    finally:
+        _POLICY_FOLDER.reset(token)
+
+
+def policy_path(section: Mapping[str, Any], key: str, where: str) -> Path | None:
+    """A file a form's policy section names (`registry = "档案.xlsx"`), relative to the policy file's folder;
+    None when the key is absent. For a form's parse_policy, called while load_policy reads the file."""
+    if key not in section:
+        return None
+    value = section[key]
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyError(f"策略文件中 {where}.{key} 应为文件路径(用引号括起),现在是“{value}”")
+    named = Path(value.strip())
+    folder = _POLICY_FOLDER.get()
+    return named if named.is_absolute() or folder is None else folder / named
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

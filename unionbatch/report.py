@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .crosscheck import Reconciliation
     from .ledger import MailOrigin
     from .normalise import ParsedSheet
+    from .spec import Reference
     from .versions import Changes
 
 ACCEPTED = "accepted"
@@ -54,6 +55,7 @@ class FileResult:
     source: Path | None = None  # where the bytes are read from, when not yet at `path` (the inbox)
     sha256: str | None = None
     origin: MailOrigin | None = None  # the email it came in, if any
+    checked_against: Reference | None = None  # the office's file its rows were checked against (困难职工档案)
 
     @property
     def arrived(self) -> dt.datetime:
@@ -162,6 +164,7 @@ class Report:
                     "replaced_by": result.replaced_by,
                     "replaces": _changes_json(result.changes, full_ids),
                     "findings": [finding.to_dict(full_ids) for finding in result.findings],
+                    **_checked_against_json(result.checked_against),
                 }
                 for result in self.files
             ],
@@ -181,11 +184,18 @@ class Report:
         }
 
 
+def _checked_against_json(reference: Reference | None) -> dict[str, Any]:
+    """Which reference file the rows were checked against; nothing when the form has none (as before)."""
+    if reference is None:
+        return {}
+    return {"checked_against": {"label": reference.label, "file": reference.path.name, "sha256": reference.sha256}}
+
+
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, dict):  # a SHA-256 digest holds no personal data, though its digits may look like a phone's
+        return {key: item if key == "sha256" else _masked(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_masked(item) for item in value]
     return value

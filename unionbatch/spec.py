@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 from .findings import CODES, Code
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .compute import Summary
     from .findings import Finding
     from .history import History
@@ -76,10 +74,33 @@ class Reconcile:
     label: str
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A file the office keeps that a form's rows are checked against (the 困难职工档案), named in the policy and
+    read at start-up. A form's policy object that has one exposes it as its `reference` attribute; every result
+    of the form then names it (file and SHA-256), in the ledger and in report.json."""
+
+    label: str  # what it is, in Chinese: 困难职工档案
+    path: Path
+    sha256: str
+    entries: int  # the rows it holds that rules can use (households with a valid 身份证号)
+
+
+@dataclass(frozen=True)
+class FindingList:
+    """A sheet of the form's consolidated workbook listing every finding of `codes` in this period's files
+    (accepted or sent back), for the office: the 慰问名单's 建档核对."""
+
+    sheet: str
+    title: str
+    codes: tuple[str, ...]
+
+
 RowRule = Callable[["ParsedSheet", Any], "list[Finding]"]
 HistoryRule = Callable[["ParsedSheet", Any, "History"], "list[Finding]"]
 BatchRule = Callable[["ParsedSheet", Any, "Mapping[str, Sequence[ParsedSheet]]"], "list[Finding]"]
-Summarise = Callable[["pd.DataFrame", Any, "Mapping[str, pd.DataFrame]"], "Summary"]
+# (frame, policy, batch) → Summary; a spec with summary_needs_history is also given its History (earlier periods)
+Summarise = Callable[..., "Summary"]
 PolicyParser = Callable[[Mapping[str, Any]], Any]
 Specialise = Callable[["FormSpec", Any], "FormSpec"]
 ClosingTime = Callable[[Any], "dt.datetime | None"]
@@ -112,6 +133,8 @@ class FormSpec:
     specialise: Specialise | None = None  # the form as the policy configures it (columns from the activity)
     closes_at: ClosingTime | None = None  # a file arriving after this time is rejected as late
     codes: Mapping[str, Code] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    finding_list: FindingList | None = None  # a sheet of the workbook listing every finding of some codes
+    summary_needs_history: bool = False  # summarise(frame, policy, batch, history): earlier periods (month on month)
     # what makes a sheet this form and not any list of people: of each group, at least one column (a key ending
     # in ":" stands for every key it begins, as the sports day's event columns)
     distinctive: tuple[tuple[str, ...], ...] = ()
