@@ -509,26 +509,31 @@ CODES = {
         ERROR,
         "转岗就业 {value} 人,多于培训人数 {trained} 人(培训下岗失业人员 + 培训农民工)",
         "转岗就业的人应是参加培训的人,请核对两项数字后改正",
+        title="转岗人数多于培训人数",
     ),
     "rate_mismatch": Code(
         WARNING,
         "填写的转岗就业率“{value}”与按表中数字算出的 {computed} 不符(转岗就业 ÷ 培训人数)",
         "转岗就业率由系统计算,不必填写;请核对转岗就业和培训人数",
+        title="转岗就业率不符",
     ),
     "cumulative_decreased": Code(
         ERROR,
         "“{field}”是自 1 月起的累计数,本月填 {value},比 {month} 已受理的 {before} 还少",
         "累计数只增不减,请填写截至本月的累计数;上月数字有误的,请说明并重新报送上月的表",
+        title="累计数比上月少",
     ),
     "behind_schedule": Code(
         WARNING,
         "截至 {month},{progress},未达到此时应完成的全年目标的 {due}",
         "请加快进度;如数字填错,请改正后重新报送",
+        title="进度落后于目标",
     ),
     "no_target": Code(
         WARNING,
         "策略文件中没有“{unit}”的促进就业目标,无法计算完成率",
         "请核对单位名称是否与下达目标时一致;新增的单位请办公室在策略文件 [employment.targets] 中补上目标",
+        title="没有本单位目标",
     ),
 }
 

@@ -634,26 +634,31 @@ REGISTER_CODES = {
         ERROR,
         "{name}(身份证号 {value})不在困难职工档案中:未建档",
         "未建档,请先建档或说明:依档帮扶,慰问金只发给已建档的困难职工家庭;已建档的,请核对身份证号是否与档案一致",
+        title="未建档",
     ),
     "registry_exited": Code(
         ERROR,
         "{name}在困难职工档案中的状态为“{status}”(建档编号 {number}),已不在档",
         "已脱困的家庭不再按困难职工慰问,请删除此行;情况有变、需要重新帮扶的,请先在帮扶系统中恢复建档再报送",
+        title="档案中已不在档",
     ),
     "archive_no_mismatch": Code(
         ERROR,
         "建档编号“{value}”{whose};{name}在档案中的建档编号是 {expected}",
         "请填写本人的建档编号,或留空(系统按身份证号从档案中取)",
+        title="建档编号不符",
     ),
     "registry_tier_differs": Code(
         WARNING,
         "{name}的困难类别填写为“{value}”,困难职工档案中为“{registered}”(建档编号 {number})",
         "请按档案中的类别填写;类别确有变化的,请先在帮扶系统中更新档案",
+        title="困难类别与档案不符",
     ),
     "registry_union_differs": Code(
         WARNING,
         "{name}在困难职工档案中属于“{registered}”,不是填报单位“{unit}”",
         "请核对此户是否应由本单位慰问;应由所属工会慰问的,请从本表删除此行(不重复、不交叉)",
+        title="所属工会与档案不符",
     ),
 }
 
