@@ -65,6 +65,7 @@ from .report import (
     write_json,
 )
 from .spec import FormSpec, load_specs, share_specs
+from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
 from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
@@ -642,6 +643,7 @@ def _write_outputs(
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+    report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
 
 
 def _return_freed_memory() -> None:
