@@ -112,7 +112,7 @@ def test_a_second_run_while_one_holds_the_lock_exits_2(tmp_path: Path) -> None:
         with pytest.raises(RunError, match="另一个处理正在运行"):
             run_batch(inbox, out, "2026-11")
         result = CliRunner().invoke(cli, ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11"])
-    assert result.exit_code == 2 and result.output.startswith("Error: 另一个处理正在运行")
+    assert result.exit_code == 2 and result.output.startswith("错误:另一个处理正在运行")
     assert (inbox / "甲.xlsx").exists()  # untouched
 
 
@@ -261,7 +261,7 @@ def test_bar_command_records_the_id_and_later_lists_are_rejected(tmp_path: Path)
     assert result.exit_code == 0
     assert result.output == f"已登记取消补助资格:{A[1].id_number[:6]}********{A[1].id_number[-4:]}(2025 年虚报)\n"
     bad = CliRunner().invoke(cli, ["bar", "12345", "--reason", "x", "--out", str(out)])
-    assert (bad.exit_code, bad.output) == (2, "Error: “12345”不是有效的 18 位身份证号\n")
+    assert (bad.exit_code, bad.output) == (2, "错误:“12345”不是有效的 18 位身份证号\n")
     fill_template(tmp_path / "inbox" / "甲.xlsx", "甲工会", A)
     report = run_batch(tmp_path / "inbox", out, "2026-11")
     assert [(f.code, f.cell) for f in report.files[0].findings] == [("barred", "D5")]
