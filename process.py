@@ -37,6 +37,7 @@ from unionbatch.pipeline import (
 )
 from unionbatch.policy import PolicyError, load_policy
 from unionbatch.privacy import console_line, owner_only_files
+from unionbatch.progress import ProgressLog
 from unionbatch.report import append_traceback, finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
@@ -134,10 +135,15 @@ def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
 @guarded
 def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool, keep_inbox: bool) -> None:
     """处理收件箱中的全部文件,输出到 OUT/期间/;处理完的文件移到 OUT/期间/原件/。"""
+    bar = TerminalProgress() if sys.stderr.isatty() else None
+    progress = ProgressLog(out / RUN_LOG, also=bar)
     try:
-        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox)
+        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox, progress=progress)
     except (RunError, PolicyError) as error:
         raise RunFailed(str(error)) from error
+    finally:
+        if bar is not None:
+            bar.finish()
     for line in summary_lines(report):
         click.echo(line)
     sys.exit(report.exit_code)
@@ -223,6 +229,12 @@ def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) 
     """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
     from unionbatch.watch import watch_inbox  # watchdog only when watching: a fast start for the other commands
 
+    try:  # a broken policy or period refuses at once, not after 正在监视… at the first file
+        load_policy(policy_path, load_specs())
+        if period is not None:
+            resolve_period(period)
+    except (PolicyError, RunError) as error:
+        raise RunFailed(str(error)) from error
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"正在监视 {inbox},结果写到 {out}(Ctrl-C 停止)")
@@ -252,6 +264,23 @@ def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> Non
     except (PolicyError, RunError) as error:
         raise RunFailed(str(error)) from error
     click.echo(console_line(f"已登记取消补助资格:{masked}({reason})"))
+
+
+class TerminalProgress:
+    """A progress bar on the terminal (stderr) while a run checks its files; nothing is drawn under cron."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="正在核对文件", show_pos=True, file=sys.stderr)
+            self.bar.render_progress()
+        self.bar.update(done - self.bar.pos)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
 
 
 def _finish(code: int | str | None) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import errno
 import re
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from process import cli
+from tests.factory import fill_template, make_people
 from tests.servers import USER, free_port, imap_server
 from tests.test_mail import write_policy
 from unionbatch.failures import os_reason
+from unionbatch.progress import ProgressLog
 
 COMMANDS = ["templates", "validate", "run", "remind", "fetch-mail", "send", "watch", "bar"]
 # the words a Chinese help page still holds: option names, file and format names, examples of values
@@ -134,3 +137,57 @@ def test_unknown_form_in_roster_lists_names_not_a_python_list(tmp_path: Path) ->
     line = result.output.splitlines()[-1]
     assert line.startswith("错误:策略文件中 roster 第 1 项.forms 含有未知表单:慰问单;可选:外出活动报名表、慰问名单、")
     assert "[" not in line and "'" not in line
+
+
+def test_run_log_says_each_files_state_in_chinese_and_how_far_the_run_got(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    fill_template(inbox / "甲.xlsx", "甲工会", make_people(2, 31))
+    fill_template(inbox / "乙.xlsx", "乙工会", make_people(3, 32), edits={"E5": "1"})
+    result = invoke("run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11")
+    assert result.exit_code == 1
+    lines = (out / "run.log").read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith(" 进度:已核对 2/2 个文件")  # the last file always gets its line
+    files = sorted(line.split(" ", 1)[1] for line in lines[1:])
+    assert files == [
+        "2026-11 已受理 甲工会 甲.xlsx 2 行 0 个错误 0 个警告",
+        "2026-11 退回修改 乙工会 乙.xlsx 3 行 1 个错误 0 个警告",
+    ]
+    assert re.findall(r"[A-Za-z]{3,}", "\n".join(lines).replace(".xlsx", "")) == []
+
+
+def test_progress_lines_every_n_files_and_after_a_pause(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    progress = ProgressLog(log, every_files=3, every_seconds=0.3)
+    for done in (1, 2, 3, 4):
+        progress(done, 7)
+    time.sleep(0.35)
+    progress(5, 7)
+    progress(6, 7)
+    progress(7, 7)
+    counts = [line.split("已核对 ")[1] for line in log.read_text(encoding="utf-8").splitlines()]
+    assert counts == ["3/7 个文件", "5/7 个文件", "6/7 个文件", "7/7 个文件"]
+
+
+def test_watch_refuses_a_broken_policy_at_start(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[releif]\ndibao = 800\n", encoding="utf-8")
+    result = invoke("watch", "--inbox", str(tmp_path), "--out", str(tmp_path / "out"), "--policy", str(policy))
+    assert result.exit_code == 2
+    assert result.output.startswith("错误:策略文件中") and "正在监视" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_watch_refuses_a_bad_period_at_start(tmp_path: Path) -> None:
+    result = invoke("watch", "--inbox", str(tmp_path), "--out", str(tmp_path / "out"), "--period", "2026-13")
+    assert (result.exit_code, result.output) == (2, "错误:期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
+
+
+@pytest.mark.parametrize("command", [["bar", make_people(1, 11)[0].id_number, "--reason", "虚报"], ["send"]])
+def test_bar_and_send_without_a_ledger_say_so_and_create_none(tmp_path: Path, command: list[str]) -> None:
+    out = tmp_path / "输出"
+    result = invoke(*command, "--out", str(out))
+    assert result.exit_code == 2
+    assert result.output == (
+        f"错误:{out} 中没有台账 ledger.sqlite:请检查 --out 是否就是 run 用的输出文件夹(先运行一次 run 才有台账)\n"
+    )
+    assert not out.exists()

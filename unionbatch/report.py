@@ -239,8 +239,8 @@ def append_log(path: Path, report: Report) -> None:
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     lines = [
         console_line(
-            f"{stamp} {report.period} {result.outcome} {result.unit or '-'} {result.path.name} "
-            f"rows={result.rows} errors={result.errors} warnings={result.warnings}"
+            f"{stamp} {report.period} {status_text(result)} {result.unit or '未知单位'} {result.path.name} "
+            f"{result.rows} 行 {result.errors} 个错误 {result.warnings} 个警告"
         )
         for result in report.files
     ]
