@@ -4,6 +4,7 @@ are renderings of this one object; personal data is masked in all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -556,4 +557,13 @@ def report_sheets(report: Report) -> list[OutSheet]:
         title="全部问题",
         landscape=True,
     )
+    findings.columns = [_wrapped(column) for column in findings.columns]
     return [files, findings, missing_sheet(report, list(report.missing))]
+
+
+WRAPPED_WIDTHS = {"文件": 22, "填写内容": 16, "问题": 34, "修改方法": 34}  # long texts: wrapped, read whole on paper
+
+
+def _wrapped(column: OutColumn) -> OutColumn:
+    width = WRAPPED_WIDTHS.get(column.header)
+    return column if width is None else dataclasses.replace(column, width=width, wrap=True)
