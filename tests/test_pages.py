@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from stdnum.cn import ric
 
 from tests.conftest import run_samples
+from unionbatch.validate import valid_id
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,43 @@ def test_wide_detail_sheets_print_landscape(folder: Path) -> None:
     assert sum(sheet.column_dimensions[letter].width for letter in sheet.column_dimensions) > 100
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$1:$2"  # title and header on every page
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in TEMPLATES.glob("*.xlsx")))
+def test_instructions_sheet_prints_on_a4_one_page_wide_without_repeating_itself(name: str) -> None:
+    sheet = load_workbook(TEMPLATES / name)["填表说明"]
+    assert sheet.page_setup.paperSize == 9 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth or 1) == 1 and sheet.page_setup.fitToHeight == 0  # 1 is the default
+    assert sheet.print_title_rows
+    for row in sheet.iter_rows(min_row=2):
+        requirement = row[2].value if len(row) > 2 else None
+        if requirement and requirement.startswith("可选:"):
+            listed, _, rest = requirement.partition("。")
+            assert not all(choice in rest for choice in listed.removeprefix("可选:").split("、")), requirement
+        if row[0].value and any(cell.value for cell in row[1:]):
+            assert (sheet.row_dimensions[row[0].row].height or 0) >= 15
+
+
+@pytest.mark.parametrize("name", ["慰问名单.xlsx", "运动会报名表.xlsx"])
+def test_template_example_id_passes_our_own_checks_and_agrees_with_the_example_gender(name: str) -> None:
+    sheet = load_workbook(TEMPLATES / name)["填表说明"]
+    examples = {row[0].value: row[3].value for row in sheet.iter_rows(min_row=2) if len(row) > 3}
+    example = examples["身份证号"]
+    assert ric.is_valid(example) and valid_id(example)
+    assert ("男" if int(example[16]) % 2 else "女") == examples["性别"]
+
+
+@pytest.mark.parametrize("name", ["个人奖金", "部门奖金"])
+def test_prize_sheets_end_with_sign_off_lines_and_notes_span_the_table(folder: Path, name: str) -> None:
+    sheet = load_workbook(folder / "积分与奖金.xlsx")[name]
+    notes = {cell.row: cell.value for cell in sheet["A"] if isinstance(cell.value, str) and "(盖章)" in cell.value}
+    [(row, line)] = notes.items()
+    assert line.startswith("经办人:") and "审核人:" in line and "负责人:" in line
+    width = max(cell.column for cell in sheet[2] if cell.value)
+    spans = {(merged.min_row, merged.min_col, merged.max_col) for merged in sheet.merged_cells.ranges}
+    assert (row, 1, width) in spans  # across the table: the print area does not cut it
+    budget = [cell.row for cell in sheet["A"] if isinstance(cell.value, str) and "预算" in cell.value]
+    assert all((line, 1, width) in spans for line in budget)

@@ -127,6 +127,9 @@ def _cell_formats(workbook: Workbook, base: dict[str, Any]) -> dict[str, Any]:
         "total_money": workbook.add_format({**base, "bold": True, "num_format": "#,##0.00"}),
         "total_int": workbook.add_format({**base, "bold": True, "num_format": "0"}),
         "note": workbook.add_format({"font_name": "宋体", "font_size": 11, "bold": True}),
+        "note_wrap": workbook.add_format(
+            {"font_name": "宋体", "font_size": 11, "bold": True, "text_wrap": True, "valign": "top"}
+        ),
         **{name: workbook.add_format(look) for name, look in _looks(base).items()},
     }
 
@@ -164,9 +167,15 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
     if sheet.total_label:
         _write_totals(worksheet, sheet, totals, row, first, formats)
         row += 1
+    table_width = sum(column.width for column in sheet.columns)
     for note in sheet.notes:
         row += 1
-        _ok(worksheet.write_string(row, 0, note[:MAX_TEXT], formats["note"]))
+        if width > 1:  # across the table, wrapped: a long line is not cut at the print area's edge
+            _ok(worksheet.merge_range(row, 0, row, width - 1, note[:MAX_TEXT], formats["note_wrap"]))
+            if (lines := _lines(note, table_width)) > 1:
+                worksheet.set_row(row, HEADER_LINE_HEIGHT * lines + 2)
+        else:
+            _ok(worksheet.write_string(row, 0, note[:MAX_TEXT], formats["note"]))
     worksheet.freeze_panes(first, 0)
     if sheet.rows:
         worksheet.autofilter(header_row, 0, last, width - 1)
