@@ -22,6 +22,7 @@ if __name__ == "__main__":
 
 import click
 
+from chinese_click import ChineseGroup, ChineseOption, PathType
 from unionbatch.findings import mask_text
 from unionbatch.pipeline import (
     LEDGER,
@@ -36,10 +37,12 @@ from unionbatch.pipeline import (
 )
 from unionbatch.policy import PolicyError, load_policy
 from unionbatch.privacy import console_line, masked_logging, owner_only_files
+from unionbatch.progress import ProgressLog
 from unionbatch.report import append_traceback, finding_lines, summary_lines
 from unionbatch.spec import load_specs
 
 EXIT_RUN_FAILED = 2
+option = functools.partial(click.option, cls=ChineseOption)  # help notes (必填, 默认) in Chinese
 
 
 class RunFailed(click.ClickException):
@@ -79,7 +82,7 @@ def _processor_bug(error: Exception, out: Path | None) -> str:
     return f"{line}上面的错误信息转给系统管理员"
 
 
-@click.group()
+@click.group(cls=ChineseGroup)
 @click.pass_context
 def cli(context: click.Context) -> None:
     """工会表格批量处理:识别、校验、汇总各单位报送的 Excel 表格。"""
@@ -88,10 +91,10 @@ def cli(context: click.Context) -> None:
 
 
 @cli.command()
-@click.option(
-    "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"), show_default=True
+@option(
+    "--out", "out", type=PathType("folder"), default=Path("templates"), show_default=True, help="模板保存到的文件夹"
 )
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @functools.partial(guarded, log_folder=None)  # its --out is where templates go, not a run's output folder
 def templates(out: Path, policy_path: Path | None) -> None:
     """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
@@ -106,8 +109,8 @@ def templates(out: Path, policy_path: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@click.argument("files", nargs=-1, required=True, type=PathType("file", exists=True), metavar="文件...")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @guarded
 def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
@@ -124,29 +127,34 @@ def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--inbox", type=click.Path(path_type=Path), required=True, help="收件箱文件夹")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹")
-@click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
-@click.option("--full-ids", is_flag=True, help="report.json 中保留完整身份证号和电话(默认打码)")
-@click.option("--keep-inbox", is_flag=True, help="处理后把文件复制(而不是移动)到 原件/,收件箱保持不变")
+@option("--inbox", type=PathType("folder"), required=True, help="收件箱文件夹")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹")
+@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认本月;也可写 last-month)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--full-ids", is_flag=True, help="report.json 中保留完整身份证号和电话(默认打码)")
+@option("--keep-inbox", is_flag=True, help="处理后把文件复制(而不是移动)到 原件/,收件箱保持不变")
 @guarded
 def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool, keep_inbox: bool) -> None:
     """处理收件箱中的全部文件,输出到 OUT/期间/;处理完的文件移到 OUT/期间/原件/。"""
+    bar = TerminalProgress() if sys.stderr.isatty() else None
+    progress = ProgressLog(out / RUN_LOG, also=bar)
     try:
-        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox)
+        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox, progress=progress)
     except (RunError, PolicyError) as error:
         raise RunFailed(str(error)) from error
+    finally:
+        if bar is not None:
+            bar.finish()
     for line in summary_lines(report):
         click.echo(line)
     sys.exit(report.exit_code)
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(与 run 相同)")
-@click.option("--period", default=None, help="期间 YYYY-MM(默认本月;也可写 last-month)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
-@click.option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹(与 run 命令的相同)")
+@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认本月;也可写 last-month)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
 @guarded
 def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: bool) -> None:
     """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
@@ -171,9 +179,9 @@ def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: b
 
 
 @cli.command("fetch-mail")
-@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), required=True, help="收件箱文件夹")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@option("--inbox", type=PathType("folder"), required=True, help="收件箱文件夹")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @guarded
 def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
     """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
@@ -192,8 +200,8 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @guarded
 def send(out: Path, policy_path: Path | None) -> None:
     """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
@@ -213,15 +221,21 @@ def send(out: Path, policy_path: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--inbox", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--period", default=None, help="期间 YYYY-MM(默认为处理时的当月)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@option("--inbox", type=PathType("folder", exists=True), required=True, help="收件箱文件夹")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹")
+@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认为处理时的当月)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @guarded
 def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
     """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
     from unionbatch.watch import watch_inbox  # watchdog only when watching: a fast start for the other commands
 
+    try:  # a broken policy or period refuses at once, not after 正在监视… at the first file
+        load_policy(policy_path, load_specs())
+        if period is not None:
+            resolve_period(period)
+    except (PolicyError, RunError) as error:
+        raise RunFailed(str(error)) from error
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"正在监视 {inbox},结果写到 {out}(Ctrl-C 停止)")
@@ -238,10 +252,10 @@ def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) 
 
 
 @cli.command()
-@click.argument("id_number")
-@click.option("--reason", required=True, help="原因,如“2025 年虚报家庭收入”")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="输出文件夹(台账所在处)")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="策略文件(TOML)")
+@click.argument("id_number", metavar="身份证号")
+@option("--reason", required=True, metavar="原因", help="原因,如“2025 年虚报家庭收入”")
+@option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @guarded
 def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> None:
     """登记虚报人员:此身份证号此后报送时按错误退回(取消补助资格)。"""
@@ -251,6 +265,23 @@ def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> Non
     except (PolicyError, RunError) as error:
         raise RunFailed(str(error)) from error
     click.echo(console_line(f"已登记取消补助资格:{masked}({reason})"))
+
+
+class TerminalProgress:
+    """A progress bar on the terminal (stderr) while a run checks its files; nothing is drawn under cron."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="正在核对文件", show_pos=True, file=sys.stderr)
+            self.bar.render_progress()
+        self.bar.update(done - self.bar.pos)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
 
 
 def _finish(code: int | str | None) -> None:

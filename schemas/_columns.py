@@ -12,7 +12,7 @@ ID_NUMBER = Column(
     "id",
     synonyms=("身份证号码", "证件号码", "公民身份号码", "身份证"),
     help="18 位身份证号,本列已设为文本格式,请勿改为数字",
-    example="350102198001011234",
+    example="110105198001011238",
     width=21,
 )
 PHONE = Column(

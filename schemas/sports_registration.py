@@ -51,7 +51,11 @@ BASE_COLUMNS = (
     ),
     Column("name", "姓名", "name", synonyms=("运动员姓名", "参赛人员"), help="填写本人姓名", example="张三", width=10),
     dataclasses.replace(GENDER, example="女"),
-    dataclasses.replace(ID_NUMBER, help="18 位身份证号,用于核对性别和年龄组;本列已设为文本格式"),
+    dataclasses.replace(
+        ID_NUMBER,
+        help="18 位身份证号,用于核对性别和年龄组;本列已设为文本格式",
+        example="110105198503151249",  # the 17th digit even: a woman, as the 性别 example says
+    ),
     PHONE,
     Column(
         "age_group",

@@ -83,6 +83,9 @@ ATTENDANCE_COLUMNS = (
 )
 
 
+SIGN_OFF = "经办人:              审核人:              负责人:              (盖章)"  # signed on paper
+
+
 def specialise_results(spec: FormSpec, activity: Activity) -> FormSpec:
     event = dataclasses.replace(RESULT_COLUMNS[1], choices=tuple(event.name for event in activity.events))
     return dataclasses.replace(
@@ -347,7 +350,7 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
         ],
         title=f"{activity.name}个人奖金发放表",
         total_label="合计",
-        notes=personal_notes,
+        notes=[*personal_notes, SIGN_OFF],
         landscape=True,
         tall_rows=True,
     )
@@ -372,7 +375,7 @@ def summarise(results: pd.DataFrame, activity: Activity, batch: Mapping[str, pd.
         ],
         title=f"{activity.name}各部门奖金",
         total_label="合计",
-        notes=notes,
+        notes=[*notes, SIGN_OFF],
     )
     return Summary([table, placed, people_sheet, by_dept], totals)
 

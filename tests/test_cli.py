@@ -89,13 +89,13 @@ def test_period_defaults_to_this_month_and_accepts_last_month(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("policy_text", "reason"),
     [
-        ('[relief]\ndibao = "abc"\n', "Error: 策略文件中 relief.dibao 应为数字,现在是“abc”"),
-        ("[relief]\ndibao = -5\n", "Error: 策略文件中 relief.dibao 应为正数,现在是“-5”"),
-        ("[relief]\ndibo = 800\n", "Error: 策略文件中 [relief] 有无法识别的键:dibo;"),
-        ('[relief.standards]\n"深度困难" = "一千"\n', "Error: 策略文件中 relief.standards.深度困难 应为数字"),
-        ('[[roster]]\nforms = ["慰问名单"]\n', "Error: 策略文件中 roster 第 1 项 缺少 unit"),
-        ('[[roster]]\nunit = "甲"\nforms = ["慰问单"]\n', "Error: 策略文件中 roster 第 1 项.forms 含有未知表单"),
-        ("relief = [\n", "Error: 策略文件"),
+        ('[relief]\ndibao = "abc"\n', "错误:策略文件中 relief.dibao 应为数字,现在是“abc”"),
+        ("[relief]\ndibao = -5\n", "错误:策略文件中 relief.dibao 应为正数,现在是“-5”"),
+        ("[relief]\ndibo = 800\n", "错误:策略文件中 [relief] 有无法识别的键:dibo;"),
+        ('[relief.standards]\n"深度困难" = "一千"\n', "错误:策略文件中 relief.standards.深度困难 应为数字"),
+        ('[[roster]]\nforms = ["慰问名单"]\n', "错误:策略文件中 roster 第 1 项 缺少 unit"),
+        ('[[roster]]\nunit = "甲"\nforms = ["慰问单"]\n', "错误:策略文件中 roster 第 1 项.forms 含有未知表单"),
+        ("relief = [\n", "错误:策略文件"),
     ],
 )
 def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, reason: str) -> None:
@@ -111,7 +111,7 @@ def test_bad_policy_stops_the_run_with_exit_2(tmp_path: Path, policy_text: str, 
 def test_missing_policy_file_exits_2(tmp_path: Path) -> None:
     result = run_good(tmp_path, "--policy", str(tmp_path / "无.toml"))
     assert result.exit_code == 2
-    assert result.output == f"Error: 找不到策略文件 {tmp_path / '无.toml'}\n"
+    assert result.output == f"错误:找不到策略文件 {tmp_path / '无.toml'}\n"
 
 
 def test_output_that_is_a_file_exits_2(tmp_path: Path) -> None:
@@ -119,15 +119,15 @@ def test_output_that_is_a_file_exits_2(tmp_path: Path) -> None:
     blocker.write_text("a file where the output folder should be")
     result = invoke("run", "--inbox", str(good_inbox(tmp_path)), "--out", str(blocker))
     assert result.exit_code == 2
-    assert result.output.startswith(f"Error: 路径中有一项不是文件夹:{blocker}/")
+    assert result.output.startswith(f"错误:路径中有一项不是文件夹:{blocker}/")
     assert len(result.output.strip().splitlines()) == 1
 
 
 def test_bad_period_and_missing_inbox_exit_2(tmp_path: Path) -> None:
     result = run_good(tmp_path, "--period", "2026-13")
-    assert (result.exit_code, result.output) == (2, "Error: 期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
+    assert (result.exit_code, result.output) == (2, "错误:期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
     result = invoke("run", "--inbox", str(tmp_path / "无"), "--out", str(tmp_path / "o"))
-    assert (result.exit_code, result.output) == (2, f"Error: 收件箱文件夹不存在:{tmp_path / '无'}\n")
+    assert (result.exit_code, result.output) == (2, f"错误:收件箱文件夹不存在:{tmp_path / '无'}\n")
 
 
 def test_sample_policy_loads(tmp_path: Path) -> None:
@@ -171,4 +171,4 @@ def test_error_lines_are_masked_and_clean(tmp_path: Path) -> None:
     missing = tmp_path / "收件箱 350103 19700601 4550\x1b[2J"
     result = invoke("run", "--inbox", str(missing), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
-    assert result.output == f"Error: 收件箱文件夹不存在:{tmp_path}/收件箱 350103 ******** 4550\n"
+    assert result.output == f"错误:收件箱文件夹不存在:{tmp_path}/收件箱 350103 ******** 4550\n"

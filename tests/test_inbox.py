@@ -114,7 +114,7 @@ def test_a_second_run_while_one_holds_the_lock_exits_2(tmp_path: Path) -> None:
         result = CliRunner().invoke(
             cli, ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11"], catch_exceptions=False
         )
-    assert result.exit_code == 2 and result.output.startswith("Error: 另一个处理正在运行")
+    assert result.exit_code == 2 and result.output.startswith("错误:另一个处理正在运行")
     assert (inbox / "甲.xlsx").exists()  # untouched
 
 
@@ -148,7 +148,7 @@ def test_run_log_has_one_line_per_file(tmp_path: Path) -> None:
     run_batch(inbox, out, "2026-11")
     lines = (out / "run.log").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2
-    assert any(line.endswith(" 2026-11 rejected 乙工会 乙.xlsx rows=3 errors=1 warnings=0") for line in lines)
+    assert any(line.endswith(" 2026-11 退回修改 乙工会 乙.xlsx 3 行 1 个错误 0 个警告") for line in lines)
 
 
 def _inbox_of(folder: Path, count: int) -> Path:
@@ -259,13 +259,15 @@ def test_same_person_paid_by_two_units_in_one_period_across_runs(tmp_path: Path)
 
 def test_bar_command_records_the_id_and_later_lists_are_rejected(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    (tmp_path / "inbox").mkdir()
+    run_batch(tmp_path / "inbox", out, "2026-11")  # the ledger `bar` writes to
     result = CliRunner().invoke(
         cli, ["bar", A[1].id_number, "--reason", "2025 年虚报", "--out", str(out)], catch_exceptions=False
     )
     assert result.exit_code == 0
     assert result.output == f"已登记取消补助资格:{A[1].id_number[:6]}********{A[1].id_number[-4:]}(2025 年虚报)\n"
     bad = CliRunner().invoke(cli, ["bar", "12345", "--reason", "x", "--out", str(out)], catch_exceptions=False)
-    assert (bad.exit_code, bad.output) == (2, "Error: “12345”不是有效的 18 位身份证号\n")
+    assert (bad.exit_code, bad.output) == (2, "错误:“12345”不是有效的 18 位身份证号\n")
     fill_template(tmp_path / "inbox" / "甲.xlsx", "甲工会", A)
     report = run_batch(tmp_path / "inbox", out, "2026-11")
     assert [(f.code, f.cell) for f in report.files[0].findings] == [("barred", "D5")]

@@ -175,7 +175,7 @@ def test_send_command_and_wrong_password(tmp_path: Path, monkeypatch) -> None:
         result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
         assert (result.exit_code, result.output) == (
             2,
-            "Error: 环境变量 UNIONBATCH_SMTP_PASSWORD 未设置(邮箱密码只从环境变量读取)\n",
+            "错误:环境变量 UNIONBATCH_SMTP_PASSWORD 未设置(邮箱密码只从环境变量读取)\n",
         )
         monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
         result = CliRunner().invoke(cli, ["send", "--out", str(out), "--policy", str(policy)], catch_exceptions=False)
@@ -332,7 +332,7 @@ def test_a_wrong_password_is_refused_at_once_and_said_in_chinese(tmp_path: Path,
         assert time.monotonic() - started < 10  # the server answers; the client does not wait out its timeout
     assert result.exit_code == 2
     assert result.output.startswith(
-        f"Error: 无法连接发信服务器 127.0.0.1:{server.port}:用户名或密码错误,服务器拒绝登录(535 "
+        f"错误:无法连接发信服务器 127.0.0.1:{server.port}:用户名或密码错误,服务器拒绝登录(535 "
     )
 
 

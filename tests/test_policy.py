@@ -29,7 +29,7 @@ def refused(tmp_path: Path, text: str | bytes) -> str:
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
-    return result.output.strip().removeprefix("Error: ")
+    return result.output.strip().removeprefix("错误:")
 
 
 @pytest.mark.parametrize(

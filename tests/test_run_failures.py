@@ -117,7 +117,7 @@ def test_a_period_folder_that_cannot_be_written_exits_2_with_one_line(tmp_path: 
         result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line == f"Error: 没有读写权限:{period}(本次处理未完成,问题解决后重新运行即可)"
+    assert line == f"错误:没有读写权限:{period}(本次处理未完成,问题解决后重新运行即可)"
     assert sorted(path.name for path in inbox.iterdir()) == sorted(LISTS)
     assert not leftovers(out)
     rerun = CliRunner().invoke(cli, arguments, catch_exceptions=False)  # the folder fixed: the run completes
@@ -134,7 +134,7 @@ def test_a_processor_bug_exits_2_with_one_line_and_its_traceback_in_run_log(tmp_
     result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line == f"Error: 程序内部出错(DatabaseError),本次处理未完成;请把 {out / 'run.log'} 的最后一段转给系统管理员"
+    assert line == f"错误:程序内部出错(DatabaseError),本次处理未完成;请把 {out / 'run.log'} 的最后一段转给系统管理员"
     log = (out / "run.log").read_text(encoding="utf-8")
     assert "程序内部出错,本次处理未完成:" in log and "Traceback (most recent call last):" in log
     assert log.rstrip().endswith("sqlite3.DatabaseError: file is not a database")

@@ -38,6 +38,12 @@ class OutColumn:
     kind: str = "text"  # text | money | int
     width: int = 12
     summed: bool = False  # the sheet's totals row adds this column up
+    wrap: bool = False  # long texts (messages) wrap within the column's width instead of running past it
+
+    def style(self, mark: str = "") -> str:
+        """The writer's format for this column's cells (highlighted by `mark`, if any)."""
+        name = f"{self.kind}:{mark}" if mark else self.kind
+        return f"{name}:wrap" if self.wrap else name
 
 
 @dataclass(frozen=True)

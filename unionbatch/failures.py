@@ -22,6 +22,22 @@ _OS_REASONS = {
     errno.EISDIR: "应为文件,却是一个文件夹",
     errno.ENAMETOOLONG: "文件名过长",
     errno.EMFILE: "同时打开的文件过多",
+    errno.ENFILE: "系统同时打开的文件过多",
+    errno.EBUSY: "文件或设备正被占用",
+    errno.ETXTBSY: "文件正被占用",
+    errno.EEXIST: "文件已存在",
+    errno.ENOTEMPTY: "文件夹不是空的",
+    errno.ELOOP: "快捷方式(符号链接)循环指向自己",
+    errno.EXDEV: "不能跨磁盘移动",
+    errno.ENOMEM: "内存不足",
+    errno.EAGAIN: "资源暂时不可用,请稍后再试",
+    errno.ECONNREFUSED: "连接被拒绝(服务器未运行,或端口不对)",
+    errno.ECONNRESET: "连接被对方中断",
+    errno.ETIMEDOUT: "连接超时(服务器无响应,或被防火墙拦截)",
+    errno.EHOSTUNREACH: "无法到达服务器(网络不通)",
+    errno.ENETUNREACH: "网络不通",
+    errno.EPIPE: "连接已断开",
+    errno.ESTALE: "网络文件夹的连接已失效,请重新连接",
 }
 _SQLITE_REASONS = (
     ("disk is full", "磁盘已满"),
@@ -37,7 +53,12 @@ TEMPORARY_PATTERNS = (".*.tmp.xlsx", ".*.moving", ".*.copying", ".*.tmp")
 
 
 def os_reason(error: OSError) -> str:
-    return _OS_REASONS.get(error.errno or 0, f"系统错误 {error.errno or ''} {error.strerror or ''}".strip())
+    """The OS's reason in Chinese (its English strerror never reaches the user); an errno not listed by its number."""
+    if isinstance(error, TimeoutError) and error.errno is None:
+        return _OS_REASONS[errno.ETIMEDOUT]
+    if error.errno in _OS_REASONS:
+        return _OS_REASONS[error.errno]
+    return f"系统错误(错误号 {error.errno})" if error.errno else "系统错误"
 
 
 def os_failure(error: OSError, fallback: Path) -> str:

@@ -149,16 +149,23 @@ class WorkerPool:
         self._context = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
+        self.progress: Callable[[int, int], None] | None = None  # told (done, total) as a run's files are checked
 
     def _spawn(self) -> _Worker:
         worker = _Worker(self._context, self.memory_mb)
         self._all = [known for known in self._all if known.process.is_alive()] + [worker]
         return worker
 
-    def run(self, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> list[Any]:
+    def run(
+        self,
+        function: Callable[..., Any],
+        jobs: Sequence[tuple[Any, ...]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Any]:
         """function(*job) for every job, in worker processes; each result in the order of the jobs, or `Lost`,
-        or a `JobError` when the job raised."""
+        or a `JobError` when the job raised. `progress(done, total)` after each job that is finished."""
         results: list[Any] = [None] * len(jobs)
+        finished = 0
         waiting = deque(range(len(jobs)))
         alone: deque[int] = deque()
         attempts = [0] * len(jobs)
@@ -180,6 +187,9 @@ class WorkerPool:
                     alone.append(index)
                 else:
                     results[index] = outcome
+                    finished += 1
+                    if progress is not None:
+                        progress(finished, len(jobs))
         return results
 
     def start(self, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Callable[[], list[Any]]:

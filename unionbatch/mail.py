@@ -27,6 +27,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
+from .failures import os_reason
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .privacy import clean_line, mask_name, mask_text
@@ -238,10 +239,10 @@ def fetch_mail(settings: MailSettings, inbox: Path, ledger: Ledger) -> Fetched:
         raise
     except OSError as error:
         if error.filename is not None:  # ours, not the server's: the inbox cannot be written
-            raise MailError(f"无法写入收件箱 {inbox}:{error.strerror}") from error
-        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
+            raise MailError(f"无法写入收件箱 {inbox}:{os_reason(error)}") from error
+        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{imap_reason(error)}") from error
     except Exception as error:  # imap_tools and sockets raise many kinds; one line for the user
-        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{error}") from error
+        raise MailError(f"无法从 {settings.imap_host}:{settings.imap_port} 收取邮件:{imap_reason(error)}") from error
     return fetched
 
 
@@ -580,9 +581,47 @@ def smtp_reason(error: BaseException) -> str:
         return "找不到服务器(主机名不对,或网络不通)"
     if isinstance(error, TimeoutError):
         return "连接超时(服务器无响应,或被防火墙拦截)"
+    return network_reason(error) or f"发信失败({type(error).__name__})"
+
+
+def network_reason(error: BaseException) -> str | None:
+    """A connection's failure below the mail protocol, in Chinese; None when it is not one."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "服务器证书无法验证(证书过期、自签名或与主机名不符);自签名证书可用 email.tls_cafile 指定"
+    if isinstance(error, ssl.SSLError):
+        return "TLS 加密连接失败;请检查加密方式(ssl 或 starttls)与端口是否对应"
+    if isinstance(error, socket.gaierror):
+        return "找不到服务器(主机名不对,或网络不通)"
     if isinstance(error, OSError):
-        return f"网络错误({error.strerror or error})"
-    return f"发信失败({error})"
+        return os_reason(error)
+    return None
+
+
+def imap_reason(error: BaseException) -> str:
+    """Why fetching failed, in Chinese; the server's own words (often English) kept in brackets."""
+    import imaplib
+
+    from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError, UnexpectedCommandStatusError
+
+    if isinstance(error, MailboxLoginError):
+        return f"用户名或密码错误,服务器拒绝登录({clean_line(_imap_words(error))})"
+    if isinstance(error, MailboxFolderSelectError):
+        return f"邮箱中没有要收取的文件夹,请检查 email.imap_folder({clean_line(_imap_words(error))})"
+    if isinstance(error, UnexpectedCommandStatusError):
+        return f"服务器返回错误({clean_line(_imap_words(error))})"
+    if isinstance(error, imaplib.IMAP4.error):
+        return f"服务器返回错误({clean_line(str(error))})"
+    return network_reason(error) or f"收信失败({type(error).__name__})"
+
+
+def _imap_words(error: Exception) -> str:
+    """The server's answer inside an imap_tools error (its `command_result`: status and lines)."""
+    result = getattr(error, "command_result", None)
+    if not isinstance(result, tuple) or len(result) != 2:
+        return str(error)
+    lines = result[1] if isinstance(result[1], list) else [result[1]]
+    words = " ".join(line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line) for line in lines)
+    return f"{result[0]} {words}".strip()
 
 
 def _server_words(error: smtplib.SMTPResponseException) -> str:

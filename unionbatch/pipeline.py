@@ -66,6 +66,7 @@ from .report import (
 )
 from .review import finding_list_sheet, reference_of
 from .spec import FormSpec, load_specs, share_specs
+from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
 from .validate import history_findings, reading_order, valid_id, validate_sheet
 from .versions import choose_current
@@ -193,7 +194,7 @@ def check_all(
 
 
 def _check_in(jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool) -> list[FileResult]:
-    outcomes = pool.run(_worker_check, jobs)
+    outcomes = pool.run(_worker_check, jobs, pool.progress)
     return [
         outcome if isinstance(outcome, FileResult) else _placed(_given_up(source, name, outcome, pool), source, name)
         for (source, name), outcome in zip(jobs, outcomes, strict=True)
@@ -280,6 +281,7 @@ def run_batch(
     specs: Mapping[str, FormSpec] | None = None,
     full_ids: bool = False,
     keep_inbox: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Process the inbox into `out/PERIOD/`: the period's archived files and the inbox's new ones are
     checked together, the ledger updated, outputs written, and only then the new files archived.
@@ -301,6 +303,7 @@ def run_batch(
                 ledger = Ledger(ledger_path)
                 try:
                     with worker_pool(specs, policy) as pool:
+                        pool.progress = progress  # told as each file is checked (`progress(done, total)`)
                         return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
                 finally:
                     ledger.close()
@@ -556,7 +559,7 @@ def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, i
     from .mail import MailError, send_pending
 
     policy = load_policy(policy_path, load_specs())
-    ledger = Ledger(policy.ledger_path or out / LEDGER)
+    ledger = Ledger(existing_ledger(policy.ledger_path or out / LEDGER))
     try:
         if not policy.email.can_send:
             return None, len(ledger.pending_replies())
@@ -568,12 +571,21 @@ def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, i
         ledger.close()
 
 
+def existing_ledger(path: Path) -> Path:
+    """The ledger a command other than run works on: never a new one made where --out was mistyped."""
+    if not path.is_file():
+        raise RunError(
+            f"{path.parent} 中没有台账 {path.name}:请检查 --out 是否就是 run 用的输出文件夹(先运行一次 run 才有台账)"
+        )
+    return path
+
+
 def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
     """Bar an ID from aid in the ledger (虚报 → 取消其次年补助资格); returns it masked for display."""
     id_number = id_number.strip().upper()
     if not valid_id(id_number):
         raise RunError(f"“{mask_text(id_number)}”不是有效的 18 位身份证号")
-    ledger = Ledger(ledger_path)
+    ledger = Ledger(existing_ledger(ledger_path))
     try:
         ledger.bar(id_number, reason)
     finally:
@@ -668,6 +680,7 @@ def _write_outputs(
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+    report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
 
 
 def _return_freed_memory() -> None:

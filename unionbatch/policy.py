@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .failures import os_reason
 from .inbox import default_settle_seconds
 from .mail import MailSettings, parse_settings
 from .read import Limits
@@ -140,7 +141,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except IsADirectoryError as error:
         raise PolicyError(f"策略文件 {path} 是一个文件夹,应为 .toml 文件") from error
     except OSError as error:
-        raise PolicyError(f"无法读取策略文件 {path}:{error.strerror}") from error
+        raise PolicyError(f"无法读取策略文件 {path}:{os_reason(error)}") from error
     try:
         text = _decode(raw)
     except UnicodeDecodeError as error:
@@ -257,7 +258,7 @@ def check_ledger_path(path: Path) -> None:
             with path.open("rb") as stream:
                 header = stream.read(len(SQLITE_HEADER))
         except OSError as error:
-            raise PolicyError(f"无法读取台账 {path}:{error.strerror}") from error
+            raise PolicyError(f"无法读取台账 {path}:{os_reason(error)}") from error
         if header and header != SQLITE_HEADER:
             raise PolicyError(
                 f"策略文件中 inbox.ledger 指向的 {path} 不是台账数据库(SQLite);请检查路径,不要指向其他文件"
@@ -303,7 +304,9 @@ def _roster(entries: Any, specs: Mapping[str, FormSpec]) -> tuple[RosterUnit, ..
         forms = entry.get("forms", [kind for kind, spec in specs.items() if spec.roster_default])
         unknown = [kind for kind in forms if kind not in specs] if isinstance(forms, list) else [forms]
         if unknown:
-            raise PolicyError(f"策略文件中 {where}.forms 含有未知表单:{unknown},可选:{list(specs)}")
+            raise PolicyError(
+                f"策略文件中 {where}.forms 含有未知表单:{'、'.join(map(str, unknown))};可选:{'、'.join(specs)}"
+            )
         emails = entry.get("emails", [])
         if not isinstance(emails, list):
             raise PolicyError(f"策略文件中 {where}.emails 应为列表")

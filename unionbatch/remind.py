@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .failures import os_reason
 from .mail import reminder_message, send_messages, write_eml
 from .policy import Policy
 
@@ -37,8 +38,10 @@ def due_reminders(policy: Policy, period: str, report_path: Path) -> list[Remind
     if report_path.is_file():
         try:
             missing = json.loads(report_path.read_text(encoding="utf-8")).get("missing", {})
+        except OSError as error:
+            raise ReminderError(f"无法读取 {report_path}:{os_reason(error)}") from error
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
-            raise ReminderError(f"无法读取 {report_path}:{error}") from error
+            raise ReminderError(f"无法读取 {report_path}:内容不完整或已损坏,请重新运行 run 生成") from error
         return [
             Reminder(entry["name"], kind, entry["status"], entry.get("deadline"))
             for kind, entries in missing.items()

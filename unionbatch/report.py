@@ -4,6 +4,7 @@ are renderings of this one object; personal data is masked in all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -249,8 +250,8 @@ def append_log(path: Path, report: Report) -> None:
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     lines = [
         console_line(
-            f"{stamp} {report.period} {result.outcome} {result.unit or '-'} {result.path.name} "
-            f"rows={result.rows} errors={result.errors} warnings={result.warnings}"
+            f"{stamp} {report.period} {status_text(result)} {result.unit or '未知单位'} {result.path.name} "
+            f"{result.rows} 行 {result.errors} 个错误 {result.warnings} 个警告"
         )
         for result in report.files
     ]
@@ -572,4 +573,13 @@ def report_sheets(report: Report) -> list[OutSheet]:
         title="全部问题",
         landscape=True,
     )
+    findings.columns = [_wrapped(column) for column in findings.columns]
     return [files, findings, missing_sheet(report, list(report.missing))]
+
+
+WRAPPED_WIDTHS = {"文件": 22, "填写内容": 16, "问题": 34, "修改方法": 34}  # long texts: wrapped, read whole on paper
+
+
+def _wrapped(column: OutColumn) -> OutColumn:
+    width = WRAPPED_WIDTHS.get(column.header)
+    return column if width is None else dataclasses.replace(column, width=width, wrap=True)

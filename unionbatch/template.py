@@ -8,6 +8,7 @@ sheet, and the form kind and version in a hidden sheet so a renamed file is stil
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import xlsxwriter
@@ -125,13 +126,38 @@ def _instructions(workbook: xlsxwriter.Workbook, spec: FormSpec) -> None:
     row = 1
     for line in spec.instructions:
         sheet.merge_range(row, 0, row, 3, line, wrap)
-        sheet.set_row(row, 32)
+        sheet.set_row(row, LINE_HEIGHT * _lines(line, 18 + 10 + 50 + 22) + 4)
         row += 1
     row += 1
     sheet.write_row(row, 0, ["列名", "是否必填", "填写要求", "示例"], bold)
+    header_row = row
+    sheet.set_row(header_row, LINE_HEIGHT + 5)
     for column in (column for column in spec.columns if column.in_template):
         row += 1
-        choices = f"可选:{'、'.join(column.choices)}。" if column.choices else ""
+        requirement = _requirement(column)
         sheet.write_row(
-            row, 0, [column.header, "必填" if column.required else "选填", choices + column.help, column.example], cell
+            row, 0, [column.header, "必填" if column.required else "选填", requirement, column.example], cell
         )
+        sheet.set_row(row, LINE_HEIGHT * max(_lines(requirement, 50), _lines(column.example, 22)) + 4)
+    sheet.set_paper(9)  # A4 portrait, one page wide, the column table's header on every page
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    sheet.repeat_rows(header_row)
+    sheet.print_area(0, 0, row, 3)
+    sheet.set_footer("&C第 &P 页,共 &N 页")
+
+
+LINE_HEIGHT = 15  # points, a line of 11 pt 宋体
+
+
+def _requirement(column: Column) -> str:
+    """What to fill in: the choices, unless the help text already names every one of them."""
+    if column.choices and not all(choice in column.help for choice in column.choices):
+        return f"可选:{'、'.join(column.choices)}。{column.help}"
+    return column.help
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines `text` wraps to in `width` characters (a Chinese character is two wide)."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text or "")
+    return max(1, -(-columns // (width - 1)))

@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import unicodedata
 import zipfile
 import zlib
 from collections import deque
@@ -110,24 +111,36 @@ def _deflate_block(data: bytes, level: int) -> bytes:
 
 def _formats(workbook: Workbook) -> dict[str, Any]:
     base = {"font_name": "宋体", "font_size": 11, "border": 1, "valign": "vcenter"}
+    formats = _cell_formats(workbook, base)
+    return formats | {
+        f"{name}:wrap": workbook.add_format({**look, "text_wrap": True}) for name, look in _looks(base).items()
+    }
+
+
+def _cell_formats(workbook: Workbook, base: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": workbook.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center"}),
         "header": workbook.add_format(
             {**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}
         ),
-        "text": workbook.add_format({**base, "num_format": "@"}),
-        "money": workbook.add_format({**base, "num_format": "#,##0.00"}),
-        "int": workbook.add_format({**base, "num_format": "0"}),
         "total_text": workbook.add_format({**base, "bold": True, "num_format": "@"}),
         "total_money": workbook.add_format({**base, "bold": True, "num_format": "#,##0.00"}),
         "total_int": workbook.add_format({**base, "bold": True, "num_format": "0"}),
         "note": workbook.add_format({"font_name": "宋体", "font_size": 11, "bold": True}),
-        **{
-            f"{kind}:{mark}": workbook.add_format({**base, "num_format": number, **look})
-            for mark, look in MARKS.items()
-            for kind, number in (("text", "@"), ("money", "#,##0.00"), ("int", "0"))
-        },
+        "note_wrap": workbook.add_format(
+            {"font_name": "宋体", "font_size": 11, "bold": True, "text_wrap": True, "valign": "top"}
+        ),
+        **{name: workbook.add_format(look) for name, look in _looks(base).items()},
     }
+
+
+def _looks(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The data cells' formats by name: text / money / int, each plain or highlighted by a mark (text:rejected)."""
+    numbers = (("text", "@"), ("money", "#,##0.00"), ("int", "0"))
+    looks = {kind: {**base, "num_format": number} for kind, number in numbers}
+    for mark, look in MARKS.items():
+        looks |= {f"{kind}:{mark}": {**base, "num_format": number, **look} for kind, number in numbers}
+    return looks
 
 
 def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -> None:
@@ -145,6 +158,8 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
     for index, column in enumerate(sheet.columns):
         worksheet.set_column(index, index, column.width)
         _ok(worksheet.write_string(header_row, index, column.header, formats["header"]))
+    if (lines := _header_lines(sheet)) > 1:  # room for the wrapped header, or it overlaps the rows around it
+        worksheet.set_row(header_row, HEADER_LINE_HEIGHT * lines + 4)
     first = header_row + 1
     totals = _write_rows(worksheet, sheet, first, formats)
     last = first + len(sheet.rows) - 1
@@ -152,15 +167,28 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
     if sheet.total_label:
         _write_totals(worksheet, sheet, totals, row, first, formats)
         row += 1
+    table_width = sum(column.width for column in sheet.columns)
     for note in sheet.notes:
         row += 1
-        _ok(worksheet.write_string(row, 0, note[:MAX_TEXT], formats["note"]))
+        if width > 1:  # across the table, wrapped: a long line is not cut at the print area's edge
+            _ok(worksheet.merge_range(row, 0, row, width - 1, note[:MAX_TEXT], formats["note_wrap"]))
+            if (lines := _lines(note, table_width)) > 1:
+                worksheet.set_row(row, HEADER_LINE_HEIGHT * lines + 2)
+        else:
+            _ok(worksheet.write_string(row, 0, note[:MAX_TEXT], formats["note"]))
     worksheet.freeze_panes(first, 0)
     if sheet.rows:
         worksheet.autofilter(header_row, 0, last, width - 1)
-    _print_setup(worksheet, sheet, header_row, row, width)
+    text_columns = [index for index, column in enumerate(sheet.columns) if column.kind == "text"]
+    if sheet.rows and text_columns:  # 身份证号 and phones are text on purpose: no green "number as text" triangle
+        worksheet.ignore_errors(
+            {
+                "number_stored_as_text": f"{xl_col_to_name(min(text_columns))}{first + 1}:{xl_col_to_name(max(text_columns))}{last + 1}"
+            }
+        )
     if sheet.chart and sheet.rows:
-        _add_chart(workbook, worksheet, sheet, first, last)
+        row = _add_chart(workbook, worksheet, sheet, first, last, row + 2)
+    _print_setup(worksheet, sheet, header_row, row, width)
 
 
 def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any]) -> list[Decimal | None]:
@@ -182,11 +210,11 @@ def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict
     _ok(worksheet._check_dimensions(last, width - 1))
     row_tag = '<row r="{0}" ht="30" customHeight="1">' if sheet.tall_rows else '<row r="{0}">'
     cells = [
-        (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.kind]._get_xf_index()}"')
+        (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.style()]._get_xf_index()}"')
         for col, column in enumerate(sheet.columns)
     ]
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
-    if sheet.marks is not None:
+    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
         return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag)
     rows = iter(sheet.rows)
     number = first + 1
@@ -225,17 +253,24 @@ def _write_marked_rows(
     totals: list[Decimal | None],
     row_tag: str,
 ) -> list[Decimal | None]:
-    """Rows some of which are highlighted (small sheets: 处理报告, 与名单核对), cell by cell."""
-    assert sheet.marks is not None and len(sheet.marks) == len(sheet.rows)
+    """Rows some of which are highlighted, or with wrapped texts (small sheets: 处理报告, 与名单核对), cell by cell.
+    A row with wrapped texts is given the height they need: LibreOffice keeps the default height otherwise."""
+    marks = sheet.marks if sheet.marks is not None else [""] * len(sheet.rows)
+    assert len(marks) == len(sheet.rows)
+    wrapped = [index for index, column in enumerate(sheet.columns) if column.wrap]
     xml = []
-    for offset, (values, mark) in enumerate(zip(sheet.rows, sheet.marks, strict=True)):
+    for offset, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True)):
         number = str(first + 1 + offset)
-        styles = [formats[f"{column.kind}:{mark}" if mark else column.kind]._get_xf_index() for column in sheet.columns]
+        lines = max(
+            (_lines(values[index], sheet.columns[index].width) for index in wrapped if index < len(values)), default=1
+        )
+        tag = f'<row r="{{0}}" ht="{HEADER_LINE_HEIGHT * lines}" customHeight="1">' if lines > 1 else row_tag
+        styles = [formats[column.style(mark)]._get_xf_index() for column in sheet.columns]
         cells = [
             _cell(value, f'<c r="{xl_col_to_name(col)}', f'" s="{style}"', number)
             for col, (value, style) in enumerate(zip(values, styles, strict=False))
         ]
-        xml.append(f"{row_tag.format(number)}{''.join(cells)}</row>")
+        xml.append(f"{tag.format(number)}{''.join(cells)}</row>")
         for index, column in enumerate(sheet.columns):
             if column.summed and index < len(values):
                 totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
@@ -337,9 +372,29 @@ def _write_totals(
             _ok(worksheet.write_formula(row, index, formula, formats[f"total_{column.kind}"], float(total)))
 
 
+HEADER_LINE_HEIGHT = 15  # points, one line of 11 pt 宋体
+LANDSCAPE_WIDTH = 100  # characters across: wider sheets print landscape, or A4 portrait shrinks them unreadably
+CHART_ROWS = 19  # a 360-pixel chart spans about this many default rows (20 pixels each)
+ISSUER = "工会办公室"
+
+
+def _header_lines(sheet: OutSheet) -> int:
+    """Lines the widest-wrapping header needs in its column (a Chinese character is two characters wide)."""
+    return max((_lines(column.header, column.width) for column in sheet.columns), default=1)
+
+
+def _lines(value: Any, width: int) -> int:
+    """Lines a text wraps to in a column `width` characters wide."""
+    return max(1, -(-_display_width(str(value or "")) // max(width - 1, 1)))
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_row: int, width: int) -> None:
     worksheet.set_paper(9)  # A4
-    if sheet.landscape:
+    if sheet.landscape or sum(column.width for column in sheet.columns) > LANDSCAPE_WIDTH:
         worksheet.set_landscape()
     worksheet.repeat_rows(0, header_row)
     worksheet.fit_to_pages(1, 0)
@@ -347,9 +402,14 @@ def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_ro
     worksheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     worksheet.print_area(0, 0, max(last_row, header_row), width - 1)
     worksheet.set_footer("&C第 &P 页,共 &N 页")
+    # on every printed page: who made the table, when it was printed (&D, so the file stays reproducible), the unit
+    unit = "    单位:元" if any(column.kind == "money" for column in sheet.columns) else ""
+    worksheet.set_header(f'&L&"宋体"制表单位:{ISSUER}&R&"宋体"制表日期:&D{unit}')
 
 
-def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first: int, last: int) -> None:
+def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first: int, last: int, at: int) -> int:
+    """The chart under the table and its notes, inside the print area (beside the table it never printed); returns
+    the last row it covers."""
     assert sheet.chart is not None
     chart = workbook.add_chart({"type": "column"})
     name = sheet.name
@@ -363,5 +423,7 @@ def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first:
     )
     chart.set_title({"name": sheet.chart.title})
     chart.set_legend({"none": True})
-    chart.set_size({"width": 720, "height": 360})
-    worksheet.insert_chart(xl_rowcol_to_cell(1, len(sheet.columns) + 1), chart)
+    table_pixels = sum(column.width * 7 + 5 for column in sheet.columns)  # xlsxwriter's width → pixels
+    chart.set_size({"width": min(720, table_pixels), "height": 360})  # within the printed columns
+    worksheet.insert_chart(xl_rowcol_to_cell(at, 0), chart)
+    return at + CHART_ROWS
