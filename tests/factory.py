@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -249,28 +248,10 @@ def with_changes(person: Person, **changes: Any) -> Person:
 def libreoffice_convert(source: Path, target: Path, filter_name: str, recalculate: bool = False) -> Path:
     """Save `source` in another format with LibreOffice (as an office using WPS or LibreOffice would). LibreOffice
     shows the values cached in an .xlsx unless told to recompute on load: `recalculate` tells it to."""
-    from tests.recalc import FORCE_RECALC
+    from tests.recalc import soffice_convert
 
     with tempfile.TemporaryDirectory() as work:
-        profile = Path(work) / "profile"
-        if recalculate:
-            (profile / "user").mkdir(parents=True)
-            (profile / "user" / "registrymodifications.xcu").write_text(FORCE_RECALC, encoding="utf-8")
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                f"{target.suffix[1:]}:{filter_name}",
-                "--outdir",
-                work,
-                str(source),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
+        soffice_convert([source], f"{target.suffix[1:]}:{filter_name}", Path(work), recalculate)
         shutil.move(Path(work) / f"{source.stem}{target.suffix}", target)
     return target
 

@@ -39,29 +39,24 @@ UPPER_RE = re.compile(r"^(?P<what>.+)\(大写\):人民币(?P<words>\S+)$")
 Grid = list[list[Any]]
 
 
+def soffice_convert(sources: Sequence[Path], convert_to: str, work: Path, recalculate: bool = False) -> None:
+    """LibreOffice headless saves each source as `convert_to` (e.g. "xlsx:Calc MS Excel 2007 XML") into `work`,
+    with a throwaway profile there; `recalculate` makes it recompute every formula on load (it shows the cached
+    values otherwise)."""
+    profile = work / "profile"
+    if recalculate:
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(FORCE_RECALC, encoding="utf-8")
+    command = ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", convert_to]
+    subprocess.run([*command, "--outdir", str(work), *map(str, sources)], check=True, capture_output=True, timeout=300)
+
+
 def libreoffice_recalculate(paths: Sequence[Path], folder: Path) -> dict[str, dict[str, Grid]]:
     """Each workbook opened by LibreOffice with every formula recomputed, saved again as .xlsx into `folder`,
     and read back: file name → sheet → rows of values."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
-        profile = Path(work) / "profile"
-        (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(FORCE_RECALC, encoding="utf-8")
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "xlsx:Calc MS Excel 2007 XML",
-                "--outdir",
-                work,
-                *map(str, paths),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        soffice_convert(paths, "xlsx:Calc MS Excel 2007 XML", Path(work), recalculate=True)
         for path in paths:
             shutil.move(Path(work) / path.name, folder / path.name)
     return {path.name: read_values(folder / path.name) for path in paths}
