@@ -1,4 +1,6 @@
-"""Regenerate samples/inbox: a realistic month of 慰问名单 submissions, good and bad.
+"""Regenerate samples/inbox: a realistic month of 慰问名单 submissions, good and bad; the 困难职工档案 they are
+checked against (samples/困难职工档案.xlsx); and three months of 促进就业 reports (September and October in
+samples/earlier/, run first, November in the inbox).
 
     python samples/make_samples.py      (needs LibreOffice's soffice for the .xls and .ods files)
 
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.factory import (
     Athlete,
     fill_attendance,
+    fill_form,
     fill_outing,
     fill_registration,
     fill_results,
@@ -33,7 +36,10 @@ from tests.factory import (
     write_own_layout,
 )
 
-INBOX = Path(__file__).resolve().parent / "inbox"
+SAMPLES = Path(__file__).resolve().parent
+INBOX = SAMPLES / "inbox"
+EARLIER = SAMPLES / "earlier"  # months before the quick-start's 2026-11, each its own period folder
+REGISTER = SAMPLES / "困难职工档案.xlsx"
 
 
 def total_of(people, key):
@@ -213,6 +219,8 @@ def main() -> None:
 
     sports_day()
     outing()
+    register_and_lists()
+    employment()
 
 
 # ---- a sports day (教职工趣味运动会) and an outing (踏青) ----------------------------------------------
@@ -330,6 +338,130 @@ def outing() -> None:
                 workbook.read_bytes(), maintype="application", subtype="octet-stream", filename=workbook.name
             )
             (INBOX / f"{unit}踏青报名.eml").write_bytes(bytes(message))
+
+
+# ---- 依档帮扶: the 困难职工档案 and two lists checked against it ------------------------------------------------
+
+REGISTER_HEADER = ["序号", "档案编号", "户主姓名", "身份证号码", "困难程度", "建档时间", "档案状态", "所属工会"]
+
+
+def register_and_lists() -> None:
+    """The register as a 帮扶 system exports it (a title, an export date, its own header words, 特困 for 深度困难),
+    holding every household of the inbox's lists as listed, plus: 卫健系统工会's (one registered as 深度困难 where the
+    list says otherwise, one registered with 市第一医院工会), 城北街道工会's (one 已脱困; one nobody registered; one
+    listed with another household's 建档编号), and households nobody visits (深度困难未慰问)."""
+    units = [
+        ("机关工会", make_people(8, seed=1, prefix="JG")),
+        ("城东街道工会", make_people(6, seed=2, prefix="CD")),
+        ("高新园区联合工会", make_people(7, seed=3, prefix="GX")),
+        ("教育系统工会", make_people(5, seed=4, prefix="JY")),
+        ("城南街道工会", make_people(4, seed=5, prefix="CN")),
+        ("城西镇工会", listed_tiers(make_people(16, seed=6, prefix="CX"))),
+        ("交通系统工会", make_people(5, seed=7, prefix="JT")),
+    ]
+    health = make_people(5, seed=8, prefix="WJ")
+    north = make_people(4, seed=9, prefix="CB")
+    unvisited = make_people(6, seed=10, prefix="JG") + make_people(3, seed=10, prefix="CN")
+    entries = [(unit, person, "在档", person.tier) for unit, people in units for person in people]
+    entries += [("卫健系统工会", person, "在档", person.tier) for person in health]
+    entries[-5] = ("卫健系统工会", health[0], "在档", "深度困难")  # the list says 相对困难: registry_tier_differs
+    entries[-3] = ("市第一医院工会", health[2], "在档", health[2].tier)  # registry_union_differs
+    entries += [("城北街道工会", north[1], "已脱困", north[1].tier)]  # registry_exited
+    entries += [("城北街道工会", person, "在档", person.tier) for person in north[2:]]  # north[0]: not_registered
+    entries += [("机关工会", person, "在档", person.tier) for person in unvisited[:6]]
+    entries += [("城南街道工会", person, "在档", person.tier) for person in unvisited[6:]]
+    entries.sort(key=lambda entry: entry[0])
+    rows = [
+        [
+            n,
+            p.archive_no,
+            p.name,
+            p.id_number,
+            "特困" if tier == "深度困难" and n % 4 == 0 else tier,
+            "2025-03-01",
+            s,
+            u,
+        ]
+        for n, (u, p, s, tier) in enumerate(entries, start=1)
+    ]
+    write_own_layout(REGISTER, [["困难职工档案(帮扶系统导出)"], ["导出日期:2026-11-01"]], REGISTER_HEADER, rows)
+    fill_template(
+        INBOX / "卫健系统工会_慰问名单.xlsx",
+        "卫健系统工会",
+        [*health[:3], with_changes(health[3], archive_no=""), health[4]],
+    )
+    fill_template(
+        INBOX / "城北街道工会_慰问名单.xlsx",
+        "城北街道工会",
+        [north[0], north[1], with_changes(north[2], archive_no=north[3].archive_no), north[3]],
+    )
+
+
+def listed_tiers(people):
+    """城西镇工会's people with the tiers its list gives them (the list's own mistakes are not the register's)."""
+    tiers = {8: "深度困难", 9: "相对困难", 14: "意外致困"}
+    return [with_changes(person, tier=tiers.get(n, person.tier)) for n, person in enumerate(people)]
+
+
+# ---- 促进就业目标完成情况统计表: September to November ----------------------------------------------------------
+
+EMPLOYMENT = "促进就业统计表"
+INDICATORS = ("classes", "trained_laid_off", "trained_migrant", "leaders", "reemployed", "referrals", "loans")
+# samples/policy.toml's [employment.targets] (the seed's province targets split over four 市 unions)
+TARGETS = {
+    "福州市总工会": (100, 8000, 4000, 70, 5000, 6000, 100),
+    "厦门市总工会": (80, 7000, 3000, 60, 4000, 5000, 80),
+    "泉州市总工会": (70, 6000, 3000, 50, 4000, 5000, 70),
+    "漳州市总工会": (50, 5000, 2000, 40, 3000, 4000, 50),
+}
+PACE = {"福州市总工会": 1.1, "厦门市总工会": 1.05, "泉州市总工会": 0.7, "漳州市总工会": 1.02}  # × the year gone by
+TRANSFER_SHARE = {"福州市总工会": 0.7, "厦门市总工会": 0.68, "泉州市总工会": 0.55, "漳州市总工会": 0.66}
+
+
+def employment_figures(unit: str, month: int) -> dict[str, object]:
+    """The unit's figures cumulative since January at the end of `month` (its pace × the share of the year)."""
+    share = Decimal(str(PACE[unit])) * month / 12
+    record: dict[str, object] = {}
+    for key, target in zip(INDICATORS, TARGETS[unit], strict=True):
+        value = Decimal(target) * share
+        record[key] = float(value.quantize(Decimal("0.01"))) if key == "loans" else int(value)
+    trained = int(record["trained_laid_off"]) + int(record["trained_migrant"])
+    record["transferred"] = int(trained * Decimal(str(TRANSFER_SHARE[unit])))
+    return record
+
+
+def employment_report(path: Path, unit: str, month: int, **changes: object) -> Path:
+    header = {"填报单位": unit, "填表人": "林芳", "联系电话": "0591-87600000", "填报日期": f"2026-{month + 1:02d}-03"}
+    return fill_form(path, EMPLOYMENT, header, [{**employment_figures(unit, month), **changes}])
+
+
+def employment() -> None:
+    """September and October: all four report (泉州 lags at 三季度末, below 75 % of every target and a 转岗就业率
+    under 65 %); November: 厦门's 职业介绍 is lower than its October figure (sent back), 泉州 sends its own sheet
+    with a typed 转岗就业率 that its figures do not give, 漳州 sends nothing."""
+    for month in (9, 10):
+        folder = EARLIER / f"2026-{month:02d}"
+        shutil.rmtree(folder, ignore_errors=True)
+        for unit in TARGETS:
+            employment_report(folder / f"{unit}_促进就业{month}月.xlsx", unit, month)
+    fill = employment_figures
+    employment_report(INBOX / "福州市总工会_促进就业11月.xlsx", "福州市总工会", 11)
+    october = fill("厦门市总工会", 10)["referrals"]
+    employment_report(INBOX / "厦门市总工会_促进就业11月.xlsx", "厦门市总工会", 11, referrals=int(october) - 120)
+    record = fill("泉州市总工会", 11)
+    order = ("classes", "trained_laid_off", "trained_migrant", "transferred", "leaders", "reemployed", "referrals")
+    header = ["单位名称", "举办培训班(期)", "培训下岗失业人员(人)", "培训农民工(人)", "转岗就业(人)"]
+    header += ["帮扶创业带头人(人)", "带动再就业(人)", "职业介绍(人次)", "小额借(贷)款(万元)", "转岗就业率(%)"]
+    write_own_layout(
+        INBOX / "泉州市总工会促进就业目标完成情况(11月).xlsx",
+        [
+            ["泉州市总工会促进就业目标完成情况统计表(截至11月)"],
+            ["填报单位:泉州市总工会", None, None, "填报日期:2026-12-02"],
+        ],
+        header,
+        [["泉州市总工会", *(record[key] for key in order), record["loans"], "65%"]],
+        footer=[[], ["填表人:陈军", None, None, "联系电话:0595-22000000"]],
+    )
 
 
 if __name__ == "__main__":

@@ -519,7 +519,7 @@ CODES = {
     ),
     "cumulative_decreased": Code(
         ERROR,
-        "“{field}”是自 1 月起的累计数,本月填 {value},比 {month} 已受理的 {before} 还少",
+        "“{field}”是自 1 月起的累计数,本月填 {value},比 {month}已受理的 {before} 还少",
         "累计数只增不减,请填写截至本月的累计数;上月数字有误的,请说明并重新报送上月的表",
         title="累计数比上月少",
     ),

@@ -632,7 +632,7 @@ def _signoff_row_with_archive(number: int, r: Any) -> list[Any]:
 REGISTER_CODES = {
     "not_registered": Code(
         ERROR,
-        "{name}(身份证号 {value})不在困难职工档案中:未建档",
+        "{name}(身份证号 {value})不在困难职工档案中",
         "未建档,请先建档或说明:依档帮扶,慰问金只发给已建档的困难职工家庭;已建档的,请核对身份证号是否与档案一致",
         title="未建档",
     ),

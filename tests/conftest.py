@@ -20,23 +20,30 @@ CORPUS = (
 )  # a copy of shared/corpus/sheetjs (LICENSE inside): the tests need no ../shared
 
 
-def run_samples(out: Path) -> Result:
-    """The README's main command on samples/inbox (inputs kept in place), into `out`."""
+# the quick-start's earlier months (促进就业 reports, cumulative: each month is checked against the one before)
+EARLIER_PERIODS = ("2026-09", "2026-10")
+
+
+def run_sample_period(out: Path, period: str, inbox: Path) -> Result:
+    """One of the README's quick-start commands: `inbox` as `period` (inputs kept in place), into `out`."""
     from process import cli
 
-    arguments = [
-        "run",
-        "--inbox",
-        str(SAMPLES / "inbox"),
-        "--out",
-        str(out),
-        "--period",
-        "2026-11",
-        "--policy",
-        str(SAMPLES / "policy.toml"),
-        "--keep-inbox",
-    ]
+    arguments = ["run", "--inbox", str(inbox), "--out", str(out), "--period", period]
+    arguments += ["--policy", str(SAMPLES / "policy.toml"), "--keep-inbox"]
     return CliRunner().invoke(cli, arguments, catch_exceptions=False)
+
+
+def run_earlier_samples(out: Path) -> list[Result]:
+    """The quick-start's first commands: samples/earlier/2026-09 and 2026-10, each as its period."""
+    return [run_sample_period(out, period, SAMPLES / "earlier" / period) for period in EARLIER_PERIODS]
+
+
+def run_samples(out: Path, earlier: bool = True) -> Result:
+    """The README's quick-start into `out`: the earlier months (unless already run), then its main command on
+    samples/inbox as 2026-11; the main command's result."""
+    if earlier:
+        run_earlier_samples(out)
+    return run_sample_period(out, "2026-11", SAMPLES / "inbox")
 
 
 @pytest.fixture(scope="session")
