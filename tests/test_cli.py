@@ -8,8 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from process import cli
-from tests.conftest import SAMPLES
+from tests.conftest import policy_without_register
 from tests.factory import fill_template, make_people
+from unionbatch.policy import load_policy
+from unionbatch.spec import load_specs
 
 
 def invoke(*args: str):
@@ -131,20 +133,21 @@ def test_bad_period_and_missing_inbox_exit_2(tmp_path: Path) -> None:
 
 
 def test_sample_policy_loads(tmp_path: Path) -> None:
-    result = run_good(tmp_path, "--policy", str(SAMPLES / "policy.toml"))
+    result = run_good(tmp_path, "--policy", str(policy_without_register(tmp_path / "p")))
     assert result.exit_code == 0
     assert "卫健系统工会(未报送)" in result.output
 
 
 def test_remind_before_and_after_a_run(tmp_path: Path) -> None:
-    policy = str(SAMPLES / "policy.toml")
+    policy = str(policy_without_register(tmp_path / "p"))
     before = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
     assert before.exit_code == 0
-    assert before.output.splitlines()[0] == "2026-11:21 项待报送"
+    owed = sum(len(unit.forms) for unit in load_policy(Path(policy), load_specs()).roster)
+    assert before.output.splitlines()[0] == f"2026-11:{owed} 项待报送"
     run_good(tmp_path, "--period", "2026-11", "--policy", policy, out="o")
     after = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
     lines = after.output.splitlines()
-    assert lines[0] == "2026-11:20 项待报送"  # 机关工会 sent its 慰问名单
+    assert lines[0] == f"2026-11:{owed - 1} 项待报送"  # 机关工会 sent its 慰问名单
     assert "【催报】卫健系统工会:贵单位尚未报送 2026-11《慰问名单》,截止日期为 2026-12-20,请尽快报送,谢谢。" in lines
     assert not any("机关工会:贵单位尚未报送 2026-11《慰问名单》" in line for line in lines)
 

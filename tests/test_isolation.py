@@ -12,7 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from tests.conftest import CORPUS, SAMPLES
+from tests.conftest import CORPUS, SAMPLES, policy_without_register
 from tests.factory import fill_template, make_people
 from unionbatch.isolate import Lost, WorkerPool
 from unionbatch.ledger import Ledger
@@ -105,7 +105,7 @@ def test_a_file_that_kills_its_worker_costs_only_itself_and_later_runs_go_on(tmp
     good_list(inbox, "甲.xlsx")
     fill_template(inbox / "乙.xlsx", "乙工会", make_people(3, seed=1314))
     started = time.monotonic()
-    report = run_batch(inbox, out, "2026-05", SAMPLES / "policy.toml")
+    report = run_batch(inbox, out, "2026-05", policy_without_register(tmp_path / "p"))
     assert time.monotonic() - started < 60
     statuses = {result.path.name: result.status for result in report.files}
     assert statuses == {"崩溃.xls": "rejected", "甲.xlsx": "accepted", "乙.xlsx": "accepted"}
@@ -113,7 +113,7 @@ def test_a_file_that_kills_its_worker_costs_only_itself_and_later_runs_go_on(tmp
     assert crashed.findings[0].code == "too_large" and "读取所需内存超过上限 2048 MB" in crashed.findings[0].message
     assert report.totals["慰问名单"]["files"] == 2
     (inbox / "丙.xlsx").write_bytes(b"")  # something new arrives: the next run checks the archived crasher again
-    again = run_batch(inbox, out, "2026-05", SAMPLES / "policy.toml")
+    again = run_batch(inbox, out, "2026-05", policy_without_register(tmp_path / "p"))
     assert sorted(result.status for result in again.files) == ["accepted", "accepted", "rejected", "rejected"]
     ledger = Ledger(out / LEDGER)
     try:
@@ -194,7 +194,7 @@ def test_a_hundred_corrupted_xls_files_each_get_a_verdict_and_the_batch_finishes
     inbox.mkdir()
     corrupted_xls(inbox, 100, seed=13)
     good_list(inbox, "完好.xlsx")
-    report = run_batch(inbox, out, "2026-05", SAMPLES / "policy.toml")
+    report = run_batch(inbox, out, "2026-05", policy_without_register(tmp_path / "p"))
     assert len(report.files) == 101
     assert all(result.findings or result.accepted for result in report.files)
     [good] = [result for result in report.files if result.path.name == "完好.xlsx"]

@@ -140,4 +140,4 @@ def test_undecodable_policy_is_refused_in_chinese(tmp_path: Path, specs) -> None
 
 def test_the_sample_policy_passes_every_check(specs) -> None:
     policy = load_policy(SAMPLES / "policy.toml", specs)
-    assert len(policy.roster) == 12 and policy.settle_seconds == 0.3
+    assert len(policy.roster) == 17 and policy.settle_seconds == 0.3

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from process import cli
 from tests.annotated import listed
-from tests.conftest import SAMPLES, run_samples
+from tests.conftest import SAMPLES, run_earlier_samples, run_samples
 from tests.factory import make_people
 from unionbatch.money import rmb_upper
 
@@ -44,6 +44,11 @@ EXPECTED_STATUS = {
     "教务处踏青报名表.xlsx": "accepted",
     "学生处踏青报名表.xlsx": "rejected",
     "总务处踏青报名表.xlsx": "rejected",
+    "卫健系统工会_慰问名单.xlsx": "accepted_with_warnings",
+    "城北街道工会_慰问名单.xlsx": "rejected",
+    "福州市总工会_促进就业11月.xlsx": "accepted",
+    "厦门市总工会_促进就业11月.xlsx": "rejected",
+    "泉州市总工会促进就业目标完成情况(11月).xlsx": "accepted_with_warnings",
 }
 # The accepted units and the factory seeds their people came from (samples/make_samples.py).
 ACCEPTED_SEEDS = {
@@ -52,6 +57,7 @@ ACCEPTED_SEEDS = {
     "高新园区联合工会": (7, 3),
     "教育系统工会": (5, 4),
     "城南街道工会": (4, 5),
+    "卫健系统工会": (5, 8),
 }
 
 
@@ -71,9 +77,12 @@ def test_exit_code_and_console_summary(sample_run) -> None:
     result, _, _, _ = sample_run
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "期间 2026-11:共 24 个文件"
+    assert lines[0] == "期间 2026-11:共 29 个文件"
     assert "  退回修改  城西镇工会  城西镇工会_慰问名单.xlsx  (17 行,18 个错误,0 个警告)" in lines
-    assert "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、卫健系统工会(未报送)" in lines
+    assert (
+        "慰问名单 未报送/待重报:城西镇工会(被退回待重报)、交通系统工会(被退回待重报)、城北街道工会(被退回待重报)"
+        in lines
+    )
     assert "送温暖统计表 未报送/待重报:城东街道工会(被退回待重报)、教育系统工会(未报送)、卫健系统工会(未报送)" in lines
     people = [p for count, seed in ACCEPTED_SEEDS.values() for p in make_people(count, seed)]
     cash, goods = sum(Decimal(p.amount) for p in people), sum(Decimal(p.goods) for p in people)
@@ -142,14 +151,23 @@ def test_consolidated_totals_match_independent_sums(sample_run) -> None:
 def test_consolidated_workbook_has_every_sheet(sample_run) -> None:
     _, folder, _, _ = sample_run
     workbook = load_workbook(folder / "慰问名单汇总.xlsx")
-    assert workbook.sheetnames == ["按单位汇总", "按类别汇总", "明细", "实名制发放表", "未报送"]
+    assert workbook.sheetnames == [
+        "按单位汇总",
+        "按类别汇总",
+        "明细",
+        "实名制发放表",
+        "档案走访",
+        "深度困难未慰问",
+        "建档核对",
+        "未报送",
+    ]
     assert workbook["按单位汇总"]._charts, "chart of amounts by unit"
     signoff = workbook["实名制发放表"]
     assert [c.value for c in signoff[2]][-2:] == ["领取人签字", "领取日期"]
     ids = [row[3] for row in signoff.iter_rows(min_row=3, values_only=True) if isinstance(row[0], int)]
     assert ids and all(isinstance(value, str) and len(value) == 18 for value in ids)  # IDs as text, whole
     missing = [row for row in workbook["未报送"].iter_rows(min_row=3, values_only=True)]
-    assert ("慰问名单", "卫健系统工会", "未报送", "2026-12-20") in missing
+    assert ("慰问名单", "城北街道工会", "被退回待重报", "2026-12-20") in missing
     tiers = {row[0] for row in workbook["按类别汇总"].iter_rows(min_row=3, values_only=True)}
     assert "特困" not in tiers and "深度困难" in tiers  # old names merged under the current one
 
@@ -190,6 +208,7 @@ def test_rerun_gives_identical_workbooks(sample_run, tmp_path: Path) -> None:
     _, folder, _, _ = sample_run
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES / "inbox", inbox)
+    run_earlier_samples(tmp_path / "out")  # the 促进就业 reports of September and October in the ledger
     result = CliRunner().invoke(
         cli,
         [
@@ -228,3 +247,50 @@ def test_stats_roll_up_reconciliation_and_resubmission(sample_run) -> None:
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     draft = next(f for f in report["files"] if f["path"].endswith("园区统计表(初稿).xlsx"))
     assert draft["replaced_by"] == "园区统计表(更正).xlsx"
+
+
+REGISTER_CODES = {
+    "not_registered",
+    "registry_exited",
+    "archive_no_mismatch",
+    "registry_tier_differs",
+    "registry_union_differs",
+}
+
+
+def codes_of(report_json: Path) -> dict[str, set[str]]:
+    """Each unit's finding codes in a period's report.json."""
+    found: dict[str, set[str]] = {}
+    for entry in json.loads(report_json.read_text(encoding="utf-8"))["files"]:
+        found.setdefault(entry["unit"], set()).update(finding["code"] for finding in entry["findings"])
+    return found
+
+
+def test_the_samples_hit_every_register_finding(sample_run) -> None:
+    """The quick-start checks the 慰问名单 against samples/困难职工档案.xlsx: 城北 (sent back) and 卫健 (accepted with
+    warnings) hit every 依档 code between them."""
+    _, folder, _, _ = sample_run
+    found = codes_of(folder / "report.json")
+    assert found["城北街道工会"] & REGISTER_CODES == {"not_registered", "registry_exited", "archive_no_mismatch"}
+    assert found["卫健系统工会"] == {"registry_tier_differs", "registry_union_differs"}
+    files = json.loads((folder / "report.json").read_text(encoding="utf-8"))["files"]
+    registers = {Path(f["path"]).name: f["checked_against"]["file"] for f in files if f["kind"] == "慰问名单"}
+    assert set(registers.values()) == {"困难职工档案.xlsx"} and len(registers) == 9
+
+
+def test_the_samples_show_three_months_of_employment_reports(sample_run) -> None:
+    """September (run first, from samples/earlier/): 泉州 lags at 三季度末, nobody else is flagged; October: no
+    checkpoint, no findings; November: 厦门's cumulative 职业介绍 fell below October's, 泉州 typed a rate its figures
+    do not give."""
+    _, folder, _, _ = sample_run
+    september = codes_of(folder.parent / "2026-09" / "report.json")
+    assert september == {
+        "泉州市总工会": {"behind_schedule"},
+        "福州市总工会": set(),
+        "厦门市总工会": set(),
+        "漳州市总工会": set(),
+    }
+    assert set().union(*codes_of(folder.parent / "2026-10" / "report.json").values()) == set()
+    november = codes_of(folder / "report.json")
+    assert november["厦门市总工会"] == {"cumulative_decreased"}
+    assert november["泉州市总工会"] == {"rate_mismatch"} and november["福州市总工会"] == set()
