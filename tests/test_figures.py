@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_samples
+from tests.conftest import run_earlier_samples, run_samples
 from tests.factory import fill_template, make_people
 from tests.recalc import (
     WORDS_COLUMN,
@@ -26,14 +26,25 @@ from unionbatch import write
 from unionbatch.money import rmb_upper
 from unionbatch.pipeline import run_batch
 
-WORKBOOKS = ("慰问名单汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx", "送温暖统计汇总.xlsx", "处理报告.xlsx")
+WORKBOOKS = (
+    "慰问名单汇总.xlsx",
+    "报名汇总.xlsx",
+    "积分与奖金.xlsx",
+    "送温暖统计汇总.xlsx",
+    "促进就业汇总.xlsx",
+    "处理报告.xlsx",
+)
 
 
 @pytest.fixture(scope="module")
 def recalculated(tmp_path_factory) -> tuple[str, Path, dict, dict]:
-    """(console output, output folder, workbooks as written, workbooks as LibreOffice recomputes them)."""
+    """(console output, output folder, workbooks as written, workbooks as LibreOffice recomputes them); the console
+    output of the quick-start's earlier months is in the folder's `earlier.txt`."""
     out = tmp_path_factory.mktemp("out")
-    result = run_samples(out)
+    earlier = run_earlier_samples(out)
+    assert [run.exit_code for run in earlier] == [0, 0], "the README says the earlier months exit 0"
+    result = run_samples(out, earlier=False)
+    (out / "earlier.txt").write_text("".join(run.output for run in earlier), encoding="utf-8")
     folder = out / "2026-11"
     paths = [folder / name for name in WORKBOOKS]
     shown = {path.name: read_values(path) for path in paths}
@@ -228,9 +239,22 @@ def test_registration_detail_shows_every_entry_as_a_tick_and_every_age_group(rec
     assert all(row[header.index("年龄组")] for row in rows)
 
 
-def test_readme_quick_start_shows_the_real_output_of_its_command(recalculated) -> None:
-    output, _, _, _ = recalculated
+def _block_after(readme: str, words: str) -> list[str]:
+    return readme.split(words, 1)[1].split("\n\n```\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def _without_folder(lines: list[str]) -> list[str]:
+    """The lines but their 输出 folder, which is out/ in the README and a temporary folder here."""
+    return [line for line in lines if not line.startswith("输出:")]
+
+
+def test_readme_quick_start_shows_the_real_output_of_its_commands(recalculated) -> None:
+    output, folder, _, _ = recalculated
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("第一条命令的输出(退出码 1,因为有文件被退回):\n\n```\n", 1)[1].split("```", 1)[0]
-    assert block.splitlines()[:-1] == output.splitlines()[:-1]  # all but the 输出 folder, which is out/ there
-    assert block.splitlines()[-1] == "输出:out/2026-11"
+    block = _block_after(readme, "11 月(第三条命令)的输出(退出码 1,")
+    assert _without_folder(block) == _without_folder(output.splitlines())
+    assert block[-1] == "输出:out/2026-11"
+    earlier = (folder.parent / "earlier.txt").read_text(encoding="utf-8").splitlines()
+    block = _block_after(readme, "9 月、10 月两条命令的输出(退出码都是 0")
+    assert _without_folder(block) == _without_folder(earlier)
+    assert [line for line in block if line.startswith("输出:")] == ["输出:out/2026-09", "输出:out/2026-10"]

@@ -18,7 +18,14 @@ from tests.conftest import run_samples
 from tests.xlsx_compare import differences, element_lines, sheet_labels
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "2026-11"
-WORKBOOKS = ("慰问名单汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx", "送温暖统计汇总.xlsx", "处理报告.xlsx")
+WORKBOOKS = (
+    "慰问名单汇总.xlsx",
+    "报名汇总.xlsx",
+    "积分与奖金.xlsx",
+    "送温暖统计汇总.xlsx",
+    "促进就业汇总.xlsx",
+    "处理报告.xlsx",
+)
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 HOW_TO_UPDATE = (
     "If the change is intended: UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py, "
