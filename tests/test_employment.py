@@ -153,6 +153,53 @@ def test_checkpoints_are_months_with_shares(tmp_path: Path, specs) -> None:
         load_policy(path, specs)
 
 
+def own_sheet_with_rate(folder: Path, rate: object) -> Path:
+    """甲's June figures (转岗就业率 70 %) on a union's own sheet with a 转岗就业率 column holding `rate`."""
+    record = figures("甲市总工会", 6)
+    order = ("classes", "trained_laid_off", "trained_migrant", "transferred", "leaders", "reemployed", "referrals")
+    header = ["单位名称", "举办培训班(期)", "培训下岗失业人员(人)", "培训农民工(人)", "转岗就业(人)"]
+    header += ["帮扶创业带头人(人)", "带动再就业(人)", "职业介绍(人次)", "小额借(贷)款(万元)", "转岗就业率(%)"]
+    row = ["甲市总工会", *(record[key] for key in order), record["loans"], rate]
+    return write_own_layout(
+        folder / "自制.xlsx", [["促进就业目标完成情况统计表"], ["填报单位:甲市总工会"]], header, [row]
+    )
+
+
+@pytest.mark.parametrize("rate", ["70%", "70.0", 0.7, "70.05%"], ids=["percent", "number", "excel_share", "close"])
+def test_a_typed_rate_that_agrees_with_the_figures_is_no_finding(tmp_path: Path, specs, rate: object) -> None:
+    record = figures("甲市总工会", 6)
+    trained = Decimal(record["trained_laid_off"]) + Decimal(record["trained_migrant"])  # type: ignore[arg-type]
+    assert completion(Decimal(record["transferred"]), trained) == Decimal("70.00")  # type: ignore[arg-type]
+    policy = load_policy(write_policy(tmp_path / "p"), specs)
+    [result] = check_june([own_sheet_with_rate(tmp_path, rate)], specs, policy)
+    assert result.findings == []
+
+
+def test_without_a_stated_province_total_it_is_the_units_sum(tmp_path: Path, specs) -> None:
+    policy = load_policy(write_policy(tmp_path, province=False), specs).for_form(KIND)
+    for index, key in enumerate(KEYS):
+        assert policy.province[key] == sum(targets[index] for targets in TARGETS.values())
+
+
+def test_cumulative_figures_are_compared_with_the_last_accepted_month(tmp_path: Path) -> None:
+    """甲's July is accepted; its August, sent back (转岗就业 above the trained), had higher figures; its September,
+    above July but below the rejected August, is accepted, and its 比上月增加 is blank (no accepted August)."""
+    policy = write_policy(tmp_path / "p")
+    july, september = figures("甲市总工会", 7), figures("甲市总工会", 9)
+    august = {**figures("甲市总工会", 10), "transferred": 999_999}
+    reports = {}
+    for month, record in ((7, july), (8, august), (9, september)):
+        report_file(tmp_path / f"inbox{month}" / "甲.xlsx", "甲市总工会", record, date=f"2026-{month:02d}-28")
+        reports[month] = run_batch(tmp_path / f"inbox{month}", tmp_path / "out", f"2026-{month:02d}", policy)
+    assert [r.status for r in reports[8].files] == [REJECTED]
+    [result] = reports[9].files
+    assert [f.code for f in result.findings] == [] and result.accepted
+    assert all(Decimal(str(september[key])) < Decimal(str(august[key])) for key in KEYS)
+    rows = sheet(tmp_path / "out" / "2026-09" / "促进就业汇总.xlsx", "完成情况")
+    changes = {row[1]: row[rows[1].index("比上月增加")] for row in rows[2:] if row[0] == "甲市总工会"}
+    assert len(changes) == 9 and set(changes.values()) == {""}
+
+
 # ---- three months: the ledger's earlier months, the quarter-end check and the consolidated workbook ---------
 
 MONTHS = (7, 8, 9)
@@ -259,6 +306,49 @@ def test_province_roll_up_and_units_not_reported(three_months) -> None:
     from openpyxl import load_workbook
 
     assert load_workbook(workbook)["各单位完成率"]._charts, "a chart of 完成率 by unit"
+
+
+def test_completion_by_unit_and_overall(three_months) -> None:
+    """各单位完成率: each indicator's 完成率 and the 转岗就业率 against its target, and their mean, counted here."""
+    folder, _, sent = three_months
+    rows = sheet(folder / "out" / "2026-09" / "促进就业汇总.xlsx", "各单位完成率")
+    header = rows[1]
+    got = {row[0]: row for row in rows[2:] if row[0] in TARGETS}
+    assert set(got) == {"甲市总工会", "丙市总工会"}
+    for unit, row in got.items():
+        record = sent[unit, 9]
+        rates = [
+            completion(Decimal(str(record[key])), Decimal(target))
+            for key, target in zip(KEYS, TARGETS[unit], strict=True)
+        ]
+        trained = Decimal(record["trained_laid_off"]) + Decimal(record["trained_migrant"])  # type: ignore[arg-type]
+        rates.append(completion(completion(Decimal(record["transferred"]), trained), Decimal(65)))  # type: ignore[arg-type]
+        for name, rate in zip([*NAMES, "转岗就业率"], rates, strict=True):
+            column = next(i for i, title in enumerate(header) if str(title).startswith(name))
+            assert Decimal(str(row[column])) == rate, (unit, name)
+        assert row[header.index("转岗就业(人)完成率(%)")] == ""  # no target for 转岗就业 itself
+        overall = (sum(rates, Decimal(0)) / len(rates)).quantize(CENT, ROUND_HALF_UP)
+        assert Decimal(str(row[header.index("综合完成率(%)")])) == overall
+
+
+def test_province_rate_and_change_since_last_month(three_months) -> None:
+    """The province's 转岗就业率 is its summed 转岗就业 over its summed trained; its 比上月增加 is left blank when a
+    counted unit (丙) sent nothing the month before, and is the sum of the units' changes in August."""
+    folder, _, sent = three_months
+    rows = sheet(folder / "out" / "2026-09" / "促进就业汇总.xlsx", "全省汇总")
+    header = rows[1]
+    counted = ("甲市总工会", "丙市总工会")
+    moved = sum(Decimal(str(sent[unit, 9]["transferred"])) for unit in counted)
+    trained = sum(Decimal(str(sent[u, 9][k])) for u in counted for k in ("trained_laid_off", "trained_migrant"))
+    rate_row = next(row for row in rows[2:] if row[0] == "转岗就业率(%)")
+    assert Decimal(str(rate_row[header.index("累计完成")])) == completion(moved, trained)
+    assert {row[header.index("比上月增加")] for row in rows[2:] if str(row[0]).startswith(NAMES)} == {""}
+    august = sheet(folder / "out" / "2026-08" / "促进就业汇总.xlsx", "全省汇总")
+    both = ("甲市总工会", "乙市总工会")  # 丙 sent nothing in August
+    for key, name in zip(KEYS, NAMES, strict=True):
+        row = next(row for row in august[2:] if str(row[0]).startswith(name))
+        change = sum(Decimal(str(sent[u, 8][key])) - Decimal(str(sent[u, 7][key])) for u in both)
+        assert Decimal(str(row[august[1].index("比上月增加")])).quantize(CENT) == change.quantize(CENT), name
 
 
 # every code of the form, for tests/test_findings.py's meta-test (the two needing the ledger are tested above)
