@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -259,19 +260,19 @@ def test_coverage_per_union_and_deep_households_nobody_visited(registry_run) -> 
     for union in ("甲工会", "乙工会", "丙工会"):
         mine = [row for row in in_care if row[6] == union]
         deep = [row for row in mine if row[3] == "深度困难"]
-        expected[union] = (len(mine), sum(row[2] in visited for row in mine), len(deep))
+        seen, deep_seen = sum(row[2] in visited for row in mine), sum(row[2] in visited for row in deep)
+        rate = (Decimal(seen * 100) / len(mine)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        expected[union] = (len(mine), seen, rate, len(deep), deep_seen, len(deep) - deep_seen)
     coverage = sheet(workbook, "档案走访")
     header = coverage[1]
+    columns = ("在档户数", "本期已慰问户数", "慰问覆盖率(%)", "深度困难户数", "深度困难已慰问", "深度困难未慰问")
     got = {
-        row[0]: (
-            int(row[header.index("在档户数")]),
-            int(row[header.index("本期已慰问户数")]),
-            int(row[header.index("深度困难户数")]),
-        )
+        row[0]: tuple(Decimal(str(row[header.index(column)])) for column in columns)
         for row in coverage[2:]
         if row[0] in expected
     }
     assert got == expected
+    assert expected["甲工会"][1] == 4 and expected["丙工会"][1] == 0  # the check is not vacuous
     unvisited = {row["身份证号"] for row in table(workbook, "深度困难未慰问")}
     assert unvisited == {row[2] for row in in_care if row[3] == "深度困难" and row[2] not in visited}
 
