@@ -353,3 +353,29 @@ def test_province_rate_and_change_since_last_month(three_months) -> None:
 
 # every code of the form, for tests/test_findings.py's meta-test (the two needing the ledger are tested above)
 EMPLOYMENT_CASES = {**CHECK_CASES, "cumulative_decreased": None, "behind_schedule": None}
+
+
+def test_red_and_yellow_marks_colour_their_rows(three_months) -> None:
+    """丙 (60 % of the pace) is red on every indicator, 甲's rate of 70 % is green; a red row is filled red."""
+    from openpyxl import load_workbook
+
+    folder, _, _ = three_months
+    sheet_ = load_workbook(folder / "out" / "2026-09" / "促进就业汇总.xlsx")["完成情况"]
+    fills = {}
+    for row in sheet_.iter_rows(min_row=3):
+        if row[0].value in TARGETS:
+            fills.setdefault(row[6].value, set()).update(cell.fill.start_color.rgb for cell in row[:7])
+    assert fills["红"] == {"FFFFC7CE"}  # the whole row
+    assert fills["绿"] == {"00000000"}
+
+
+def test_in_january_the_change_is_the_months_figure(tmp_path: Path) -> None:
+    report_file(tmp_path / "inbox" / "甲.xlsx", "甲市总工会", figures("甲市总工会", 1), date="2026-01-30")
+    run_batch(tmp_path / "inbox", tmp_path / "out", "2026-01", write_policy(tmp_path / "p"))
+    rows = sheet(tmp_path / "out" / "2026-01" / "促进就业汇总.xlsx", "完成情况")
+    header = rows[1]
+    got = {row[1]: row for row in rows[2:] if row[0] == "甲市总工会"}
+    for key, name in zip(KEYS, NAMES, strict=True):
+        row = next(row for label, row in got.items() if label.startswith(name))
+        done = Decimal(str(figures("甲市总工会", 1)[key]))
+        assert Decimal(str(row[header.index("比上月增加")])) == Decimal(str(row[header.index("累计完成")])) == done
