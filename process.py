@@ -29,7 +29,7 @@ from unionbatch.pipeline import (
     RUN_LOG,
     RunError,
     bar_person,
-    check_files,
+    check_batch,
     fetch_into_inbox,
     resolve_period,
     run_batch,
@@ -111,14 +111,16 @@ def templates(out: Path, policy_path: Path | None) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=PathType("file", exists=True), metavar="文件...")
 @option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--period", default=None, metavar="期间", help="按哪个期间核对 YYYY-MM(默认本月;也可写 last-month)")
 @guarded
-def validate(files: tuple[Path, ...], policy_path: Path | None) -> None:
+def validate(files: tuple[Path, ...], policy_path: Path | None, period: str | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
     try:
         policy = load_policy(policy_path, load_specs())
-    except PolicyError as error:
+        month = resolve_period(period)
+    except (PolicyError, RunError) as error:
         raise RunFailed(str(error)) from error
-    results = check_files(list(files), policy.specs, policy)
+    results = check_batch(list(files), policy.specs, policy, period=month)[0]
     for line in finding_lines(results):
         click.echo(line)
     rejected = sum(not result.accepted for result in results)

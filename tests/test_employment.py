@@ -379,3 +379,27 @@ def test_in_january_the_change_is_the_months_figure(tmp_path: Path) -> None:
         row = next(row for label, row in got.items() if label.startswith(name))
         done = Decimal(str(figures("甲市总工会", 1)[key]))
         assert Decimal(str(row[header.index("比上月增加")])) == Decimal(str(row[header.index("累计完成")])) == done
+
+
+def test_validate_checks_as_the_period_given(tmp_path: Path) -> None:
+    """`validate --period`: a September report lagging at 三季度末 is flagged as September's, not as this month's."""
+    from click.testing import CliRunner
+
+    from process import cli
+
+    path = report_file(tmp_path / "丙.xlsx", "丙市总工会", figures("丙市总工会", 9))
+    policy = str(write_policy(tmp_path / "p"))
+
+    def validate(*extra: str):
+        arguments = ["validate", str(path), "--policy", policy, *extra]
+        return CliRunner().invoke(cli, arguments, catch_exceptions=False)
+
+    september = validate("--period", "2026-09")
+    assert september.exit_code == 0
+    assert (
+        sum("behind_schedule" in line and "截至 9 月(三季度末)" in line for line in september.output.splitlines()) == 8
+    )
+    october = validate("--period", "2026-10")
+    assert (october.exit_code, "behind_schedule" in october.output) == (0, False)
+    wrong = validate("--period", "2026-13")
+    assert (wrong.exit_code, wrong.output) == (2, "错误:期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
