@@ -22,11 +22,14 @@ from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
 from tests.office_workbooks import stats_per_town, two_years_visible
 from tests.workbooks import hidden_last_year_book, list_without_amounts
-from unionbatch.findings import CODES, ERROR, mask_text
+from unionbatch.findings import ERROR, mask_text
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import load_policy
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.spec import finding_codes, load_specs
+
+ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own
 
 PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
 DEEP, RELATIVE, ACCIDENT = 2, 0, 1  # indexes of one person of each tier
@@ -237,7 +240,7 @@ def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, specs, policy)
     matching = [f for f in first.findings if f.code == code]
     assert matching, f"{code} not raised; got {[f.code for f in first.findings]}"
     assert matching[0].cell == cell
-    assert first.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    assert first.status == (REJECTED if ALL_CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
     if cell is not None:  # the one planted mistake is the only problem in the file
         assert {f.code for f in first.findings} == {code}
         assert matching[0].sheet in ("慰问名单", "送温暖统计表")
@@ -258,7 +261,7 @@ def test_every_code_has_a_fixture(specs) -> None:
     from tests.test_sports import SPORTS_CASES
 
     form_cases = set(SPORTS_CASES) | set(REGISTRY_CASES) | set(EMPLOYMENT_CASES)
-    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(ALL_CODES)
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -388,7 +391,7 @@ def test_run_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
     [result] = [r for r in report.files if r.path.name == "名单.xlsx"]
     matching = [f for f in result.findings if f.code == code]
     assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]
-    assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    assert result.status == (REJECTED if ALL_CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
 
 
 def nested_zip(folder: Path) -> Path:
