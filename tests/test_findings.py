@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import shutil
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -262,6 +264,32 @@ def test_every_code_has_a_fixture(specs) -> None:
 
     form_cases = set(SPORTS_CASES) | set(REGISTRY_CASES) | set(EMPLOYMENT_CASES)
     assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(ALL_CODES)
+
+
+def test_report_json_keeps_each_findings_parameters_beside_its_message(tmp_path: Path) -> None:
+    """A reader of report.json gets the other file, the computed sum and the difference as data, not prose."""
+    inbox = tmp_path / "inbox"
+    two_units(inbox)
+    others = make_people(3, seed=13)
+    stated = sum(p.amount for p in others) + 100
+    fill_template(inbox / "丙.xlsx", "丙工会", others, total_row={"amount": stated})
+    report = run_batch(inbox, tmp_path / "out", "2026-11", keep_inbox=True)
+    files = json.loads((report.folder / "report.json").read_text(encoding="utf-8"))["files"]
+    found = {(Path(entry["path"]).name, f["code"]): f for entry in files for f in entry["findings"]}
+    duplicate = found[("甲.xlsx", "duplicate_across_files")]
+    assert duplicate["params"] == {
+        "other_unit": "乙工会",
+        "other_file": "乙.xlsx",
+        "other_place": "第 7 行",
+        "key_name": "身份证号",
+        "subject": "人",
+    }
+    assert found[("乙.xlsx", "duplicate_across_files")]["params"]["other_file"] == "甲.xlsx"
+    total = found[("丙.xlsx", "total_mismatch")]
+    computed = Decimal(total["params"]["computed"])
+    assert computed == sum(p.amount for p in others)
+    assert Decimal(total["params"]["difference"]) == 100
+    assert f"各行相加为 {computed:,.2f}(相差 100.00)" in total["message"]
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:

@@ -252,18 +252,26 @@ def configure(specs: Mapping[str, FormSpec], form_policies: Mapping[str, Any]) -
 def load_specs(package: str = SCHEMAS_PACKAGE) -> dict[str, FormSpec]:
     """Import every module of the `schemas` package (by name) that defines SPEC (or SPECS); key the specs by form
     kind. Modules named _*.py are helpers, not forms. Importing `schemas.relief_list` yourself gives the same
-    module, so the same SPEC object. Raises ValueError when the specs' finding codes clash (`finding_codes`) or
-    a reconciliation names a code its form does not define."""
+    module, so the same SPEC object. The specs are checked (`check_specs`)."""
     specs: dict[str, FormSpec] = {}
     for name in _form_modules(package):
         module = importlib.import_module(f"{package}.{name}")
         for spec in getattr(module, "SPECS", (getattr(module, "SPEC", None),)):
             if isinstance(spec, FormSpec):
                 specs[spec.kind] = spec
+    check_specs(specs)
+    return specs
+
+
+def check_specs(specs: Mapping[str, FormSpec]) -> None:
+    """ValueError when the specs' finding codes clash (`finding_codes`) or a reconciliation names a code its
+    form does not define: a spec's mistake, found when the specs are loaded, not when a file needs the code."""
     finding_codes(specs)
     for spec in specs.values():
-        _check_reconcile_codes(spec)
-    return specs
+        for rule in spec.reconcile:
+            for code in (rule.mismatch_code, rule.rejected_code):
+                if code not in spec.codes:
+                    raise ValueError(f"form {spec.kind}: reconciliation code {code} is not among the form's codes")
 
 
 def _form_modules(package: str) -> list[str]:
@@ -284,13 +292,6 @@ def finding_codes(specs: Mapping[str, FormSpec]) -> dict[str, Code]:
                 raise ValueError(f"finding code {code} defined twice, differently")
             codes[code] = definition
     return codes
-
-
-def _check_reconcile_codes(spec: FormSpec) -> None:
-    for rule in spec.reconcile:
-        for code in (rule.mismatch_code, rule.rejected_code):
-            if code not in spec.codes:
-                raise ValueError(f"form {spec.kind}: reconciliation code {code} is not among the form's codes")
 
 
 def column_letter(index: int) -> str:
