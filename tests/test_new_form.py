@@ -337,3 +337,12 @@ def test_a_reconciliation_must_name_codes_its_form_defines(specs) -> None:
     rule = dataclasses.replace(stats.reconcile[0], mismatch_code="no_such_code")
     with pytest.raises(ValueError, match="reconciliation code no_such_code is not among the form's codes"):
         check_specs({stats.kind: dataclasses.replace(stats, reconcile=(rule,))})
+
+
+def test_unique_and_person_columns_must_be_the_forms_own(specs) -> None:
+    relief = specs["慰问名单"]
+    unknown = dataclasses.replace(relief.unique, columns=("passport",))
+    with pytest.raises(ValueError, match="column passport is not among its columns"):
+        check_specs({relief.kind: dataclasses.replace(relief, unique=unknown)})
+    with pytest.raises(ValueError, match="column sex is not among its columns"):
+        check_specs({relief.kind: dataclasses.replace(relief, person=dataclasses.replace(relief.person, gender="sex"))})

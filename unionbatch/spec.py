@@ -264,10 +264,18 @@ def load_specs(package: str = SCHEMAS_PACKAGE) -> dict[str, FormSpec]:
 
 
 def check_specs(specs: Mapping[str, FormSpec]) -> None:
-    """ValueError when the specs' finding codes clash (`finding_codes`) or a reconciliation names a code its
-    form does not define: a spec's mistake, found when the specs are loaded, not when a file needs the code."""
+    """ValueError when the specs' finding codes clash (`finding_codes`), a spec's `unique` or `person` names a
+    column it does not have, or a reconciliation names a code its form does not define: a spec's mistake, found
+    when the specs are loaded, not when a file needs it."""
     finding_codes(specs)
     for spec in specs.values():
+        named = [
+            *(spec.unique.columns if spec.unique else ()),
+            *(dataclasses.astuple(spec.person) if spec.person else ()),
+        ]
+        for key in named:
+            if key is not None and not spec.has_key(key):
+                raise ValueError(f"form {spec.kind}: its unique or person column {key} is not among its columns")
         for rule in spec.reconcile:
             for code in (rule.mismatch_code, rule.rejected_code):
                 if code not in spec.codes:
