@@ -266,3 +266,17 @@ def test_province_roll_up_and_units_not_reported(three_months) -> None:
 
 # every code of the form, for tests/test_findings.py's meta-test (the two needing the ledger are tested above)
 EMPLOYMENT_CASES = {**CHECK_CASES, "cumulative_decreased": None, "behind_schedule": None}
+
+
+def test_a_corrected_report_lists_the_figures_it_changed(tmp_path: Path, specs) -> None:
+    """Rows are matched by 单位名称 (the form's key, not a 身份证号), so a resubmission's changes are listed."""
+    policy = load_policy(write_policy(tmp_path / "p"), specs)
+    first = report_file(tmp_path / "初稿.xlsx", "甲市总工会", figures("甲市总工会", 6), date="2026-06-28")
+    corrected = {**figures("甲市总工会", 6), "classes": 70}
+    second = report_file(tmp_path / "更正.xlsx", "甲市总工会", corrected, date="2026-06-30")
+    results = check_batch([first, second], specs, policy, period="2026-06")[0]
+    newest = next(result for result in results if result.path.name == "更正.xlsx")
+    assert newest.changes is not None
+    assert [(c.kind, c.subject, c.field, c.new) for c in newest.changes.items] == [
+        ("修改", "甲市总工会", "举办培训班(期)", "70")
+    ]
