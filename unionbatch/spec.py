@@ -152,7 +152,7 @@ class FormSpec:
     history_rules: tuple[HistoryRule, ...] = ()  # rules that look at earlier periods (the ledger)
     batch_rules: tuple[BatchRule, ...] = ()  # rules that look at other forms' accepted sheets of this batch
     unit_column: str | None = None
-    key_column: str | None = None
+    key_column: str | None = None  # what names a row across periods: the ledger's person key, history rules, versions
     total_columns: tuple[str, ...] = ()
     header_fields: tuple[str, ...] = ("填报单位", "填报日期")
     min_header_matches: int = 4
