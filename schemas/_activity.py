@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas._columns import PERSON
 from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
 from unionbatch.spec import header_key
@@ -253,9 +254,9 @@ def entries(sheet: ParsedSheet, activity: Activity) -> dict[int, list[Entry]]:
 
 
 def gender_of(record: Mapping[str, Any]) -> str:
-    """The gender the ID says, else the one written."""
-    id_number = record.get("id_number")
-    return id_gender(id_number) if valid_id(id_number) else str(record.get("gender") or "")
+    """The gender the ID says, else the one written (the 报名表's person columns)."""
+    id_number = record.get(PERSON.id_number or "")
+    return id_gender(id_number) if valid_id(id_number) else str(record.get(PERSON.gender or "") or "")
 
 
 @dataclass(frozen=True)
@@ -271,12 +272,12 @@ def registrations(frame: pd.DataFrame, activity: Activity) -> list[Registered]:
     """Every accepted 报名表 row of the period (merged frame) as a person with their events."""
     people = []
     for number, record in enumerate(frame.to_dict("records")):
-        id_number = record.get("id_number")
+        id_number = record.get(PERSON.id_number or "")
         born = birth_date(id_number) if valid_id(id_number) else None
         people.append(
             Registered(
                 dept=str(record.get("dept") or record.get("source_unit") or ""),
-                name=str(record.get("name") or ""),
+                name=str(record.get(PERSON.name) or ""),
                 gender=gender_of(record),
                 age_group=activity.age_group(born) if born else "",
                 events=tuple(entry.event for entry in row_entries(number, record, activity)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unionbatch.spec import Column
+from unionbatch.spec import Column, Person, Unique
 
 SEQ = Column("seq", "序号", "text", required=False, row_number=True, width=6, help="可不填")
 GENDER = Column("gender", "性别", "choice", choices=("男", "女"), help="从下拉列表选择", example="男", width=6)
@@ -26,3 +26,7 @@ PHONE = Column(
     width=14,
 )
 REMARK = Column("remark", "备注", "text", required=False, width=14)
+
+NAMED = Person(name="name")  # a form naming people by 姓名 only
+PERSON = Person(name="name", id_number=ID_NUMBER.key, gender=GENDER.key)  # 姓名, 身份证号 and 性别
+ONCE_PER_PERSON = Unique((ID_NUMBER.key,), subject="人")  # one row per 身份证号, by one unit only

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas._columns import ID_NUMBER, SEQ
+from schemas._columns import ID_NUMBER, PERSON, SEQ
 from unionbatch.ledger import file_hash
 from unionbatch.normalise import parse_sheets
 from unionbatch.policy import PolicyError
@@ -66,6 +66,7 @@ SPEC = FormSpec(
     summarise=None,
     policy_section="",
     key_column="id_number",
+    person=dataclasses.replace(PERSON, gender=None),
     min_header_matches=2,
     distinctive=(("id_number",),),
     header_fields=("填报单位", "导出日期", "填报日期"),

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from schemas._activity import team_key
-from schemas._columns import PHONE, REMARK, SEQ
+from schemas._columns import NAMED, PHONE, REMARK, SEQ
 from unionbatch.compute import (
     UPPER_AS_OF_RUN,
     Chart,
@@ -233,6 +233,7 @@ SPEC = FormSpec(
     policy_section=SECTION,
     row_rules=(family_with_member,),
     identity=("dept", "name"),
+    person=NAMED,
     compared=("role", "companion"),
     unit_column="dept",
     distinctive=(("role", "companion"),),

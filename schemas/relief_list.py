@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from schemas._columns import GENDER, ID_NUMBER, PHONE, REMARK, SEQ
+from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, REMARK, SEQ
 from schemas._registry import Register, load_register
 from unionbatch.compute import (
     UPPER_AS_OF_RUN,
@@ -629,6 +629,48 @@ def _signoff_row_with_archive(number: int, r: Any) -> list[Any]:
     return [number, r.source_unit, r.name, r.id_number, r.archive_no or "", r.tier, amount, r.goods, r.total, "", ""]
 
 
+LIST_CODES = {
+    "income_not_eligible": Code(
+        ERROR,
+        "困难类别为“{tier}”,但家庭人均月收入为 {per_head} 元,不低于{limit_name} {limit} 元",
+        "人均月收入 =(家庭年收入 − 刚性支出)÷ 12 ÷ 家庭人口。请核对这几项,或改为符合条件的困难类别",
+        title="收入不符合困难类别",
+    ),
+    "expense_not_eligible": Code(
+        ERROR,
+        "困难类别为“意外致困”,但刚性支出 {expense} 元只占家庭年收入 {income} 元的 {ratio},未超过 {threshold}",
+        "意外致困要求刚性支出(医疗、子女教育、灾害损失)超过家庭年收入的 {threshold}。请核对金额,或改为符合条件的困难类别",
+        title="支出不符合意外致困",
+    ),
+    "below_standard": Code(
+        ERROR,
+        "慰问金额 {value} 元低于“{tier}”的慰问标准 {standard} 元",
+        "慰问金不得低于标准,请调整为不少于 {standard} 元",
+        title="慰问金低于标准",
+    ),
+    "archive_missing": Code(
+        WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号", title="未填写建档编号"
+    ),
+    "barred": Code(
+        ERROR,
+        "此人已被取消本年度补助资格({reason})",
+        "虚报冒领者取消其次年补助资格;请从名单中删除此人,或与工会办公室核实",
+        title="已被取消补助资格",
+    ),
+    "below_last_year": Code(
+        WARNING,
+        "慰问金额 {value} 元低于此人上年同期({last_period},{last_unit})的 {last_amount} 元",
+        "慰问标准不得低于上年;如确有原因,请在备注中说明",
+        title="慰问金低于上年",
+    ),
+    "too_many_visits": Code(
+        WARNING,
+        "此人 12 个月内第 {count} 次受慰问(此前:{periods}),超过规定的 {maximum} 次",
+        "请核实是否重复慰问;确需慰问的请在备注中说明原因",
+        title="一年内慰问次数过多",
+    ),
+}
+
 REGISTER_CODES = {
     "not_registered": Code(
         ERROR,
@@ -676,9 +718,11 @@ SPEC = FormSpec(
     history_rules=(not_barred, not_below_last_year, visits_within_year),
     unit_column="workplace",
     key_column="id_number",
+    unique=ONCE_PER_PERSON,
+    person=PERSON,
     distinctive=(("amount", "goods"), ("tier", "cause", "income", "household")),
     total_columns=("amount", "goods"),
-    codes=REGISTER_CODES,
+    codes={**LIST_CODES, **REGISTER_CODES},
     finding_list=FindingList("建档核对", "慰问名单与困难职工档案核对不符的行", tuple(REGISTER_CODES)),
     instructions=(
         "一、本表用于报送困难职工慰问(送温暖、精准帮扶)名单,每位慰问对象填一行。",

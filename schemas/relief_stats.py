@@ -23,7 +23,7 @@ from unionbatch.compute import (
     group_rows,
     upper_line,
 )
-from unionbatch.findings import Finding
+from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
 from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import amount, reject_unknown
@@ -245,6 +245,54 @@ def summarise(frame: pd.DataFrame, _policy: StatsPolicy, _batch: Mapping[str, pd
     return Summary([by_unit, sources, detail_sheet(SPEC, frame)], totals)
 
 
+CODES = {
+    "parts_mismatch": Code(
+        ERROR,
+        "合计 {value} 元不等于四项慰问金额与物资折款之和 {computed} 元(相差 {difference} 元)",
+        "请核对各项金额,或改正合计",
+        title="合计与各项之和不符",
+    ),
+    "sources_mismatch": Code(
+        ERROR,
+        "资金来源之和为 {sources} 元,与合计 {total} 元不符",
+        "工会经费、财政拨款、社会捐助、其他四项之和应等于合计",
+        title="资金来源与合计不符",
+    ),
+    "count_amount_mismatch": Code(
+        ERROR,
+        "{group}的“{field}”为 {value},慰问金额为 {paid} 元,两者不一致",
+        "有金额就要填人(户)数,有人(户)数就要填金额;都没有请都填 0",
+        title="人数与金额不对应",
+    ),
+    "per_household_below_standard": Code(
+        ERROR,
+        "困难职工户均慰问金额为 {average} 元,低于标准 {standard} 元",
+        "请核对户数和金额;每户慰问金不得低于标准",
+        title="户均慰问金低于标准",
+    ),
+    "reconcile_mismatch": Code(
+        ERROR,
+        "统计表的“{field}”为 {value},但本单位已受理的{other_kind}({other_file})合计为 {other}(相差 {difference})",
+        "统计表应与慰问名单一致,请核对后改正统计表,或重报名单",
+        title="统计表与名单不一致",
+    ),
+    "reconcile_list_rejected": Code(
+        WARNING,
+        "本单位的{other_kind}({other_file})已被退回,统计表暂时无法与之核对",
+        "请尽快重报{other_kind};名单受理后系统会自动核对",
+        title="名单被退回无法核对",
+    ),
+}
+
+# how this form's reconciliation with the 慰问名单 speaks: its codes (above) and the two forms' short names
+RECONCILE_WORDS = {
+    "mismatch_code": "reconcile_mismatch",
+    "rejected_code": "reconcile_list_rejected",
+    "ours": "统计表",
+    "theirs": "名单",
+}
+
+
 SPEC = FormSpec(
     kind="送温暖统计表",
     version="2026.1",
@@ -261,9 +309,10 @@ SPEC = FormSpec(
     header_fields=("填报单位", "填表人", "联系电话", "填报日期"),
     min_header_matches=5,
     output_file="送温暖统计汇总.xlsx",
+    codes=CODES,
     reconcile=(
-        Reconcile("hard_count", "慰问名单", None, "困难职工户数"),
-        Reconcile("hard_amount", "慰问名单", "amount", "困难职工慰问金额(元)"),
+        Reconcile("hard_count", "慰问名单", None, "困难职工户数", **RECONCILE_WORDS),
+        Reconcile("hard_amount", "慰问名单", "amount", "困难职工慰问金额(元)", **RECONCILE_WORDS),
     ),
     instructions=(
         "一、本表由各镇、园区、街道、系统、联合工会填报,报市总工会生活女工部。",

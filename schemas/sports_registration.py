@@ -28,7 +28,7 @@ from schemas._activity import (
     split_events,
     team_key,
 )
-from schemas._columns import GENDER, ID_NUMBER, PHONE, SEQ
+from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, SEQ
 from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.normalise import ParsedSheet
@@ -376,6 +376,8 @@ SPEC = FormSpec(
     row_rules=(gender_matches_id, per_person, per_team),
     unit_column="dept",
     key_column="id_number",
+    unique=ONCE_PER_PERSON,
+    person=PERSON,
     distinctive=(("event_list", "event:"),),
     min_header_matches=4,
     output_file="报名汇总.xlsx",

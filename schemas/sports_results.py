@@ -17,7 +17,7 @@ import pandas as pd
 
 from schemas._activity import REGISTRATION, Activity, Registered, parse_activity, registered_sheets, registrations
 from schemas._activity import team_key as key
-from schemas._columns import REMARK, SEQ
+from schemas._columns import NAMED, REMARK, SEQ
 from unionbatch.compute import UPPER_AS_OF_RUN, Chart, OutColumn, OutSheet, Summary, decimal_sum, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding, make_finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -123,7 +123,7 @@ def placed_were_registered(
     """A placed person (or team) must have entered that event on an accepted 报名表 of the period."""
     people = _registered(activity, current)
     if people is None:
-        return [make_finding("no_registration", sheet.file, sheet=sheet.sheet_name, kind=REGISTRATION)]
+        return [make_finding("no_registration", sheet.file, codes=CODES, sheet=sheet.sheet_name, kind=REGISTRATION)]
     entered = {(key(p.dept), p.name, event.name) for p in people for event in p.events}
     teams = {(key(p.dept), event.name) for p in people for event in p.events}
     findings = []
@@ -143,7 +143,7 @@ def attendees_were_registered(
 ) -> list[Finding]:
     people = _registered(activity, current)
     if people is None:
-        return [make_finding("no_registration", sheet.file, sheet=sheet.sheet_name, kind=REGISTRATION)]
+        return [make_finding("no_registration", sheet.file, codes=CODES, sheet=sheet.sheet_name, kind=REGISTRATION)]
     known = {(key(p.dept), p.name) for p in people}
     return [
         sheet.finding("attendance_not_registered", row, "name", dept=record["dept"])
@@ -393,6 +393,7 @@ SPECS = (
         row_rules=(names_for_individual_events,),
         batch_rules=(placed_were_registered,),
         identity=("event", "place", "dept"),
+        person=NAMED,
         compared=("name",),
         unit_column=None,
         distinctive=(("place",),),
@@ -419,6 +420,7 @@ SPECS = (
         policy_section="activity",
         batch_rules=(attendees_were_registered,),
         identity=("dept", "name"),
+        person=NAMED,
         compared=("status",),
         unit_column="dept",
         distinctive=(("status",),),

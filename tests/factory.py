@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from stdnum.cn import ric
 
 from unionbatch.policy import load_policy
-from unionbatch.spec import column_letter, load_specs
+from unionbatch.spec import FormSpec, column_letter, load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -132,10 +132,27 @@ def fill_form(
     """Fill a form's generated template as a unit would, with openpyxl: the header block (填报单位 …),
     one record per row from row 4 (leaving `skip_rows` blank), an optional 合计 row and raw cell edits."""
     spec = load_policy(None, load_specs()).specs[kind]  # the committed templates use the default policy
+    return fill_spec_template(
+        TEMPLATES / f"{kind}.xlsx", spec, path, header, records, total_row=total_row, edits=edits, skip_rows=skip_rows
+    )
+
+
+def fill_spec_template(
+    template: Path,
+    spec: FormSpec,
+    path: Path,
+    header: dict[str, Any],
+    records: Sequence[dict[str, Any]],
+    *,
+    total_row: dict[str, Any] | None = None,
+    edits: dict[str, Any] | None = None,
+    skip_rows: Sequence[int] = (),
+) -> Path:
+    """`fill_form` for any spec's template (one written by `unionbatch.template.write_template`)."""
     columns = [column for column in spec.columns if column.in_template]
     letters = {column.key: column_letter(index) for index, column in enumerate(columns)}
-    workbook = load_workbook(TEMPLATES / f"{kind}.xlsx")
-    sheet = workbook[kind]
+    workbook = load_workbook(template)
+    sheet = workbook[spec.kind]
     span = len(columns) // len(spec.header_fields)
     for number, name in enumerate(spec.header_fields):
         if header.get(name):

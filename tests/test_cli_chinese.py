@@ -7,6 +7,7 @@ import re
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -192,3 +193,33 @@ def test_bar_and_send_without_a_ledger_say_so_and_create_none(tmp_path: Path, co
         f"错误:{out} 中没有台账 ledger.sqlite:请检查 --out 是否就是 run 用的输出文件夹(先运行一次 run 才有台账)\n"
     )
     assert not out.exists()
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _command_tree(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, click.Command]]:
+    """Every command under `command` (itself included), by its path: walks click's tree, so a new command or
+    option is covered without being listed here (as sqlite-utils' test_docs does)."""
+    found = [(" ".join(("process.py", *path)), command)]
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            found += _command_tree(sub, (*path, name))
+    return found
+
+
+def test_every_command_and_option_has_chinese_help() -> None:
+    missing = []
+    tree = _command_tree(cli)
+    assert {path for path, _ in tree} >= {f"process.py {command}" for command in COMMANDS}
+    for path, command in tree:
+        ctx = click.Context(command, info_name=path)
+        if not CJK.search(command.help or ""):
+            missing.append(f"{path}: the command's help")
+        for param in command.get_params(ctx):
+            if isinstance(param, click.Option):
+                if not CJK.search(param.help or ""):
+                    missing.append(f"{path} {param.opts[0]}")
+            elif not CJK.search(param.metavar or ""):  # an argument's help is its name in the usage line
+                missing.append(f"{path} {param.name}: the argument's metavar")
+    assert missing == []

@@ -14,10 +14,13 @@ import pytest
 import python_calamine as calamine
 
 from tests.factory import fill_form, write_own_layout
-from unionbatch.findings import CODES, ERROR
+from unionbatch.findings import ERROR
 from unionbatch.pipeline import check_batch, run_batch
 from unionbatch.policy import PolicyError, load_policy
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.spec import finding_codes, load_specs
+
+ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own
 
 KIND = "促进就业统计表"
 KEYS = ("classes", "trained_laid_off", "trained_migrant", "leaders", "reemployed", "referrals", "loans")
@@ -117,7 +120,7 @@ def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, specs) -> None
     policy = load_policy(write_policy(tmp_path / "p"), specs)
     [result] = check_june(build(tmp_path), specs, policy)
     assert [(f.code, f.cell) for f in result.findings] == [(code, cell)]
-    assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    assert result.status == (REJECTED if ALL_CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
 
 
 def test_a_correct_report_has_no_findings_and_its_rate_is_computed(tmp_path: Path, specs) -> None:
@@ -403,3 +406,17 @@ def test_validate_checks_as_the_period_given(tmp_path: Path) -> None:
     assert (october.exit_code, "behind_schedule" in october.output) == (0, False)
     wrong = validate("--period", "2026-13")
     assert (wrong.exit_code, wrong.output) == (2, "错误:期间“2026-13”格式不对,应为 YYYY-MM,如 2026-01\n")
+
+
+def test_a_corrected_report_lists_the_figures_it_changed(tmp_path: Path, specs) -> None:
+    """Rows are matched by 单位名称 (the form's key, not a 身份证号), so a resubmission's changes are listed."""
+    policy = load_policy(write_policy(tmp_path / "p"), specs)
+    first = report_file(tmp_path / "初稿.xlsx", "甲市总工会", figures("甲市总工会", 6), date="2026-06-28")
+    corrected = {**figures("甲市总工会", 6), "classes": 70}
+    second = report_file(tmp_path / "更正.xlsx", "甲市总工会", corrected, date="2026-06-30")
+    results = check_batch([first, second], specs, policy, period="2026-06")[0]
+    newest = next(result for result in results if result.path.name == "更正.xlsx")
+    assert newest.changes is not None
+    assert [(c.kind, c.subject, c.field, c.new) for c in newest.changes.items] == [
+        ("修改", "甲市总工会", "举办培训班(期)", "70")
+    ]

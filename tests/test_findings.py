@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import shutil
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,11 +24,14 @@ from tests.conftest import CORPUS
 from tests.factory import fill_stats, fill_template, make_people, stats_for, with_changes, write_own_layout
 from tests.office_workbooks import stats_per_town, two_years_visible
 from tests.workbooks import hidden_last_year_book, list_without_amounts
-from unionbatch.findings import CODES, ERROR, mask_text
+from unionbatch.findings import ERROR, mask_text
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import load_policy
 from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.spec import finding_codes, load_specs
+
+ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own
 
 PEOPLE = make_people(6, seed=11)  # rows 4..9 of the template; tiers cycle 相对, 意外, 深度, 相对, 意外, 深度
 DEEP, RELATIVE, ACCIDENT = 2, 0, 1  # indexes of one person of each tier
@@ -237,7 +242,7 @@ def test_fixture_triggers_code_at_cell(code: str, tmp_path: Path, specs, policy)
     matching = [f for f in first.findings if f.code == code]
     assert matching, f"{code} not raised; got {[f.code for f in first.findings]}"
     assert matching[0].cell == cell
-    assert first.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    assert first.status == (REJECTED if ALL_CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
     if cell is not None:  # the one planted mistake is the only problem in the file
         assert {f.code for f in first.findings} == {code}
         assert matching[0].sheet in ("慰问名单", "送温暖统计表")
@@ -258,7 +263,33 @@ def test_every_code_has_a_fixture(specs) -> None:
     from tests.test_sports import SPORTS_CASES
 
     form_cases = set(SPORTS_CASES) | set(REGISTRY_CASES) | set(EMPLOYMENT_CASES)
-    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(CODES)
+    assert set(CASES) | set(RUN_CASES) | set(ARCHIVE_CASES) | form_cases | {"processing_failed"} == set(ALL_CODES)
+
+
+def test_report_json_keeps_each_findings_parameters_beside_its_message(tmp_path: Path) -> None:
+    """A reader of report.json gets the other file, the computed sum and the difference as data, not prose."""
+    inbox = tmp_path / "inbox"
+    two_units(inbox)
+    others = make_people(3, seed=13)
+    stated = sum(p.amount for p in others) + 100
+    fill_template(inbox / "丙.xlsx", "丙工会", others, total_row={"amount": stated})
+    report = run_batch(inbox, tmp_path / "out", "2026-11", keep_inbox=True)
+    files = json.loads((report.folder / "report.json").read_text(encoding="utf-8"))["files"]
+    found = {(Path(entry["path"]).name, f["code"]): f for entry in files for f in entry["findings"]}
+    duplicate = found[("甲.xlsx", "duplicate_across_files")]
+    assert duplicate["params"] == {
+        "other_unit": "乙工会",
+        "other_file": "乙.xlsx",
+        "other_place": "第 7 行",
+        "key_name": "身份证号",
+        "subject": "人",
+    }
+    assert found[("乙.xlsx", "duplicate_across_files")]["params"]["other_file"] == "甲.xlsx"
+    total = found[("丙.xlsx", "total_mismatch")]
+    computed = Decimal(total["params"]["computed"])
+    assert computed == sum(p.amount for p in others)
+    assert Decimal(total["params"]["difference"]) == 100
+    assert f"各行相加为 {computed:,.2f}(相差 100.00)" in total["message"]
 
 
 def test_duplicate_across_files_is_an_error_in_both_naming_the_other(tmp_path: Path, specs, policy) -> None:
@@ -388,7 +419,7 @@ def test_run_fixture_triggers_code_at_cell(code: str, tmp_path: Path) -> None:
     [result] = [r for r in report.files if r.path.name == "名单.xlsx"]
     matching = [f for f in result.findings if f.code == code]
     assert matching and matching[0].cell == cell, [(f.code, f.cell) for f in result.findings]
-    assert result.status == (REJECTED if CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
+    assert result.status == (REJECTED if ALL_CODES[code].severity == ERROR else ACCEPTED_WITH_WARNINGS)
 
 
 def nested_zip(folder: Path) -> Path:

@@ -110,7 +110,7 @@ def test_report_json_shape_and_statuses(sample_run) -> None:
     for entry in report["files"]:
         assert set(entry) >= {"path", "kind", "status", "annotated", "findings"}
         for finding in entry["findings"]:
-            assert set(finding) == {"code", "severity", "sheet", "cell", "field", "value", "message"}
+            assert set(finding) == {"code", "severity", "sheet", "cell", "field", "value", "message", "params"}
             assert finding["severity"] in ("error", "warning")
         if entry["annotated"]:
             assert (folder / entry["annotated"]).is_file()

@@ -1,5 +1,6 @@
 """Checks across files of one batch: the same person listed by two units (不重复、不交叉), and figures
-one form states that another form of the same unit must add up to (统计表 against 慰问名单).
+one form states that another form of the same unit must add up to (统计表 against 慰问名单), in the words and
+codes the stating form's spec gives its reconciliation.
 
 Hashing by key, never by comparing pairs of files: one pass over all rows.
 """
@@ -17,8 +18,8 @@ from .compute import decimal_sum
 from .findings import make_finding
 from .normalise import ParsedSheet
 from .report import FileResult, unit_key
-from .spec import Reconcile
-from .validate import reading_order, valid_id
+from .spec import FormSpec, Reconcile
+from .validate import reading_order, unique_keys, usable_key, wording
 from .versions import arrival_order, choose_current
 
 
@@ -59,31 +60,29 @@ def settle_versions(results: Sequence[FileResult]) -> None:
 
 
 def _flag_duplicates(results: Sequence[FileResult], flagged: set[tuple[int, int]]) -> None:
-    """Add an error to each row whose key (身份证号) also appears in another unit's file of the same form, once."""
+    """Add an error to each row whose key (the spec's `unique` columns: 身份证号) also appears in another unit's
+    file of the same form, once."""
     first: dict[str, dict[str, tuple[FileResult, int]]] = defaultdict(dict)  # form → key → where first seen
     seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = {}  # only the keys seen more than once
+    forms: dict[str, FormSpec] = {}
     for result in results:
         parsed = result.parsed
-        key = parsed.spec.key_column if parsed else None
-        if parsed is None or key is None or not parsed.has_column(key):
+        if parsed is None:
             continue
+        forms[parsed.spec.kind] = parsed.spec
         firsts = first[parsed.spec.kind]
-        for row, value in parsed.frame[key].items():
-            if not isinstance(value, str):
-                continue
-            here = (result, int(row))
+        for row, value in unique_keys(parsed):
+            here = (result, row)
             place = firsts.setdefault(value, here)
             if place is not here:
                 seen.setdefault((parsed.spec.kind, value), [place]).append(here)
-    for (_, value), places in seen.items():
-        if not valid_id(value):
-            continue
+    for (kind, value), places in seen.items():
         units = {unit_key(result.unit or "") for result, _ in places}
-        if len(units) < 2:  # one unit's own versions are resubmissions, not duplicates
-            continue
+        if len(units) < 2 or not usable_key(forms[kind], value):
+            continue  # one unit's own versions are resubmissions, not duplicates
         for result, row in places:
             parsed = result.parsed
-            if parsed is None or parsed.spec.key_column is None or (id(result), row) in flagged:
+            if parsed is None or parsed.spec.unique is None or (id(result), row) in flagged:
                 continue
             flagged.add((id(result), row))
             other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
@@ -91,10 +90,11 @@ def _flag_duplicates(results: Sequence[FileResult], flagged: set[tuple[int, int]
                 parsed.finding(
                     "duplicate_across_files",
                     row,
-                    parsed.spec.key_column,
+                    parsed.spec.unique.columns[0],
                     other_unit=other.unit or "未知单位",
                     other_file=other.path.name,
                     other_place=other.parsed.place(other_row) if other.parsed else f"第 {other_row} 行",
+                    **wording(parsed.spec),
                 )
             )
 
@@ -106,10 +106,34 @@ class Reconciliation:
     label: str
     stated: Decimal | None  # None: the unit sent the other form only (未收到{kind})
     other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
-    status: str  # 一致 | 不一致 | 名单被退回 | 未收到名单 | 未收到{kind}
+    status: str  # 一致 | 不一致 | {theirs}被退回 | 未收到{theirs} | 未收到{kind}
     file: str = ""  # the file that states the figure (the other form's file when the unit sent only that)
     counted: bool = True  # whether the stating file is counted (current), set once the batch has settled
     is_count: bool = False  # a number of rows (户数), not an amount
+    other_kind: str = ""  # the form the figure is checked against (慰问名单)
+    ours: str = ""  # the two forms as the reconciliation names them (统计表 / 名单): the spec's Reconcile says
+    theirs: str = ""
+
+    @property
+    def other_rejected(self) -> bool:
+        return self.status == rejected_status(self.theirs)
+
+    @property
+    def other_missing(self) -> bool:
+        return self.status == missing_status(self.theirs)
+
+
+def rejected_status(theirs: str) -> str:
+    return f"{theirs}被退回"
+
+
+def missing_status(theirs: str) -> str:
+    return f"未收到{theirs}"
+
+
+def _words(kind: str, rule: Reconcile) -> dict[str, str]:
+    """The Reconciliation fields naming the two forms, from the rule (by default the forms' kinds)."""
+    return {"other_kind": rule.other_kind, "ours": rule.ours or kind, "theirs": rule.theirs or rule.other_kind}
 
 
 def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
@@ -142,12 +166,13 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
                     "一致" if stated == figure else "不一致",
                     result.path.name,
                     is_count=rule.other_column is None,
+                    **_words(parsed.spec.kind, rule),
                 )
             )
             if stated != figure:
                 result.findings.append(
                     parsed.finding(
-                        "reconcile_mismatch",
+                        rule.mismatch_code,
                         _figure_row(parsed),
                         rule.column,
                         value=_plain(stated),
@@ -188,6 +213,7 @@ def _only_other_form(
                             f"未收到{kind}",
                             other.path.name,
                             is_count=rule.other_column is None,
+                            **_words(kind, rule),
                         )
                     )
     return rows
@@ -203,19 +229,29 @@ def _unmatched(
     """No current file of the other form: rejected (a warning on this file, once) or never sent."""
     unit = result.unit or ""
     rejected = [r for r in results if r.kind == rule.other_kind and unit_key(r.unit or "") == unit_key(unit)]
-    if rejected and not any(f.code == "reconcile_list_rejected" for f in result.findings):
+    if rejected and not any(f.code == rule.rejected_code for f in result.findings):
         result.findings.append(
             make_finding(
-                "reconcile_list_rejected",
+                rule.rejected_code,
                 parsed.file,
+                codes=parsed.spec.codes,
                 sheet=parsed.sheet_name,
                 other_kind=rule.other_kind,
                 other_file=rejected[-1].path.name,
             )
         )
-    status = "名单被退回" if rejected else "未收到名单"
+    words = _words(parsed.spec.kind, rule)
+    status = rejected_status(words["theirs"]) if rejected else missing_status(words["theirs"])
     return Reconciliation(
-        parsed.spec.kind, unit, rule.label, stated, None, status, result.path.name, is_count=rule.other_column is None
+        parsed.spec.kind,
+        unit,
+        rule.label,
+        stated,
+        None,
+        status,
+        result.path.name,
+        is_count=rule.other_column is None,
+        **words,
     )
 
 

@@ -5,6 +5,8 @@ Each code has one severity and one message template (problem + how to fix it), i
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,42 +211,21 @@ CODES: dict[str, Code] = {
         "手机号为 1 开头的 11 位数字;固定电话请写上区号,区号和号码之间可加短横线",
         title="联系电话格式不对",
     ),
-    "income_not_eligible": Code(
-        ERROR,
-        "困难类别为“{tier}”,但家庭人均月收入为 {per_head} 元,不低于{limit_name} {limit} 元",
-        "人均月收入 =(家庭年收入 − 刚性支出)÷ 12 ÷ 家庭人口。请核对这几项,或改为符合条件的困难类别",
-        title="收入不符合困难类别",
-    ),
-    "expense_not_eligible": Code(
-        ERROR,
-        "困难类别为“意外致困”,但刚性支出 {expense} 元只占家庭年收入 {income} 元的 {ratio},未超过 {threshold}",
-        "意外致困要求刚性支出(医疗、子女教育、灾害损失)超过家庭年收入的 {threshold}。请核对金额,或改为符合条件的困难类别",
-        title="支出不符合意外致困",
-    ),
-    "below_standard": Code(
-        ERROR,
-        "慰问金额 {value} 元低于“{tier}”的慰问标准 {standard} 元",
-        "慰问金不得低于标准,请调整为不少于 {standard} 元",
-        title="慰问金低于标准",
-    ),
-    "archive_missing": Code(
-        WARNING, "未填写建档编号", "慰问金原则上只发放给已建档的困难职工家庭,请补填建档编号", title="未填写建档编号"
-    ),
     "duplicate_in_file": Code(
         ERROR,
-        "此身份证号与{other_place}重复,同一人出现了两次",
-        "请删除重复的一行,或核对身份证号",
+        "此{key_name}与{other_place}重复,同一{subject}出现了两次",
+        "请删除重复的一行,或核对{key_name}",
         title="本表内重复",
     ),
     "duplicate_across_files": Code(
         ERROR,
-        "此人也在“{other_unit}”报送的表中({other_file} {other_place})",
-        "同一人只能由一个单位报送(不重复、不交叉),请与对方单位核实后保留一处",
+        "此{subject}也在“{other_unit}”报送的表中({other_file} {other_place})",
+        "同一{subject}只能由一个单位报送(不重复、不交叉),请与对方单位核实后保留一处",
         title="与其他单位重复",
     ),
     "total_mismatch": Code(
         ERROR,
-        "合计行的“{field}”为 {value},但各行相加为 {computed}(相差 {difference})",
+        "合计行的“{field}”为 {value},但各行相加为 {computed:,}(相差 {difference:,})",
         "请按各行实际金额改正合计",
         title="合计行与各行之和不符",
     ),
@@ -261,84 +242,26 @@ CODES: dict[str, Code] = {
         "请只报送本单位的表格;代其他单位报送的,请由该单位用其登记的邮箱发送",
         title="发件人与填报单位不符",
     ),
-    # rules that need earlier periods
-    "barred": Code(
-        ERROR,
-        "此人已被取消本年度补助资格({reason})",
-        "虚报冒领者取消其次年补助资格;请从名单中删除此人,或与工会办公室核实",
-        title="已被取消补助资格",
-    ),
-    "below_last_year": Code(
-        WARNING,
-        "慰问金额 {value} 元低于此人上年同期({last_period},{last_unit})的 {last_amount} 元",
-        "慰问标准不得低于上年;如确有原因,请在备注中说明",
-        title="慰问金低于上年",
-    ),
-    "too_many_visits": Code(
-        WARNING,
-        "此人 12 个月内第 {count} 次受慰问(此前:{periods}),超过规定的 {maximum} 次",
-        "请核实是否重复慰问;确需慰问的请在备注中说明原因",
-        title="一年内慰问次数过多",
-    ),
-    # 统计表
-    "parts_mismatch": Code(
-        ERROR,
-        "合计 {value} 元不等于四项慰问金额与物资折款之和 {computed} 元(相差 {difference} 元)",
-        "请核对各项金额,或改正合计",
-        title="合计与各项之和不符",
-    ),
-    "sources_mismatch": Code(
-        ERROR,
-        "资金来源之和为 {sources} 元,与合计 {total} 元不符",
-        "工会经费、财政拨款、社会捐助、其他四项之和应等于合计",
-        title="资金来源与合计不符",
-    ),
-    "count_amount_mismatch": Code(
-        ERROR,
-        "{group}的“{field}”为 {value},慰问金额为 {paid} 元,两者不一致",
-        "有金额就要填人(户)数,有人(户)数就要填金额;都没有请都填 0",
-        title="人数与金额不对应",
-    ),
-    "per_household_below_standard": Code(
-        ERROR,
-        "困难职工户均慰问金额为 {average} 元,低于标准 {standard} 元",
-        "请核对户数和金额;每户慰问金不得低于标准",
-        title="户均慰问金低于标准",
-    ),
-    # across forms
-    "reconcile_mismatch": Code(
-        ERROR,
-        "统计表的“{field}”为 {value},但本单位已受理的{other_kind}({other_file})合计为 {other}(相差 {difference})",
-        "统计表应与慰问名单一致,请核对后改正统计表,或重报名单",
-        title="统计表与名单不一致",
-    ),
-    "reconcile_list_rejected": Code(
-        WARNING,
-        "本单位的{other_kind}({other_file})已被退回,统计表暂时无法与之核对",
-        "请尽快重报{other_kind};名单受理后系统会自动核对",
-        title="名单被退回无法核对",
-    ),
 }
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem, as data: where it is, what was found, the code's severity and title, the message, and the
+    parameters the message was filled with (the other file, the computed value, the difference …), kept so that
+    report.json's readers need not parse Chinese to get them."""
+
     code: str
     file: str
+    severity: str
+    title: str
     sheet: str | None = None
     cell: str | None = None
     field: str | None = None
     value: str | None = None
     problem: str = ""
     fix: str = ""
-
-    @property
-    def severity(self) -> str:
-        return CODES[self.code].severity
-
-    @property
-    def title(self) -> str:
-        return CODES[self.code].title
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
 
     @property
     def message(self) -> str:
@@ -354,30 +277,50 @@ class Finding:
             "field": self.field,
             "value": None if self.value is None else show(self.value),
             "message": show(self.message),
+            "params": {name: _json_value(value, show) for name, value in self.params.items()},
         }
+
+
+def _json_value(value: Any, show: Callable[[str], str]) -> Any:
+    """A parameter as report.json holds it: numbers and flags as they are, a Decimal as its exact text."""
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return show(str(value))
+
+
+def code_definition(code: str, codes: Mapping[str, Code] | None = None) -> Code:
+    """A code's definition: the form's own (`codes`, a spec's) or the engine's general one."""
+    if codes and code in codes:
+        return codes[code]
+    return CODES[code]
 
 
 def make_finding(
     code: str,
     file: str,
     *,
+    codes: Mapping[str, Code] | None = None,
     sheet: str | None = None,
     cell: str | None = None,
     field: str | None = None,
     value: Any = None,
     **params: Any,
 ) -> Finding:
-    """Build a finding, filling the code's templates with field, value and params."""
-    template = CODES[code]
+    """Build a finding, filling the code's templates with field, value and params; `codes` are the form's own
+    codes (its spec's), looked up before the general ones."""
+    template = code_definition(code, codes)
     shown = None if value is None else str(value)
     fill = {"field": field or "", "value": shown or "", **params}
     return Finding(
         code=code,
         file=file,
+        severity=template.severity,
+        title=template.title,
         sheet=sheet,
         cell=cell,
         field=field,
         value=shown,
         problem=template.problem.format(**fill),
         fix=template.fix.format(**fill),
+        params=params,
     )

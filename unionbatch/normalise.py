@@ -169,6 +169,7 @@ class ParsedSheet:
         finding = make_finding(
             code,
             self.file,
+            codes=self.spec.codes,
             sheet=self.sheet_of(row),
             cell=self.cell(row, key),
             field=self.spec.column(key).header,
@@ -271,6 +272,11 @@ def _read_part(location: Location, offset: int) -> _Part:
 _COUNT_HEADERS = ("户数", "人数", "人次", "名单人数")
 
 
+def _person_keys(spec: FormSpec) -> tuple[str, ...]:
+    """The columns whose being filled in makes a row a person's (or a subject's), not a labelled figure."""
+    return tuple(key for key in (spec.key_column, spec.person.name if spec.person else None) if key)
+
+
 def _figures(sheet: SheetData, spec: FormSpec) -> SheetFigures:
     """The rows of a 汇总 sheet under its header: each row's label (its first text) and the form's totals it
     states (the form's total columns, and a 户数 / 人数 column as the row count under the key `rows`)."""
@@ -285,7 +291,7 @@ def _figures(sheet: SheetData, spec: FormSpec) -> SheetFigures:
         if count is not None:
             columns["rows"] = count
         if len(columns) > len(best[1]):
-            best = (index, columns, [matched[key] for key in (spec.key_column, "name") if key in matched])
+            best = (index, columns, [matched[key] for key in _person_keys(spec) if key in matched])
     header_row, columns, person_columns = best
     rows = []
     for index in range(header_row + 1, len(sheet.rows) if columns else 0):

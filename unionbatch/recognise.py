@@ -214,8 +214,9 @@ def _split_summaries(locations: list[Location]) -> tuple[list[Location], list[Sh
 
 
 def _key_values(location: Location) -> set[str]:
-    key = location.spec.key_column or "name"
-    column = location.columns.get(key)
+    spec = location.spec
+    key = spec.key_column or (spec.person.name if spec.person else None)
+    column = location.columns.get(key) if key else None
     if column is None:
         return set()
     values = set()

@@ -345,22 +345,22 @@ def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
 
 
 def reconciliation_sheet(checks: Sequence[Reconciliation]) -> OutSheet:
-    """与名单核对: one row per unit, each figure as its form states it, as the other form adds up, and the
-    difference; disagreements highlighted; a unit left out of either roll-up says so; the notes reconcile the
-    two roll-ups' totals from what the sheet prints."""
+    """与{theirs}核对 (与名单核对): one row per unit, each figure as its form states it, as the other form adds up,
+    and the difference; disagreements highlighted; a unit left out of either roll-up says so; the notes reconcile
+    the two roll-ups' totals from what the sheet prints. The forms are named as the spec's Reconcile names them."""
     labels = list(dict.fromkeys(row.label for row in checks))
     counts = {row.label: row.is_count for row in checks}
     units: dict[str, list[Reconciliation]] = {}
     for row in checks:
         units.setdefault(row.unit, []).append(row)
-    kind, other_kind = checks[0].kind, "慰问名单"
+    kind, other_kind, ours, theirs = checks[0].kind, checks[0].other_kind, checks[0].ours, checks[0].theirs
     columns = [OutColumn("单位", "text", 20)]
     for label in labels:
         number = "int" if counts[label] else "money"
         name = label.removesuffix("(元)")
         columns += [
-            OutColumn(f"{name}·统计表", number, 12, True),
-            OutColumn(f"{name}·名单", number, 12, True),
+            OutColumn(f"{name}·{ours}", number, 12, True),
+            OutColumn(f"{name}·{theirs}", number, 12, True),
             OutColumn(f"{name}·差额", number, 10),
         ]
     columns += [OutColumn("结果", "text", 10), OutColumn("说明", "text", 40)]
@@ -375,15 +375,15 @@ def reconciliation_sheet(checks: Sequence[Reconciliation]) -> OutSheet:
             shown = row is not None and row.counted and row.stated is not None and row.other is not None
             difference = row.stated - row.other if shown else None  # type: ignore[operator, union-attr]
             line += [stated, other, _shown(difference, counts[label])]
-        result, note, mark = _verdict(found, kind, other_kind)
+        result, note, mark = _verdict(found, kind, other_kind, ours, theirs)
         rows.append([*line, result, note])
         marks.append(mark)
     notes = [
-        "“统计表”列只计入本汇总的统计表,“名单”列只计入慰问名单汇总的名单:两列的合计分别等于两份汇总的数字。",
+        f"“{ours}”列只计入本汇总的{ours},“{theirs}”列只计入{other_kind}汇总的{theirs}:两列的合计分别等于两份汇总的数字。",
         *_reconcile_notes(checks, labels, counts, kind, other_kind),
     ]
     return OutSheet(
-        "与名单核对",
+        f"与{theirs}核对",
         columns,
         rows,
         title=f"{kind}与{other_kind}核对",
@@ -404,18 +404,20 @@ def _shown(value: Any, is_count: bool) -> Any:
     return int(value) if is_count and value is not None else value
 
 
-def _verdict(found: Sequence[Reconciliation], kind: str, other_kind: str) -> tuple[str, str, str]:
+def _verdict(
+    found: Sequence[Reconciliation], kind: str, other_kind: str, ours: str, theirs: str
+) -> tuple[str, str, str]:
     """(结果, 说明, highlight) of one unit's rows."""
     first = found[0]
     if first.stated is None:
-        return first.status, f"未收到{kind},名单已计入{other_kind}汇总", ""
+        return first.status, f"未收到{kind},{theirs}已计入{other_kind}汇总", ""
     if not first.counted:
         worst = "不一致" if any(row.status == "不一致" for row in found) else first.status
         stated = "、".join(f"{row.label} {_plain_number(row.stated, row.is_count)}" for row in found)
         return worst, f"{kind}被退回修改,未计入本汇总(表中填报 {stated})", "rejected"
-    if first.status == "名单被退回":
-        return first.status, f"{other_kind}被退回修改,未计入{other_kind}汇总;本汇总计入了统计表的数字", "mismatch"
-    if first.status == "未收到名单":
+    if first.other_rejected:
+        return first.status, f"{other_kind}被退回修改,未计入{other_kind}汇总;本汇总计入了{ours}的数字", "mismatch"
+    if first.other_missing:
         return first.status, f"未收到{other_kind}", "mismatch"
     if any(row.status == "不一致" for row in found):
         return "不一致", "", "mismatch"

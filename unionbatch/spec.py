@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import importlib.util
+import importlib
+import pkgutil
 import re
-import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone", "mark")  # mark: a √ box, ticked or not
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_PACKAGE = "schemas"  # the forms: a package imported by name (the project root is on sys.path)
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,43 @@ class Column:
 @dataclass(frozen=True)
 class Reconcile:
     """A figure on this form that must equal what the same unit's accepted `other_kind` adds up to:
-    the sum of `other_column`, or its number of rows when `other_column` is None."""
+    the sum of `other_column`, or its number of rows when `other_column` is None.
+
+    The reconciliation speaks the form's own words: `ours` and `theirs` name the two forms in the office's
+    与{theirs}核对 sheet (统计表 / 名单; by default the forms' kinds), and the findings it raises are the form's own
+    codes (its spec's `codes=`): `mismatch_code` when the figures differ, filled with field, value, other_kind,
+    other_file, other and difference; `rejected_code` when the unit's other form was sent back, with other_kind
+    and other_file."""
 
     column: str
     other_kind: str
     other_column: str | None
     label: str
+    mismatch_code: str
+    rejected_code: str
+    ours: str = ""
+    theirs: str = ""
+
+
+@dataclass(frozen=True)
+class Unique:
+    """Columns whose values together name what one row stands for (a person by 身份证号): listed once in a file,
+    and by one unit only across the batch. A column of kind "id" counts only valid 身份证号 (an invalid one has
+    its own finding); any other counts every filled-in value, compared without spaces and full-width folded.
+    `subject` is what a row stands for in the duplicate messages (人: 此人也在…, 同一人…)."""
+
+    columns: tuple[str, ...]
+    subject: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """The columns that name a person on a form: 姓名 (a resubmission's changes name the person), and where the
+    form has them 身份证号 and 性别 (`gender_matches_id` checks one against the other)."""
+
+    name: str
+    id_number: str | None = None
+    gender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,12 +152,14 @@ class FormSpec:
     history_rules: tuple[HistoryRule, ...] = ()  # rules that look at earlier periods (the ledger)
     batch_rules: tuple[BatchRule, ...] = ()  # rules that look at other forms' accepted sheets of this batch
     unit_column: str | None = None
-    key_column: str | None = None
+    key_column: str | None = None  # what names a row across periods: the ledger's person key, history rules, versions
     total_columns: tuple[str, ...] = ()
     header_fields: tuple[str, ...] = ("填报单位", "填报日期")
     min_header_matches: int = 4
     output_file: str | None = None  # the consolidated workbook's name; default 《kind》汇总.xlsx
     reconcile: tuple[Reconcile, ...] = ()
+    unique: Unique | None = None  # what may be listed only once (None: no duplicate check)
+    person: Person | None = None  # the columns naming a person, on a form that lists people
     identity: tuple[str, ...] = ()  # columns naming a row across two versions (default: key or unit column)
     compared: tuple[str, ...] = ()  # columns whose changes a resubmission reports (default: total_columns)
     roster_default: bool = True  # expected from a roster unit that lists no forms (not so for one activity's forms)
@@ -216,32 +249,57 @@ def configure(specs: Mapping[str, FormSpec], form_policies: Mapping[str, Any]) -
 
 
 @functools.cache
-def load_specs(directory: Path = SCHEMAS_DIR) -> dict[str, FormSpec]:
-    """Import every `schemas/*.py` that defines SPEC (or SPECS), once per process; key the specs by form kind.
-    Codes a spec brings are registered with the findings. Files named _*.py are helpers, not forms.
-
-    Loaded once so that every spec's functions stay the module's own (worker processes pickle them by name)."""
+def load_specs(package: str = SCHEMAS_PACKAGE) -> dict[str, FormSpec]:
+    """Import every module of the `schemas` package (by name) that defines SPEC (or SPECS); key the specs by form
+    kind. Modules named _*.py are helpers, not forms. Importing `schemas.relief_list` yourself gives the same
+    module, so the same SPEC object. The specs are checked (`check_specs`)."""
     specs: dict[str, FormSpec] = {}
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module_spec = importlib.util.spec_from_file_location(f"schemas.{path.stem}", path)
-        assert module_spec and module_spec.loader
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_spec.name] = module  # dataclasses in the spec look their module up here
-        module_spec.loader.exec_module(module)
+    for name in _form_modules(package):
+        module = importlib.import_module(f"{package}.{name}")
         for spec in getattr(module, "SPECS", (getattr(module, "SPEC", None),)):
             if isinstance(spec, FormSpec):
                 specs[spec.kind] = spec
-                register_codes(spec.codes)
+    check_specs(specs)
     return specs
 
 
-def register_codes(codes: Mapping[str, Code]) -> None:
-    for code, definition in codes.items():
-        if CODES.get(code, definition) != definition:
-            raise ValueError(f"finding code {code} defined twice, differently")
-        CODES[code] = definition
+def check_specs(specs: Mapping[str, FormSpec]) -> None:
+    """ValueError when the specs' finding codes clash (`finding_codes`), a spec's `unique` or `person` names a
+    column it does not have, or a reconciliation names a code its form does not define: a spec's mistake, found
+    when the specs are loaded, not when a file needs it."""
+    finding_codes(specs)
+    for spec in specs.values():
+        named = [
+            *(spec.unique.columns if spec.unique else ()),
+            *(dataclasses.astuple(spec.person) if spec.person else ()),
+        ]
+        for key in named:
+            if key is not None and not spec.has_key(key):
+                raise ValueError(f"form {spec.kind}: its unique or person column {key} is not among its columns")
+        for rule in spec.reconcile:
+            for code in (rule.mismatch_code, rule.rejected_code):
+                if code not in spec.codes:
+                    raise ValueError(f"form {spec.kind}: reconciliation code {code} is not among the form's codes")
+
+
+def _form_modules(package: str) -> list[str]:
+    found = importlib.import_module(package)
+    return sorted(info.name for info in pkgutil.iter_modules(found.__path__) if not info.name.startswith("_"))
+
+
+def finding_codes(specs: Mapping[str, FormSpec]) -> dict[str, Code]:
+    """Every finding code a run can raise: the engine's general ones and each form's own, built from the specs
+    (nothing global is changed). A form's code may not reuse a general code's name, nor another form's with a
+    different definition (ValueError)."""
+    codes = dict(CODES)
+    for spec in specs.values():
+        for code, definition in spec.codes.items():
+            if code in CODES:
+                raise ValueError(f"form {spec.kind}: finding code {code} is one of the engine's general codes")
+            if codes.get(code, definition) != definition:
+                raise ValueError(f"finding code {code} defined twice, differently")
+            codes[code] = definition
+    return codes
 
 
 def column_letter(index: int) -> str:

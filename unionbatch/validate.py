@@ -249,12 +249,16 @@ def id_gender(id_number: str) -> str:
 
 
 def gender_matches_id(sheet: ParsedSheet, _policy: Any) -> list[Finding]:
-    """A row rule for any form with `gender` and `id_number` columns: 性别 must agree with the ID."""
+    """A row rule for any form whose `person` names a gender and an ID column: 性别 must agree with the ID."""
+    person = sheet.spec.person
+    if person is None or person.gender is None or person.id_number is None:
+        raise ValueError(f"form {sheet.spec.kind}: gender_matches_id needs the spec's person gender and id_number")
     findings = []
-    rows = zip(sheet.frame.index, sheet.frame["gender"].tolist(), sheet.frame["id_number"].tolist(), strict=True)
+    frame = sheet.frame
+    rows = zip(frame.index, frame[person.gender].tolist(), frame[person.id_number].tolist(), strict=True)
     for row, gender, id_number in rows:
         if gender in ("男", "女") and valid_id(id_number) and gender != id_gender(id_number):
-            findings.append(sheet.finding("gender_mismatch", int(row), "gender", expected=id_gender(id_number)))
+            findings.append(sheet.finding("gender_mismatch", int(row), person.gender, expected=id_gender(id_number)))
     return findings
 
 
@@ -267,22 +271,71 @@ def valid_phone(value: str) -> bool:
 
 
 def duplicate_findings(parsed: ParsedSheet) -> list[Finding]:
-    """The same key (身份证号) twice in one file: an error on every repeat, naming the first row."""
-    key = parsed.spec.key_column
-    if key is None or not parsed.has_column(key):
+    """The same key (the spec's `unique` columns: 身份证号) twice in one file: an error on every repeat, naming
+    the first row."""
+    unique = parsed.spec.unique
+    if unique is None:
         return []
     first_seen: dict[str, int] = {}
     findings = []
-    for row, value in parsed.frame[key].items():
-        if not valid_id(value):
-            continue
-        if value in first_seen:
-            within = "本表" if len(parsed.locations) == 1 else "本文件"
-            place = f"{within}{parsed.place(first_seen[value])}"
-            findings.append(parsed.finding("duplicate_in_file", row, key, other_place=place))
-        else:
-            first_seen[value] = row
+    for row, key in unique_keys(parsed):
+        first = first_seen.setdefault(key, row)
+        if first != row and usable_key(parsed.spec, key):
+            place = f"{'本表' if len(parsed.locations) == 1 else '本文件'}{parsed.place(first)}"
+            words = wording(parsed.spec)
+            findings.append(parsed.finding("duplicate_in_file", row, unique.columns[0], other_place=place, **words))
     return findings
+
+
+KEY_SEPARATOR = "\x1f"  # between the parts of a key of several columns
+
+
+def unique_keys(parsed: ParsedSheet) -> list[tuple[int, str]]:
+    """(Excel row, key) of every row with all of the spec's `unique` columns filled in. A key is compared as is;
+    whether it counts (a valid 身份证号) is `usable_key`'s to say, asked only of keys seen twice."""
+    unique = parsed.spec.unique
+    if unique is None or not all(parsed.has_column(key) for key in unique.columns):
+        return []
+    ids = [parsed.spec.column(key).kind == "id" for key in unique.columns]
+    rows = parsed.frame.index.tolist()
+    parts = [
+        [_key_part(value, is_id) for value in parsed.frame[key].tolist()]
+        for key, is_id in zip(unique.columns, ids, strict=True)
+    ]
+    keys = []
+    for row, values in zip(rows, zip(*parts, strict=True), strict=True):
+        if all(value is not None for value in values):
+            keys.append((int(row), KEY_SEPARATOR.join(values)))
+    return keys
+
+
+def _key_part(value: Any, is_id: bool) -> str | None:
+    if is_id:
+        return value if isinstance(value, str) else None
+    if value is None or isinstance(value, Invalid):
+        return None
+    text = header_key(value)
+    return text or None
+
+
+def usable_key(spec: FormSpec, key: str) -> bool:
+    """A key counts when each of its 身份证号 parts is valid (an invalid one has its own finding already)."""
+    unique = spec.unique
+    if unique is None:
+        return False
+    parts = key.split(KEY_SEPARATOR)
+    return all(
+        valid_id(part) for column, part in zip(unique.columns, parts, strict=True) if spec.column(column).kind == "id"
+    )
+
+
+def wording(spec: FormSpec) -> dict[str, str]:
+    """The duplicate messages' words: what the key is (身份证号) and what a row stands for (人)."""
+    assert spec.unique is not None
+    return {
+        "key_name": "、".join(spec.column(key).header for key in spec.unique.columns),
+        "subject": spec.unique.subject,
+    }
 
 
 def total_findings(parsed: ParsedSheet) -> list[Finding]:
@@ -305,8 +358,8 @@ def total_findings(parsed: ParsedSheet) -> list[Finding]:
                         cell=parsed.cell(total.row, key),
                         field=parsed.spec.column(key).header,
                         value=display(total.values.get(key)),
-                        computed=f"{computed:,.2f}",
-                        difference=f"{stated - computed:,.2f}",
+                        computed=computed.quantize(FEN),
+                        difference=(stated - computed).quantize(FEN),
                     )
                 )
     return findings
@@ -378,6 +431,7 @@ def _figure_mismatches(
         stated = value if isinstance(value, Decimal) else parse_number(value)
         if not isinstance(stated, Decimal) or key not in expected or stated == expected[key]:
             continue
+        exponent = Decimal(1) if key == "rows" else FEN  # a number of rows, else an amount to the fen
         findings.append(
             make_finding(
                 "total_mismatch",
@@ -386,8 +440,8 @@ def _figure_mismatches(
                 cell=cell_ref(row, column),
                 field="人数" if key == "rows" else parsed.spec.column(key).header,
                 value=display(value),
-                computed=f"{expected[key]:,.2f}" if key != "rows" else f"{expected[key]:,.0f}",
-                difference=f"{stated - expected[key]:,.2f}" if key != "rows" else f"{stated - expected[key]:,.0f}",
+                computed=expected[key].quantize(exponent),
+                difference=(stated - expected[key]).quantize(exponent),
             )
         )
     return findings

@@ -17,6 +17,7 @@ from typing import Any
 
 from .normalise import Invalid, ParsedSheet, parse_date
 from .report import FileResult, unit_key
+from .spec import FormSpec
 from .validate import valid_id
 
 
@@ -80,9 +81,9 @@ def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
         return changes
     before, after = _rows_by_identity(old, identity), _rows_by_identity(new, identity)
     for subject in after.keys() - before.keys():
-        changes.items.append(Change("新增", _describe(after[subject], subject)))
+        changes.items.append(Change("新增", _describe(spec, after[subject], subject)))
     for subject in before.keys() - after.keys():
-        changes.items.append(Change("删除", _describe(before[subject], subject)))
+        changes.items.append(Change("删除", _describe(spec, before[subject], subject)))
     for subject in after.keys() & before.keys():
         for column in spec.compared or spec.total_columns:
             was, now = before[subject].get(column), after[subject].get(column)
@@ -91,7 +92,7 @@ def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
                 changes.items.append(
                     Change(
                         "修改",
-                        _describe(after[subject], subject),
+                        _describe(spec, after[subject], subject),
                         spec.column(column).header,
                         _text(was, kind),
                         _text(now, kind),
@@ -102,19 +103,22 @@ def diff(old: ParsedSheet, new: ParsedSheet, old_file: str) -> Changes:
 
 
 def _rows_by_identity(parsed: ParsedSheet, identity: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Rows by their identity; a row whose identity is missing, or names an invalid 身份证号, names nobody."""
+    ids = [index for index, column in enumerate(identity) if parsed.spec.column(column).kind == "id"]
     rows = {}
     for record in parsed.frame.to_dict("records"):
         values = [record.get(column) for column in identity]
         if any(value is None or isinstance(value, Invalid) for value in values):
             continue
-        if identity == (parsed.spec.key_column,) and not valid_id(values[0]):
+        if not all(valid_id(values[index]) for index in ids):
             continue
         rows.setdefault(" ".join(_text(value, "int") for value in values), record)
     return rows
 
 
-def _describe(record: dict[str, Any], subject: str) -> str:
-    name = record.get("name")
+def _describe(spec: FormSpec, record: dict[str, Any], subject: str) -> str:
+    """A row by its person's name and its identity (王芳(110…)), or by its identity alone."""
+    name = record.get(spec.person.name) if spec.person else None
     return f"{name}({subject})" if isinstance(name, str) and name not in subject else subject
 
 
