@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from tests.conftest import SAMPLES
 from tests.factory import make_people, with_changes
+from unionbatch.annotate import Annotated, annotate_copy
+from unionbatch.isolate import WorkerPool
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.read import Limits, ReadFailure, read_book
 
@@ -139,3 +141,23 @@ def test_a_csv_beyond_the_row_limit_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ReadFailure) as refused:
         read_book(path, Limits(max_rows=4))
     assert refused.value.code == "too_large" and "7 行" in refused.value.reason
+
+
+def test_a_long_csv_with_one_mistake_still_gets_its_annotated_copy(tmp_path: Path, specs, policy) -> None:
+    """A 12,000-person export: the copy is rebuilt row by row through openpyxl within the run's time limit for a
+    job (looking up each appended row by number once scanned the whole sheet each time: the job was given up)."""
+    people = make_people(12_000, seed=31)
+    people[11_000] = with_changes(people[11_000], phone="12345")
+    path = tmp_path / "全市名单.csv"
+    path.write_bytes(csv_text(people).encode("utf-8"))
+    [result] = check_files([path], specs, policy)
+    assert ("phone_invalid", "E11003") in [(f.code, f.cell) for f in result.findings]  # (and chance duplicates)
+    pool = WorkerPool(1)  # as a run makes its copies: in a worker, given up after the run's time limit
+    try:
+        [copy] = pool.run(annotate_copy, [(path, result.findings, tmp_path / "批注.xlsx")])
+    finally:
+        pool.close()
+    assert isinstance(copy, Annotated), copy
+    sheet = load_workbook(copy.path, read_only=True)["全市名单"]
+    [[phone]] = sheet.iter_rows(min_row=11_003, max_row=11_003, min_col=5, max_col=5, values_only=True)
+    assert phone == "12345"

@@ -12,8 +12,11 @@ import time
 import zipfile
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from tests.conftest import CORPUS, SAMPLES, policy_without_register
 from tests.factory import fill_template, make_people
+from unionbatch.annotate import annotate_copy
 from unionbatch.isolate import Lost, WorkerPool
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import LEDGER, check_all, check_file, check_files, run_batch, worker_pool
@@ -247,3 +250,5 @@ def test_an_xls_holding_a_zip_end_record_is_left_to_the_reader(tmp_path: Path, s
     assert zipfile.is_zipfile(path)
     [result] = check_files([path], specs, policy)
     assert result.findings[0].code in ("not_a_form", "file_unreadable")
+    copy = annotate_copy(path, result.findings, tmp_path / "批注.xlsx")  # rebuilt from values, not opened as a zip
+    assert copy is not None and load_workbook(copy.path).sheetnames[0] == "错误清单"

@@ -239,9 +239,10 @@ def _open_copy(path: Path, book: Any) -> tuple[Workbook, list[str]] | None:
         if sheet.name == META_SHEET:
             continue
         worksheet = workbook.create_sheet(sheet_title(sheet.name))
-        for cells in sheet.rows:
+        for number, cells in enumerate(sheet.rows, start=1):
             worksheet.append([_cell_value(value) for value in cells])
-            _keep_text(worksheet[worksheet.max_row])
+            # cell() and not worksheet[number]: that scans every cell for max_column, each row
+            _keep_text(worksheet.cell(number, column) for column in range(1, len(cells) + 1))
     rebuilt = [] if path.suffix.lower() == ".csv" else ["字体、颜色、边框、列宽等格式", "公式(只保留了计算结果)"]
     return workbook, rebuilt + _unmodelled(path)
 
@@ -250,7 +251,11 @@ def _unmodelled(path: Path) -> list[str]:
     """What of the package openpyxl does not carry over: pictures in cells (WPS), pictures, shapes, charts."""
     if not zipfile.is_zipfile(path):
         return []
-    with zipfile.ZipFile(path) as archive:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:  # random bytes can look like a zip's end record (an .xls, a damaged file)
+        return []
+    with archive:
         names = archive.namelist()
 
         def text(name: str) -> bytes:
