@@ -256,7 +256,8 @@ def test_remind_send_without_smtp_writes_eml_files(tmp_path: Path) -> None:
     )
     outbox = tmp_path / "out" / "2026-11" / "outbox"
     assert result.output.splitlines()[-1] == f"未设置 SMTP:4 封催报邮件保存在 {outbox};未登记邮箱:丙工会"
-    assert "贵单位尚未报送" in parse(outbox / "催报_001.eml").get_body(("plain",)).get_content()
+    [first, *_] = sorted(outbox.iterdir())
+    assert "贵单位尚未报送" in parse(first).get_body(("plain",)).get_content()
 
 
 def test_without_roster_emails_any_sender_is_accepted(tmp_path: Path) -> None:

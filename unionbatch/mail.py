@@ -16,7 +16,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.header import decode_header, make_header
@@ -70,6 +70,7 @@ class MailError(Exception):
 class MailSettings:
     office_address: str = ""
     office_name: str = "工会办公室"
+    office_phone: str = ""  # in every mail's signature, for a unit with questions
     imap_host: str = ""
     imap_port: int = 993
     imap_user: str = ""
@@ -427,9 +428,21 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     return mask_text("\n".join(lines))
 
 
+def letter(settings: MailSettings, addressee: str, paragraphs: Sequence[str], day: dt.date) -> str:
+    """A mail's text as the office writes one: the addressee, a greeting, the paragraphs, thanks, and the office's
+    signature (name, phone, address) with the date. What comes from submissions (addressee, paragraphs) is masked;
+    the office's own phone number is not."""
+    signature = [settings.office_name]
+    signature += [f"联系电话:{settings.office_phone}"] if settings.office_phone else []
+    signature += [f"邮箱:{settings.office_address}"] if settings.office_address else []
+    text = mask_text("\n".join([f"{addressee}:", "", "您好!", *paragraphs]))
+    return "\n".join([text, "", "谢谢!", "", *signature, f"{day:%Y年%-m月%-d日}"])
+
+
 def reminder_message(settings: MailSettings, to: str, subject: str, text: str) -> EmailMessage:
+    """A reminder; `text` is a `letter` (masked already)."""
     message = _message(settings, to, mask_text(subject))
-    message.set_content(mask_text(text))
+    message.set_content(text)
     return message
 
 
@@ -518,13 +531,18 @@ def _queued(settings: MailSettings, eml: Path) -> EmailMessage:
     return _from_office(message, settings)  # type: ignore[arg-type]
 
 
-def send_messages(settings: MailSettings, messages: Iterable[EmailMessage]) -> int:
+def send_messages(
+    settings: MailSettings, messages: Iterable[EmailMessage], sent: Callable[[int], None] | None = None
+) -> int:
+    """Send the messages over one connection; `sent(index)` is told as each one has gone."""
     try:
         with _smtp(settings) as server:
             count = 0
-            for message in messages:
+            for index, message in enumerate(messages):
                 server.send_message(message)
                 count += 1
+                if sent is not None:
+                    sent(index)
     except (smtplib.SMTPException, OSError) as error:
         raise MailError(_server_reason(settings, error)) from error
     return count
