@@ -21,6 +21,7 @@ from .failures import os_reason
 from .inbox import default_settle_seconds
 from .mail import MailSettings, parse_settings
 from .read import Limits
+from .report import unit_key
 from .spec import FormSpec, configure
 
 
@@ -80,6 +81,15 @@ class Policy:
         """True when files of `kind` arriving after its closing time are rejected (报名截止): no use asking for them."""
         spec = self.specs.get(kind)
         return spec is not None and spec.closes_at is not None and spec.closes_at(self.for_form(kind)) is not None
+
+    def roster_rank(self, unit: str) -> tuple[int, str]:
+        """Where a unit's rows go in the consolidated workbooks: in the roster's order, the units not on it after,
+        by name."""
+        key = unit_key(unit)
+        for position, listed in enumerate(self.roster):
+            if unit_key(listed.name) == key:
+                return position, ""
+        return len(self.roster), key
 
     def units_of_sender(self, address: str) -> list[str]:
         """Roster units that list this email address."""
