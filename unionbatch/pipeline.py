@@ -657,6 +657,8 @@ def _write_outputs(
     }
     for result in report.files:
         if result.parsed is not None:
+            if result.parsed.spec.reply_lines is not None and result.current:  # from its rows, before they go
+                result.reply_lines = result.parsed.spec.reply_lines(result.parsed.frame, policy.for_form(result.kind))
             result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
     _return_freed_memory()
     for kind in specs:
