@@ -173,7 +173,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 def remind(
     out: Path, period: str | None, policy_path: Path | None, send_mail: bool, due: bool, when: str | None
 ) -> None:
-    """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
+    """列出本期未报送或被退回的单位和给每个单位的催报通知;--send 时发邮件,--due 时只取今天该发的(供 cron 每天运行)。"""
     from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
     from unionbatch.remind import ReminderError, deliver_reminders, due_reminders, due_today  # `validate` starts faster
 

@@ -17,8 +17,7 @@ from unionbatch.pipeline import run_batch
 PERIOD = "2026-11"
 UNIT_ADDRESS = "jwc@school.example.org"
 SETTINGS = (
-    '[email]\noffice_address = "gonghui@example.org"\noffice_name = "校工会办公室"\n'
-    'office_phone = "0591-83001234"\n\n'
+    '[email]\noffice_address = "gonghui@example.org"\noffice_name = "校工会办公室"\noffice_phone = "0591-83001234"\n\n'
 )
 
 
@@ -92,7 +91,9 @@ def test_problems_are_told_in_words_first_then_where(tmp_path: Path) -> None:
     body = text(reply)
     [first] = [line for line in body.splitlines() if line.startswith("1. ")]
     assert first.startswith("1. 身份证号“12345”") and first.endswith("(慰问名单 D4 单元格)")
-    assert "第一张工作表“错误清单”" in body and [a.get_filename() for a in reply.iter_attachments()] == ["名单_批注.xlsx"]
+    assert "第一张工作表“错误清单”" in body and [a.get_filename() for a in reply.iter_attachments()] == [
+        "名单_批注.xlsx"
+    ]
     assert "修改后请回复本邮件,重新附上整张表格。" in body
 
 
