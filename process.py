@@ -160,7 +160,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 @option(
     "--due",
     is_flag=True,
-    help="只列出(加 --send 时只发送)今天该发的催报:截止前几天起每天、截止当天和逾期后,每个单位每种表单每天至多一封;供 cron 每天运行",
+    help="只列出(加 --send 时只发送)今天该发的催报:截止前几天起每天、截止当天和逾期后,每个单位每种表单每天至多一封;供每天的定时任务运行",
 )
 @option(
     "--date",
@@ -173,7 +173,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 def remind(
     out: Path, period: str | None, policy_path: Path | None, send_mail: bool, due: bool, when: str | None
 ) -> None:
-    """列出本期未报送或被退回的单位和给每个单位的催报通知;--send 时发邮件,--due 时只取今天该发的(供 cron 每天运行)。"""
+    """列出本期未报送或被退回的单位和给每个单位的催报通知;--send 时发邮件,--due 时只取今天该发的(供每天的定时任务运行)。"""
     from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
     from unionbatch.remind import ReminderError, deliver_reminders, due_reminders, due_today  # `validate` starts faster
 
