@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import os
@@ -24,6 +25,7 @@ import click
 
 from chinese_click import ChineseGroup, ChineseOption, PathType
 from unionbatch.findings import mask_text
+from unionbatch.ledger import Ledger
 from unionbatch.pipeline import (
     LEDGER,
     RUN_LOG,
@@ -157,27 +159,65 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 @option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认本月;也可写 last-month)")
 @option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
 @option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
+@option(
+    "--due",
+    is_flag=True,
+    help="只列出(加 --send 时只发送)今天该发的催报:截止前几天起每天、截止当天和逾期后,每个单位每种表单每天至多一封;供每天的定时任务运行",
+)
+@option(
+    "--date",
+    "when",
+    default=None,
+    metavar="日期",
+    help="按此日期(时间)计算,如 2026-12-17 或 “2026-12-17 18:00”(默认现在)",
+)
 @guarded
-def remind(out: Path, period: str | None, policy_path: Path | None, send_mail: bool) -> None:
-    """列出本期未报送或被退回的单位,以及给每个单位的催报通知;--send 时发邮件。"""
+def remind(
+    out: Path, period: str | None, policy_path: Path | None, send_mail: bool, due: bool, when: str | None
+) -> None:
+    """列出本期未报送或被退回的单位和给每个单位的催报通知;--send 时发邮件,--due 时只取今天该发的(供每天的定时任务运行)。"""
     from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
-    from unionbatch.remind import ReminderError, deliver_reminders, due_reminders  # `validate` starts faster
+    from unionbatch.remind import ReminderError, deliver_reminders, due_reminders, due_today  # `validate` starts faster
 
     try:
-        period = resolve_period(period)
+        now = _moment(when)
+        period = resolve_period(period, now.date())
         policy = load_policy(policy_path, load_specs())
-        reminders = due_reminders(policy, period, out / period / "report.json")
-        delivered = deliver_reminders(reminders, policy, period, out / period / "outbox") if send_mail else None
+        found = due_reminders(policy, period, out / period / "report.json", now)
+        reminders, delivered = found.due, None
+        ledger_path = policy.ledger_path or out / LEDGER
+        if due or send_mail:
+            ledger = Ledger(ledger_path) if send_mail or ledger_path.exists() else None
+            try:
+                if due:
+                    reminders = due_today(reminders, policy, period, now, ledger)
+                if send_mail and ledger is not None:
+                    delivered = deliver_reminders(reminders, policy, period, out / period / "outbox", now, ledger)
+            finally:
+                if ledger is not None:
+                    ledger.close()
     except (RunError, PolicyError, ReminderError, MailError) as error:
         raise RunFailed(str(error)) from error
+    for line in found.closed:
+        click.echo(console_line(line))
     if not reminders:
-        click.echo(f"{period}:应报送单位均已报送。")
+        click.echo(f"{period}:今天没有要发的催报。" if due else f"{period}:应报送单位均已报送。")
         return
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
-        click.echo(console_line(reminder.text(period)))
+        click.echo(console_line(reminder.text(period, now if due else None)))
     if delivered is not None:
         click.echo(console_line(delivered))
+
+
+def _moment(when: str | None) -> dt.datetime:
+    """--date as a moment: a date alone is the start of that day."""
+    if when is None:
+        return dt.datetime.now().replace(microsecond=0)
+    try:
+        return dt.datetime.fromisoformat(when.strip())
+    except ValueError as error:
+        raise RunError(f"日期“{when}”格式不对,应为 YYYY-MM-DD 或 “YYYY-MM-DD HH:MM”,如 2026-12-17") from error
 
 
 @cli.command("fetch-mail")

@@ -161,6 +161,26 @@ CODES = {
 }
 
 
+def fee_owed(frame: pd.DataFrame, outing: Outing) -> list[str]:
+    """The reply's line on what the unit pays: each kind of person, the fee each, and the sum."""
+    members, family = int((frame["role"] == MEMBER).sum()), int((frame["role"] == FAMILY).sum())
+    total = outing.fee(MEMBER) * members + outing.fee(FAMILY) * family
+    parts = [
+        f"{label} {count} 人 × {format_yuan(outing.fee(role))} 元"
+        for label, role, count in (("教职工", MEMBER, members), ("家属", FAMILY, family))
+        if count and outing.fee(role)
+    ]
+    free = [
+        f"{label} {count} 人免费"
+        for label, role, count in (("教职工", MEMBER, members), ("家属", FAMILY, family))
+        if count and not outing.fee(role)
+    ]
+    how = " + ".join(parts)
+    shown = f"{how} = {format_yuan(total)} 元" if parts else f"{format_yuan(total)} 元"
+    note = f"({'、'.join(free)})" if free else ""
+    return [f"贵单位应交费用:{shown}{note};请在提交报名表时一并交到工会。"]
+
+
 def summarise(frame: pd.DataFrame, outing: Outing, _batch: Mapping[str, pd.DataFrame]) -> Summary:
     frame = frame.copy()
     frame["fee"] = [outing.fee(role) for role in frame["role"]]
@@ -243,4 +263,5 @@ SPEC = FormSpec(
     roster_default=False,
     closes_at=closes_at,
     codes=CODES,
+    reply_lines=fee_owed,
 )

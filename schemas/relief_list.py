@@ -489,8 +489,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
             frame,
             _signoff_row if register is None else _signoff_row_with_archive,
             named=True,
-            columns=[*SIGNOFF, "archive_no"],
-            sort_by=["source_unit", "source_order"],
+            columns=[*SIGNOFF, "archive_no"],  # in the merged order: the roster's, then each unit's own rows
         ),
         title="困难职工慰问金实名制发放表",
         total_label="合计",

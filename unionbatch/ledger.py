@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .spec import Reference
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE submissions (
@@ -114,6 +114,18 @@ MIGRATIONS: dict[int, str] = {
         path TEXT NOT NULL,
         entries INTEGER NOT NULL,
         first_used TEXT NOT NULL
+    );
+    """,
+    # each reminder written to a unit about a form, by day: `remind --due` writes at most one a day
+    5: """
+    CREATE TABLE reminders (
+        period TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (period, kind, unit, day)
     );
     """,
 }
@@ -377,6 +389,22 @@ class Ledger:
         """When the .eml with these bytes was first seen, if its attachments were saved already."""
         row = self.db.execute("SELECT first_seen FROM unpacked WHERE sha256 = ?", (sha256,)).fetchone()
         return dt.datetime.fromisoformat(row[0]) if row else None
+
+    # ---- reminders -------------------------------------------------------------------------
+
+    def reminded(self, period: str, kind: str, unit: str, day: dt.date) -> bool:
+        """True when a reminder about `kind` went to `unit` on `day`."""
+        row = self.db.execute(
+            "SELECT 1 FROM reminders WHERE period = ? AND kind = ? AND unit = ? AND day = ?",
+            (period, kind, unit, day.isoformat()),
+        ).fetchone()
+        return row is not None
+
+    def remember_reminder(self, period: str, kind: str, unit: str, status: str, sent: dt.datetime) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO reminders VALUES (?, ?, ?, ?, ?, ?)",
+            (period, kind, unit, sent.date().isoformat(), status, sent.isoformat(timespec="seconds")),
+        )
 
     # ---- barred IDs ------------------------------------------------------------------------
 

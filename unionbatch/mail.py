@@ -16,7 +16,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.header import decode_header, make_header
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .failures import os_reason
+from .findings import Finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
 from .ledger import Ledger, MailOrigin, file_hash
 from .privacy import clean_line, mask_name, mask_text
@@ -70,6 +71,7 @@ class MailError(Exception):
 class MailSettings:
     office_address: str = ""
     office_name: str = "工会办公室"
+    office_phone: str = ""  # in every mail's signature, for a unit with questions
     imap_host: str = ""
     imap_port: int = 993
     imap_user: str = ""
@@ -369,23 +371,28 @@ def authenticated(message: EmailMessage, address: str) -> bool:
 # ---- out ------------------------------------------------------------------------------------
 
 
+LATE = "late_submission"
+
+
 def reply_for(
-    result: FileResult, report: Report, settings: MailSettings, told: str | None = None
+    result: FileResult, report: Report, settings: MailSettings, told: str | None = None, day: dt.date | None = None
 ) -> EmailMessage | None:
-    """The answer to one emailed submission: 【已受理】 or 【退回修改】, counts, first findings, annotated copy.
-    With `told` (the status an earlier reply gave), the one mail saying the result has changed since."""
+    """The answer to one emailed submission: 【已受理】, 【退回修改】 or (after the closing time) 【逾期未计入】, counts,
+    first findings, the annotated copy when there is one to fix. With `told` (the status an earlier reply gave), the
+    one mail saying the result has changed since. `day` is the date it is signed with (today)."""
     origin = result.origin
     if origin is None:
         return None
-    verdict = "已受理" if result.accepted else "退回修改"
-    what = " ".join(part for part in (result.kind, result.unit, report.period) if part) or result.path.name
+    late = _late(result)
+    verdict = "逾期未计入" if late else "已受理" if result.accepted else "退回修改"
+    what = " ".join(part for part in (result.kind or result.path.name, result.unit, report.period) if part)
     label = f"【结果变更:{verdict}】" if told else f"【{verdict}】"
     message = _message(settings, origin.sender, mask_text(f"{label}{what}"))
     if origin.message_id:
         message["In-Reply-To"] = origin.message_id
         message["References"] = origin.message_id
-    message.set_content(_reply_body(result, report, settings, told))
-    if result.annotated and result.annotated.exists():
+    message.set_content(_reply_body(result, report, settings, told, day or dt.date.today()))
+    if result.annotated and result.annotated.exists() and late is None:  # nothing to fix in a file that cannot count
         message.add_attachment(
             result.annotated.read_bytes(),
             maintype="application",
@@ -395,41 +402,74 @@ def reply_for(
     return message
 
 
-def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None = None) -> str:
-    lines = [f"{result.unit or '您好'}:", ""]
+def _late(result: FileResult) -> Finding | None:
+    return next((finding for finding in result.findings if finding.code == LATE), None)
+
+
+def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None, day: dt.date) -> str:
+    what = f"《{result.path.name}》({result.kind},{report.period})" if result.kind else f"《{result.path.name}》"
+    late = _late(result)
     if told:
-        lines += [
-            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})此前答复为"
-            f"“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:{status_text(result)}。以本邮件为准。",
-        ]
-    else:
-        lines.append(
-            f"您报送的文件《{result.path.name}》({result.kind or '未识别的表格'},{report.period})已处理,"
-            f"结果:{status_text(result)}。"
+        opening = (
+            f"贵单位报送的文件{what}此前答复为“{STATUS_TEXT[told]}”;在之后的处理中,结果改为:"
+            f"{'逾期未计入' if late else status_text(result)}。以本邮件为准。"
         )
-    lines.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
+    elif late:
+        opening = f"贵单位报送的文件{what}未计入:{late.message}"
+    else:
+        opening = f"贵单位报送的文件{what}已处理,结果:{status_text(result)}。"
+    paragraphs = [opening]
+    if result.parsed is not None and late is None:  # a form was read: its rows and findings counted
+        paragraphs.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
+    paragraphs += result.reply_lines if result.current else []
     if result.changes:
-        lines.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
-    if result.findings:
-        lines += ["", "请对照附件中标注的单元格修改。" if result.errors else "警告不影响受理,请核实。"]
-        lines += [result.annotation_note] if result.annotation_note and result.annotated else []
-        shown = result.findings[: settings.findings_in_reply]
-        for number, finding in enumerate(shown, start=1):
-            place = f"{finding.sheet}!{finding.cell}" if finding.cell else "整个文件"
-            lines.append(f"{number}. {place} {finding.field or ''} {finding.message}".replace("  ", " "))
-        if len(result.findings) > len(shown):
-            lines.append(f"……另有 {len(result.findings) - len(shown)} 个问题,见附件第一张工作表“错误清单”。")
-    if any(finding.code == "late_submission" for finding in result.findings):
-        lines += ["", "报送已截止,重新发送也不能计入;如有特殊情况,请直接与工会办公室联系。"]
-    elif result.errors:
+        paragraphs.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
+    if late is not None:
+        paragraphs += ["", "报送已截止,重新发送也不能计入,请不要再次报送。"]
+    elif result.findings:
+        paragraphs += ["", *_finding_paragraphs(result, settings)]
+    return letter(settings, result.unit or "您好", paragraphs, day, greeting=bool(result.unit)) + (
+        "\n\n(此邮件由工会表格处理系统自动发送。)"
+    )
+
+
+def _finding_paragraphs(result: FileResult, settings: MailSettings) -> list[str]:
+    """The first findings, each its words first and then where (工作表、单元格), and what to do next."""
+    attached = result.annotated is not None and result.annotated.exists()
+    where_copy = (
+        "(附件是贵单位表格的副本,有问题的单元格已标出并加了批注,第一张工作表“错误清单”逐条列出)" if attached else ""
+    )
+    lines = [f"{'需要修改的问题' if result.errors else '请核实以下警告(不影响受理)'}{where_copy}:"]
+    lines += [result.annotation_note] if result.annotation_note and attached else []
+    shown = result.findings[: settings.findings_in_reply]
+    for number, finding in enumerate(shown, start=1):
+        place = f"({finding.sheet} {finding.cell} 单元格)" if finding.cell else ""
+        lines.append(f"{number}. {finding.message}{place}")
+    if len(result.findings) > len(shown):
+        rest = "见附件第一张工作表“错误清单”" if attached else f"请与{settings.office_name}联系"
+        lines.append(f"……另有 {len(result.findings) - len(shown)} 个问题,{rest}。")
+    if result.errors:
         lines += ["", "修改后请回复本邮件,重新附上整张表格。"]
-    lines += ["", f"此邮件由工会表格处理系统自动发送。{settings.office_name}"]
-    return mask_text("\n".join(lines))
+    return lines
+
+
+def letter(
+    settings: MailSettings, addressee: str, paragraphs: Sequence[str], day: dt.date, greeting: bool = True
+) -> str:
+    """A mail's text as the office writes one: the addressee, a greeting, the paragraphs, thanks, and the office's
+    signature (name, phone, address) with the date. What comes from submissions (addressee, paragraphs) is masked;
+    the office's own phone number is not."""
+    signature = [settings.office_name]
+    signature += [f"联系电话:{settings.office_phone}"] if settings.office_phone else []
+    signature += [f"邮箱:{settings.office_address}"] if settings.office_address else []
+    text = mask_text("\n".join([f"{addressee}:", "", *(["您好!"] if greeting else []), *paragraphs]))
+    return "\n".join([text, "", "谢谢!", "", *signature, f"{day:%Y年%-m月%-d日}"])
 
 
 def reminder_message(settings: MailSettings, to: str, subject: str, text: str) -> EmailMessage:
+    """A reminder; `text` is a `letter` (masked already)."""
     message = _message(settings, to, mask_text(subject))
-    message.set_content(mask_text(text))
+    message.set_content(text)
     return message
 
 
@@ -518,13 +558,18 @@ def _queued(settings: MailSettings, eml: Path) -> EmailMessage:
     return _from_office(message, settings)  # type: ignore[arg-type]
 
 
-def send_messages(settings: MailSettings, messages: Iterable[EmailMessage]) -> int:
+def send_messages(
+    settings: MailSettings, messages: Iterable[EmailMessage], sent: Callable[[int], None] | None = None
+) -> int:
+    """Send the messages over one connection; `sent(index)` is told as each one has gone."""
     try:
         with _smtp(settings) as server:
             count = 0
-            for message in messages:
+            for index, message in enumerate(messages):
                 server.send_message(message)
                 count += 1
+                if sent is not None:
+                    sent(index)
     except (smtplib.SMTPException, OSError) as error:
         raise MailError(_server_reason(settings, error)) from error
     return count

@@ -369,7 +369,8 @@ def _run(
         if result.parsed is not None:
             result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
     results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
-    report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
+    by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
+    report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
     report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
     report.arriving = [path.name for path in scan.arriving]
     report.refused = scan.refused
@@ -646,12 +647,18 @@ def _write_outputs(
     annotated = _start_annotating(report.files, folder / ANNOTATED_DIR, pool)
     frames = {
         kind: merge_rows(
-            ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in _current(report, kind)), spec
+            (
+                (r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names)
+                for r in sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))  # office order
+            ),
+            spec,
         )
         for kind, spec in specs.items()
     }
     for result in report.files:
         if result.parsed is not None:
+            if result.parsed.spec.reply_lines is not None and result.current:  # from its rows, before they go
+                result.reply_lines = result.parsed.spec.reply_lines(result.parsed.frame, policy.for_form(result.kind))
             result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
     _return_freed_memory()
     for kind in specs:

@@ -21,6 +21,7 @@ from .failures import os_reason
 from .inbox import default_settle_seconds
 from .mail import MailSettings, parse_settings
 from .read import Limits
+from .report import unit_key
 from .spec import FormSpec, configure
 
 
@@ -36,6 +37,16 @@ class RosterUnit:
 
 
 @dataclass(frozen=True)
+class ReminderSchedule:
+    """When `remind --due` writes to a unit: from `days_before` days before a form's deadline, every day up to and on
+    the deadline, then every day for `overdue_days` days after it (never after a closing time: late files are not
+    counted then)."""
+
+    days_before: int = 3
+    overdue_days: int = 7
+
+
+@dataclass(frozen=True)
 class Policy:
     roster: tuple[RosterUnit, ...]
     forms: dict[str, Any]  # form kind → the object its spec's parse_policy returned
@@ -45,6 +56,7 @@ class Policy:
     ledger_path: Path | None = None
     email: MailSettings = field(default_factory=MailSettings)
     settle_seconds: float = field(default_factory=default_settle_seconds)  # unchanged this long before it is read
+    reminders: ReminderSchedule = field(default_factory=ReminderSchedule)
 
     def deadline(self, kind: str, period: str) -> dt.date | None:
         """The form's deadline for `period` (YYYY-MM): a fixed date, or day N of the month after the period."""
@@ -54,6 +66,30 @@ class Policy:
         year, month = (int(part) for part in period.split("-"))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return dt.date(year, month, rule)
+
+    def closing(self, kind: str, period: str) -> dt.datetime | None:
+        """The moment after which a file is late: the end of the deadline day, or the form's closing time."""
+        day = self.deadline(kind, period)
+        if day is not None:
+            return dt.datetime.combine(day, dt.time(23, 59, 59))
+        spec = self.specs.get(kind)
+        if spec is not None and spec.closes_at is not None:
+            return spec.closes_at(self.for_form(kind))
+        return None
+
+    def refuses_late(self, kind: str) -> bool:
+        """True when files of `kind` arriving after its closing time are rejected (报名截止): no use asking for them."""
+        spec = self.specs.get(kind)
+        return spec is not None and spec.closes_at is not None and spec.closes_at(self.for_form(kind)) is not None
+
+    def roster_rank(self, unit: str) -> tuple[int, str]:
+        """Where a unit's rows go in the consolidated workbooks: in the roster's order, the units not on it after,
+        by name."""
+        key = unit_key(unit)
+        for position, listed in enumerate(self.roster):
+            if unit_key(listed.name) == key:
+                return position, ""
+        return len(self.roster), key
 
     def units_of_sender(self, address: str) -> list[str]:
         """Roster units that list this email address."""
@@ -71,7 +107,7 @@ class Policy:
         return self.forms[kind]
 
 
-GENERAL_SECTIONS = ("roster", "deadlines", "limits", "email", "inbox")
+GENERAL_SECTIONS = ("roster", "deadlines", "limits", "email", "inbox", "reminders")
 MAXIMUM = Decimal(100_000_000)  # no amount, count or share an office sets comes near 1 亿: larger is a typo
 LIMIT_MAXIMA = {"max_file_mb": 1024, "max_unzipped_mb": 4096, "max_rows": 1_048_576, "max_columns": 16_384}
 MAX_SETTLE_SECONDS = 300
@@ -102,6 +138,7 @@ def load_policy(path: Path | None, specs: Mapping[str, FormSpec]) -> Policy:
         deadlines=_deadlines(data.get("deadlines", {}), specs),
         limits=_limits(data.get("limits", {})),
         email=_email(data.get("email", {})),
+        reminders=_reminders(data.get("reminders", {})),
         **_inbox(data.get("inbox", {}), path),
     )
 
@@ -224,6 +261,24 @@ def _email(section: Any) -> MailSettings:
         return parse_settings(section)
     except ValueError as error:
         raise PolicyError(f"策略文件中 {error}") from error
+
+
+MAX_REMINDER_DAYS = 60
+
+
+def _reminders(section: Any) -> ReminderSchedule:
+    """[reminders]: days_before and overdue_days, whole numbers of days from 0 to 60."""
+    if not isinstance(section, dict):
+        raise PolicyError("策略文件中 [reminders] 应为一个表")
+    defaults = ReminderSchedule()
+    reject_unknown(section, set(vars(defaults)), "reminders")
+    values = {}
+    for key, default in vars(defaults).items():
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REMINDER_DAYS:
+            raise PolicyError(f"策略文件中 reminders.{key} 应为 0 至 {MAX_REMINDER_DAYS} 的整数(天数),现在是“{value}”")
+        values[key] = value
+    return ReminderSchedule(**values)
 
 
 def _inbox(section: Any, policy_path: Path | None) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class FileResult:
     sha256: str | None = None
     origin: MailOrigin | None = None  # the email it came in, if any
     checked_against: Reference | None = None  # the office's file its rows were checked against (困难职工档案)
+    reply_lines: list[str] = field(default_factory=list)  # what its form adds to the reply (the fee owed)
 
     @property
     def arrived(self) -> dt.datetime:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from .findings import CODES, Code
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .compute import Summary
     from .findings import Finding
     from .history import History
@@ -168,6 +170,8 @@ class FormSpec:
     codes: Mapping[str, Code] = dataclasses.field(default_factory=dict, hash=False, compare=False)
     finding_list: FindingList | None = None  # a sheet of the workbook listing every finding of some codes
     summary_needs_history: bool = False  # summarise(frame, policy, batch, history): earlier periods (month on month)
+    # what the reply to a counted file tells its unit beyond the counts (the fee it owes): (its rows, policy) → lines
+    reply_lines: Callable[[pd.DataFrame, Any], list[str]] | None = None
     # what makes a sheet this form and not any list of people: of each group, at least one column (a key ending
     # in ":" stands for every key it begins, as the sports day's event columns)
     distinctive: tuple[tuple[str, ...], ...] = ()

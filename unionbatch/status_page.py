@@ -153,14 +153,7 @@ def _cell(files: Sequence[FileResult], expected: bool, deadline: dt.datetime | N
 
 
 def _deadline(policy: Policy, kind: str, period: str) -> dt.datetime | None:
-    """The moment after which a file is late: the end of the deadline day, or the form's closing time."""
-    day = policy.deadline(kind, period)
-    if day is not None:
-        return dt.datetime.combine(day, dt.time(23, 59, 59))
-    spec = policy.specs.get(kind)
-    if spec is not None and spec.closes_at is not None:
-        return spec.closes_at(policy.for_form(kind))
-    return None
+    return policy.closing(kind, period)
 
 
 def _shown_deadline(deadline: dt.datetime) -> str:
