@@ -38,10 +38,10 @@ def run_cli(inbox: Path, out: Path, policy: Path, preexec=None) -> subprocess.Co
 
 @contextlib.contextmanager
 def full_disk(folder: Path) -> Iterator[tuple[object, str]]:
-    """`folder` on a file system with no space left: a 256 KB tmpfs filled up where mounting is allowed (root);
+    """`folder` on a file system with no space left: a 1 MB tmpfs filled up where mounting is allowed (root);
     elsewhere the run is held to the sizes its files have now (RLIMIT_FSIZE: writing more fails with EFBIG, which
     SQLite reports as an I/O error). Yields the preexec_fn for the run and the reason the run must give."""
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
     if mounted.returncode != 0:
         yield _hold_file_sizes, "磁盘读写出错"  # SQLite's words for EFBIG on its WAL file
         return
