@@ -4,7 +4,6 @@ cross-check → compute → write. The CLI calls `check_files` and `run_batch`; 
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import logging
 import os
@@ -653,7 +652,6 @@ def _write_outputs(
     for result in report.files:
         if result.parsed is not None:
             result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
-    _return_freed_memory()
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     for output, group in _outputs(specs).items():
@@ -681,13 +679,6 @@ def _write_outputs(
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
-
-
-def _return_freed_memory() -> None:
-    """Hand the pages the sheets' frames held back to the system: glibc keeps freed heap memory for reuse, which
-    the workbooks' larger allocations cannot use (W1: 12 MB off the run's peak). Nothing to do elsewhere."""
-    with suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).malloc_trim(0)  # the C library the interpreter is linked with (find_library forks)
 
 
 def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerPool | None) -> Callable[[], None]:
