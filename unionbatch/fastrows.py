@@ -51,12 +51,13 @@ def write_rows(
         raise ValueError(f"{sheet.name}: rows {first}..{last} do not fit")
     height = row_height(())  # a row with no wrapped text: the same for every row of the sheet
     row_tag = f'<row r="{{0}}" ht="{height}" customHeight="1">' if height is not None else '<row r="{0}">'
-    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
-        return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag, row_height)
+    # numbered before the marked formats, whether or not a row uses them: the numbers every workbook was written with
     cells = [
         (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.style()]._get_xf_index()}"')
         for col, column in enumerate(sheet.columns)
     ]
+    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
+        return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag, row_height)
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
     rows = iter(sheet.rows)
     number = first + 1
