@@ -88,3 +88,14 @@ def test_the_scan_finds_getattr_and_spares_self() -> None:
         "def g(book, cells):\n    return getattr(book, '_archive'), book.Row._make(()), cells._cells\n"
     )
     assert private_uses(source) == ["5: getattr(book, '_archive')", "5: cells._cells"]
+
+
+def test_no_cache_keyed_on_object_identity() -> None:
+    """Memos key on values (normalise.value_key) or positions: an id() outlives nothing it can vouch for."""
+    uses = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}"
+        for path in _main_path()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "id"
+    ]
+    assert uses == []

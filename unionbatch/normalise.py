@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +39,13 @@ class Invalid:
 
     def __bool__(self) -> bool:
         return False
+
+
+def value_key(value: Any) -> Hashable:
+    """A memo's key for a cell's value: equal for two values exactly when they are the same value as written, so a
+    rule's verdict on one holds for the other (1000 and 1000.00 differ as written; 1, 1.0 and True by type)."""
+    kind = type(value)
+    return (kind, str(value)) if kind is Decimal else (kind, value)
 
 
 @dataclass(frozen=True)
