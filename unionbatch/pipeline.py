@@ -96,8 +96,7 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     read differently from them (for findings made later, across files)."""
     result = _placed(_check_file(source, str(name or source), specs, policy), source, name)
     if result.parsed is not None:
-        result.parsed.drop_grids()
-        result.parsed.keep_differing_cells()
+        result.parsed = result.parsed.for_batch()
     return result
 
 
@@ -365,8 +364,6 @@ def _run(
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
         result.sha256 = job.sha256
-        if result.parsed is not None:
-            result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
     results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
     report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
@@ -649,9 +646,6 @@ def _write_outputs(
         )
         for kind, spec in specs.items()
     }
-    for result in report.files:
-        if result.parsed is not None:
-            result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     for output, group in _outputs(specs).items():
