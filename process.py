@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
-import os
 import signal
 import sys
 import threading
@@ -14,12 +12,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
-
-if __name__ == "__main__":
-    # pandera imports hypothesis, a test-data library, at its first check whenever it is installed: 0.2 s of every
-    # command's start-up. The command line never generates test data; None in sys.modules makes that import fail,
-    # which pandera expects and handles. (Tests importing this module are not affected.)
-    sys.modules.setdefault("hypothesis", None)  # type: ignore[assignment]
 
 import click
 
@@ -326,20 +318,5 @@ class TerminalProgress:
             self.bar.render_finish()
 
 
-def _finish(code: int | str | None) -> None:
-    """Leave without tearing down the interpreter: every file is closed by now, and freeing a city's batch object
-    by object took a fifth of a second. Output is flushed first; only for the program, never under tests."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if isinstance(code, str):
-        print(code, file=sys.stderr, flush=True)
-        code = 1
-    os._exit(code or 0)
-
-
 if __name__ == "__main__":
-    try:
-        cli()
-    except SystemExit as done:
-        _finish(done.code)
+    cli()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,7 @@ from unionbatch.compute import (
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
-from unionbatch.normalise import ParsedSheet
+from unionbatch.normalise import ParsedSheet, value_key
 from unionbatch.policy import PolicyError, amount, policy_path, reject_unknown
 from unionbatch.review import reference_note
 from unionbatch.spec import Column, FindingList, FormSpec, Reference
@@ -602,12 +602,12 @@ def _percent(part: int, whole: int) -> Decimal:
 
 
 def _row_totals(amounts: list[Any], goods: list[Decimal]) -> list[Decimal]:
-    """慰问金额 (to the fen) + 物资折款 of each row; one Decimal per distinct pair of objects (a sheet shares its
-    repeated amounts), not one per row."""
-    known: dict[tuple[int, int], Decimal] = {}
+    """慰问金额 (to the fen) + 物资折款 of each row; one Decimal per distinct pair of amounts (they repeat), not one
+    per row."""
+    known: dict[tuple[Hashable, Hashable], Decimal] = {}
     totals = []
     for paid, worth in zip(amounts, goods, strict=True):
-        pair = (id(paid), id(worth))
+        pair = (value_key(paid), value_key(worth))
         total = known.get(pair)
         if total is None:
             total = known[pair] = to_fen(_number(paid) or ZERO) + worth

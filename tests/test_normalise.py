@@ -89,3 +89,11 @@ def test_event_boxes_as_units_tick_them(raw: object, expected: object) -> None:
     from unionbatch.spec import Column
 
     assert normalise(Column("event:拔河", "拔河", "mark", required=False), raw) == expected
+
+
+def test_a_memo_key_tells_apart_values_that_read_differently() -> None:
+    from unionbatch.normalise import value_key
+
+    assert value_key(Decimal("1000")) != value_key(Decimal("1000.00"))  # equal amounts, written differently
+    assert len({value_key(value) for value in (1, 1.0, True)}) == 3  # equal numbers, different cells
+    assert value_key("张三") == value_key("".join(["张", "三"]))  # the same text, two objects: one verdict

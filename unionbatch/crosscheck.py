@@ -48,44 +48,47 @@ def settle_versions(results: Sequence[FileResult]) -> None:
 
     The files compared are those that were ever not replaced (the current ones, and rejected newer ones still
     awaiting correction); a unit's own versions never count as duplicates of each other."""
-    compared: dict[int, FileResult] = {}
-    flagged: set[tuple[int, int]] = set()  # (file, row) already given the error
+    compared: dict[int, FileResult] = {}  # by position in `results`
+    flagged: set[tuple[int, int]] = set()  # (file's position, row) already given the error
     while True:
         choose_current(results)
-        newly = {id(result): result for result in results if not result.replaced_by and id(result) not in compared}
+        newly = {at: result for at, result in enumerate(results) if not result.replaced_by and at not in compared}
         if not newly:
             return
         compared |= newly
-        _flag_duplicates(list(compared.values()), flagged)
+        _flag_duplicates(compared, flagged)
 
 
-def _flag_duplicates(results: Sequence[FileResult], flagged: set[tuple[int, int]]) -> None:
+def _flag_duplicates(results: dict[int, FileResult], flagged: set[tuple[int, int]]) -> None:
     """Add an error to each row whose key (the spec's `unique` columns: 身份证号) also appears in another unit's
-    file of the same form, once."""
-    first: dict[str, dict[str, tuple[FileResult, int]]] = defaultdict(dict)  # form → key → where first seen
-    seen: dict[tuple[str, str], list[tuple[FileResult, int]]] = {}  # only the keys seen more than once
+    file of the same form, once; `results` by their position in the batch, which `flagged` records with the row."""
+    first: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)  # form → key → where first seen
+    seen: dict[tuple[str, str], list[tuple[int, int]]] = {}  # only the keys seen more than once
     forms: dict[str, FormSpec] = {}
-    for result in results:
+    for at, result in results.items():
         parsed = result.parsed
         if parsed is None:
             continue
         forms[parsed.spec.kind] = parsed.spec
         firsts = first[parsed.spec.kind]
         for row, value in unique_keys(parsed):
-            here = (result, row)
+            here = (at, row)
             place = firsts.setdefault(value, here)
-            if place is not here:
+            if place != here:
                 seen.setdefault((parsed.spec.kind, value), [place]).append(here)
     for (kind, value), places in seen.items():
-        units = {unit_key(result.unit or "") for result, _ in places}
+        units = {unit_key(results[at].unit or "") for at, _ in places}
         if len(units) < 2 or not usable_key(forms[kind], value):
             continue  # one unit's own versions are resubmissions, not duplicates
-        for result, row in places:
+        for at, row in places:
+            result = results[at]
             parsed = result.parsed
-            if parsed is None or parsed.spec.unique is None or (id(result), row) in flagged:
+            if parsed is None or parsed.spec.unique is None or (at, row) in flagged:
                 continue
-            flagged.add((id(result), row))
-            other, other_row = next((o, r) for o, r in places if unit_key(o.unit or "") != unit_key(result.unit or ""))
+            flagged.add((at, row))
+            other, other_row = next(
+                (results[o], r) for o, r in places if unit_key(results[o].unit or "") != unit_key(result.unit or "")
+            )
             result.findings.append(
                 parsed.finding(
                     "duplicate_across_files",
@@ -259,11 +262,11 @@ def counted_reconciliations(rows: Sequence[Reconciliation], results: Sequence[Fi
     """Once versions are final: the rows of each unit's counted file, or, for a unit none of whose files is counted,
     those of its newest file, marked not counted (the roll-up leaves the unit out and the sheet says so)."""
     by_name = {result.path.name: result for result in results}
-    files: dict[tuple[str, str], dict[int, FileResult]] = defaultdict(dict)
+    files: dict[tuple[str, str], dict[str, FileResult]] = defaultdict(dict)  # by file name, as rows name files
     for row in rows:
         result = by_name.get(row.file)
         if result is not None:
-            files[(row.kind, unit_key(row.unit))][id(result)] = result
+            files[(row.kind, unit_key(row.unit))][row.file] = result
     shown: dict[tuple[str, str], FileResult] = {}
     for key, versions in files.items():
         counted = [result for result in versions.values() if result.current]

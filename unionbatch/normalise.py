@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,6 +41,13 @@ class Invalid:
         return False
 
 
+def value_key(value: Any) -> Hashable:
+    """A memo's key for a cell's value: equal for two values exactly when they are the same value as written, so a
+    rule's verdict on one holds for the other (1000 and 1000.00 differ as written; 1, 1.0 and True by type)."""
+    kind = type(value)
+    return (kind, str(value)) if kind is Decimal else (kind, value)
+
+
 @dataclass(frozen=True)
 class TotalRow:
     row: int  # Excel row number
@@ -59,8 +66,7 @@ class ParsedSheet:
     raw: dict[str, list[Any]]  # column key → its cells as found, one per row of `frame`
     totals: list[TotalRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see keep_differing_cells
-    released: int | None = None  # the row count, once the frame is let go (release_frame)
+    found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see for_batch
     parts: tuple[Location, ...] = ()  # every sheet read, in workbook order (`location` is the first)
     summaries: tuple[SheetFigures, ...] = ()  # 汇总 sheets over the parts: their figures, to check
 
@@ -93,11 +99,6 @@ class ParsedSheet:
             return f"第 {excel_row} 行"
         return f"工作表“{self.locations[part].sheet.name}”第 {excel_row} 行"
 
-    def drop_grids(self) -> None:
-        """Let the sheets' cells go once parsed (the merged cells' origins are kept: findings made later need them)."""
-        self.parts = tuple(replace(part, sheet=replace(part.sheet, rows=[])) for part in self.locations)
-        self.location = self.parts[0]
-
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(Excel row, {column key: value}) for every data row; much faster than DataFrame.iterrows."""
         keys = list(self.frame.columns)
@@ -107,13 +108,7 @@ class ParsedSheet:
 
     @property
     def row_count(self) -> int:
-        return len(self.frame) if self.released is None else self.released
-
-    def release_frame(self) -> None:
-        """Let the rows go once they are merged into the batch's frame (a city's batch would hold them twice)."""
-        if self.released is None:
-            self.released = len(self.frame)
-            self.frame = self.frame.iloc[:0].copy()  # a slice would be a view, keeping every row
+        return len(self.frame)
 
     def has_column(self, key: str) -> bool:
         return any(key in location.columns for location in self.locations)
@@ -143,12 +138,17 @@ class ParsedSheet:
             return display(self.found[row, key])
         return display(self.frame.at[row, key]) if row in self.frame.index else ""
 
-    def keep_differing_cells(self) -> None:
-        """Trade the cells as found for those alone that read differently from their parsed value (a typo, a
-        full-width digit, a blank filled in): elsewhere the parsed value shows what the sender sees, and a batch
-        holds far less. Call once the frame is final."""
+    def for_batch(self) -> ParsedSheet:
+        """What the batch keeps of the sheet once it is parsed and checked, as a new record: the parsed rows, the
+        merged cells' origins (findings made later need them), but not the sheets' grids; and of the cells as found
+        only those that read differently from their parsed value (a typo, a full-width digit, a blank filled in):
+        elsewhere the parsed value shows what the sender sees. A city's batch holds far less."""
+        parts = tuple(replace(part, sheet=replace(part.sheet, rows=[])) for part in self.locations)
+        return replace(self, location=parts[0], parts=parts, raw={}, found=self._differing_cells())
+
+    def _differing_cells(self) -> dict[tuple[int, str], Any]:
         rows = self.frame.index.tolist()
-        self.found = {}
+        found: dict[tuple[int, str], Any] = {}
         for key, cells in self.raw.items():
             values = self.frame[key].tolist()
             unlike = [
@@ -160,8 +160,8 @@ class ParsedSheet:
             # they read differently, hence the types
             pairs = {index: (type(cells[index]), cells[index], type(values[index]), values[index]) for index in unlike}
             misread = {pair for pair in set(pairs.values()) if display(pair[1]) != display(pair[3])}
-            self.found.update(((rows[index], key), pair[1]) for index, pair in pairs.items() if pair in misread)
-        self.raw = {}
+            found.update(((rows[index], key), pair[1]) for index, pair in pairs.items() if pair in misread)
+        return found
 
     def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
         """A finding at the cell of column `key` in Excel row `row`, with the value as found."""

@@ -4,7 +4,6 @@ cross-check → compute → write. The CLI calls `check_files` and `run_batch`; 
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import logging
 import os
@@ -97,8 +96,7 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     read differently from them (for findings made later, across files)."""
     result = _placed(_check_file(source, str(name or source), specs, policy), source, name)
     if result.parsed is not None:
-        result.parsed.drop_grids()
-        result.parsed.keep_differing_cells()
+        result.parsed = result.parsed.for_batch()
     return result
 
 
@@ -366,8 +364,6 @@ def _run(
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
         result.sha256 = job.sha256
-        if result.parsed is not None:
-            result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
     results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
     by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
     report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
@@ -656,11 +652,9 @@ def _write_outputs(
         for kind, spec in specs.items()
     }
     for result in report.files:
-        if result.parsed is not None:
-            if result.parsed.spec.reply_lines is not None and result.current:  # from its rows, before they go
-                result.reply_lines = result.parsed.spec.reply_lines(result.parsed.frame, policy.for_form(result.kind))
-            result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
-    _return_freed_memory()
+        parsed = result.parsed
+        if parsed is not None and parsed.spec.reply_lines is not None and result.current:
+            result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     for output, group in _outputs(specs).items():
@@ -688,13 +682,6 @@ def _write_outputs(
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
-
-
-def _return_freed_memory() -> None:
-    """Hand the pages the sheets' frames held back to the system: glibc keeps freed heap memory for reuse, which
-    the workbooks' larger allocations cannot use (W1: 12 MB off the run's peak). Nothing to do elsewhere."""
-    with suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).malloc_trim(0)  # the C library the interpreter is linked with (find_library forks)
 
 
 def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerPool | None) -> Callable[[], None]:

@@ -61,33 +61,40 @@ def recognise_book(book: Book, specs: Mapping[str, FormSpec]) -> Recognition:
     candidates = [specs[stored_kind]] if stored_kind in specs else list(specs.values())
     known = _known_headers(tuple(candidates))
     sheets = [sheet for sheet in book.form_sheets() if not sheet.is_empty()]
-    found = {id(sheet): _sheet_locations(sheet, candidates, known, book.meta, stored_kind) for sheet in sheets}
-    # a hidden sheet of dropdown choices (下拉选项) is no list; any other hidden sheet with content is reported
-    hidden = tuple(sheet for sheet in sheets if sheet.hidden and (found[id(sheet)] or not _is_not_a_list(sheet)))
-    visible = [sheet for sheet in sheets if sheet.visible and not _is_not_a_list(sheet)]
+    found = [_sheet_locations(sheet, candidates, known, book.meta, stored_kind) for sheet in sheets]
     # our own template says what it is: a column deleted from it is column_missing, not a near miss
-    complete = {
-        id(sheet): [
+    complete = [
+        [
             (score, loc)
-            for score, loc in found[id(sheet)]
+            for score, loc in locations
             if loc.spec.kind == stored_kind or loc.spec.is_distinctive(loc.columns)
         ]
-        for sheet in sheets
-    }
-    spec = _chosen_form([complete[id(sheet)] for sheet in visible])
+        for locations in found
+    ]
+    # a hidden sheet of dropdown choices (下拉选项) is no list; any other hidden sheet with content is reported
+    hidden = [at for at, sheet in enumerate(sheets) if sheet.hidden and (found[at] or not _is_not_a_list(sheet))]
+    visible = [at for at, sheet in enumerate(sheets) if sheet.visible and not _is_not_a_list(sheet)]
+    spec = _chosen_form([complete[at] for at in visible])
     if spec is None:
         return Recognition(
-            hidden=hidden,
-            hidden_form=_best([complete[id(sheet)] for sheet in hidden]),
-            near_miss=_near_miss([found[id(sheet)] for sheet in visible]),
+            hidden=tuple(sheets[at] for at in hidden),
+            hidden_form=_best([complete[at] for at in hidden]),
+            near_miss=_near_miss([found[at] for at in visible]),
         )
-    locations = [loc for sheet in visible for score, loc in complete[id(sheet)] if loc.spec is spec]
+    locations = [loc for at in visible for score, loc in complete[at] if loc.spec is spec]
     locations, earlier = _latest_year(locations)
     kept, summaries = _split_summaries(locations)
-    summed = {id(sheet) for sheet in summaries}
-    figure_summaries = [sheet for sheet in visible if id(sheet) not in summed and _is_figure_summary(sheet, kept)]
+    figure_summaries = [
+        sheets[at]
+        for at in visible
+        if not any(sheets[at] is summary for summary in summaries) and _is_figure_summary(sheets[at], kept)
+    ]
+    hidden_sheets = tuple(sheets[at] for at in hidden)
     return Recognition(
-        locations=tuple(kept), summaries=tuple(summaries + figure_summaries), hidden=hidden, earlier_years=earlier
+        locations=tuple(kept),
+        summaries=tuple(summaries + figure_summaries),
+        hidden=hidden_sheets,
+        earlier_years=earlier,
     )
 
 
@@ -206,8 +213,7 @@ def _split_summaries(locations: list[Location]) -> tuple[list[Location], list[Sh
         over_others = bool(location.sheet.formula_refs & (names - {location.sheet.name}))
         if over_others or (keys[index] and others and keys[index] >= others):
             summaries.append(location.sheet)
-    summed = {id(sheet) for sheet in summaries}
-    kept = [location for location in locations if id(location.sheet) not in summed]
+    kept = [location for location in locations if not any(location.sheet is sheet for sheet in summaries)]
     if not kept:
         return locations[:1], [location.sheet for location in locations[1:]]
     return kept, summaries

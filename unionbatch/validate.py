@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from stdnum.cn import ric
 from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
-from .normalise import Invalid, ParsedSheet, canonical_phone, display, parse_number
+from .normalise import Invalid, ParsedSheet, canonical_phone, display, parse_number, value_key
 from .spec import Column, FormSpec, cell_ref, header_key, ordered, sheet_row
 
 if TYPE_CHECKING:
@@ -94,12 +94,13 @@ def pandera_schema(spec: FormSpec, present: tuple[str, ...]) -> pa.DataFrameSche
 
 
 def _all_hold(predicates: tuple[Predicate, ...], series: pd.Series) -> pd.Series:
-    verdicts: dict[int, bool] = {}  # by object: a sheet's repeated values are one object (normalise shares them)
+    verdicts: dict[Hashable, bool] = {}  # a column repeats its values: each distinct one is checked once
 
     def holds(value: Any) -> bool:
-        verdict = verdicts.get(id(value))
+        key = value_key(value)
+        verdict = verdicts.get(key)
         if verdict is None:
-            verdict = verdicts[id(value)] = all([predicate(value) for predicate in predicates])
+            verdict = verdicts[key] = all([predicate(value) for predicate in predicates])
         return verdict
 
     return series.map(holds).astype(bool)

@@ -8,29 +8,22 @@ xlsxwriter return code is checked: -1 / -2 mean data was silently dropped.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
-import re
+import functools
 import unicodedata
-import zipfile
-import zlib
-from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-import xlsxwriter.workbook
-from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
-from xlsxwriter.xmlwriter import XMLwriter
 
+from . import fastrows
 from .compute import MARKS, OutSheet
+from .fastrows import MAX_TEXT
 
-MAX_TEXT = 32767  # Excel's limit for one cell
 MAX_ROWS = 1_048_576
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
@@ -44,69 +37,22 @@ def _ok(code: int | None) -> None:
         raise WriteError(f"xlsxwriter returned {code}")
 
 
-def write_workbook(path: Path, sheets: list[OutSheet], created: dt.datetime) -> Path:
+def write_workbook(
+    path: Path, sheets: list[OutSheet], created: dt.datetime, xlsxwriter_version: str = xlsxwriter.__version__
+) -> Path:
+    """`xlsxwriter_version` picks how data rows are written: by the fast renderer when it was proven against that
+    version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_rows = rows_writer(xlsxwriter_version)
     temporary = path.with_name(f".{path.stem}.tmp.xlsx")
     workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "constant_memory": True})
     workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
     formats = _formats(workbook)
     for sheet in sheets:
-        _write_sheet(workbook, sheet, formats)
+        _write_sheet(workbook, sheet, formats, write_rows)
     workbook.close()
     temporary.replace(path)
     return path
-
-
-class _ZipFile(zipfile.ZipFile):
-    """The zip xlsxwriter packs a workbook into, with its big members (a city's 明细 is ~100 MB of XML) deflated
-    on every core: deflating them was a third of writing the workbook, on one core."""
-
-    def _open_to_write(self, zinfo: zipfile.ZipInfo, force_zip64: bool = False) -> Any:
-        member = super()._open_to_write(zinfo, force_zip64)
-        if zinfo.compress_type == zipfile.ZIP_DEFLATED and zinfo.file_size > 2 * _ParallelDeflate.BLOCK:
-            member._compressor = _ParallelDeflate(zinfo._compresslevel)
-        return member
-
-
-xlsxwriter.workbook.ZipFile = _ZipFile  # type: ignore[misc]  # the name its Workbook._store_workbook uses
-
-
-class _ParallelDeflate:
-    """A compressor for zipfile (`compress`, `flush`) that deflates 1 MB blocks on threads (zlib lets go of the
-    GIL), as pigz does: each block a raw deflate stream ended by a sync flush, the last by an empty final block,
-    which together are one valid deflate stream. At most two blocks a core are in flight (memory)."""
-
-    BLOCK = 1 << 20
-
-    def __init__(self, level: int | None) -> None:
-        self.level = zlib.Z_DEFAULT_COMPRESSION if level is None else level
-        self.pending = bytearray()
-        self.threads = ThreadPoolExecutor(os.cpu_count() or 1)
-        self.blocks: deque[Future[bytes]] = deque()
-
-    def compress(self, data: bytes) -> bytes:
-        self.pending += data
-        if len(self.pending) >= self.BLOCK:
-            if len(self.blocks) >= 2 * (os.cpu_count() or 1):
-                self.blocks[0].result()
-            self.blocks.append(self.threads.submit(_deflate_block, bytes(self.pending), self.level))
-            self.pending.clear()
-        done = []
-        while self.blocks and self.blocks[0].done():
-            done.append(self.blocks.popleft().result())
-        return b"".join(done)
-
-    def flush(self) -> bytes:
-        done = [block.result() for block in self.blocks]
-        done.append(_deflate_block(bytes(self.pending), self.level))
-        done.append(zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS).flush())  # the final block
-        self.threads.shutdown()
-        return b"".join(done)
-
-
-def _deflate_block(data: bytes, level: int) -> bytes:
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
 def _formats(workbook: Workbook) -> dict[str, Any]:
@@ -143,7 +89,7 @@ def _looks(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return looks
 
 
-def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -> None:
+def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any], write_rows: RowsWriter) -> None:
     worksheet = workbook.add_worksheet(sheet.name)
     width = len(sheet.columns)
     row = 0
@@ -161,7 +107,9 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
     if (lines := _header_lines(sheet)) > 1:  # room for the wrapped header, or it overlaps the rows around it
         worksheet.set_row(header_row, HEADER_LINE_HEIGHT * lines + 4)
     first = header_row + 1
-    totals = _write_rows(worksheet, sheet, first, formats)
+    if first + len(sheet.rows) + len(sheet.notes) + 2 > MAX_ROWS:
+        raise WriteError(f"{sheet.name}:{len(sheet.rows)} 行,超过 Excel 每表 {MAX_ROWS} 行的上限")
+    totals = write_rows(worksheet, sheet, first, formats, functools.partial(_row_height, sheet))
     last = first + len(sheet.rows) - 1
     row = first + len(sheet.rows)
     if sheet.total_label:
@@ -191,169 +139,53 @@ def _write_sheet(workbook: Workbook, sheet: OutSheet, formats: dict[str, Any]) -
     _print_setup(worksheet, sheet, header_row, row, width)
 
 
-def _write_rows(worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any]) -> list[Decimal | None]:
-    """The hot loop, 80 % of a big run when it went through xlsxwriter's write_* (~14 µs a cell): the rows are
-    rendered here as the very XML xlsxwriter's constant-memory mode writes for them (tests/test_write.py
-    compares the two byte for byte) and streamed into its row file. Rows are checked against Excel's limit
-    once and strings cut to its cell limit, so xlsxwriter's per-cell -1/-2 cannot occur.
-
-    Returns the sum of each `summed` column (None for the others), added up in the same pass."""
-    if first + len(sheet.rows) + len(sheet.notes) + 2 > MAX_ROWS:
-        raise WriteError(f"{sheet.name}:{len(sheet.rows)} 行,超过 Excel 每表 {MAX_ROWS} 行的上限")
-    summed = [index for index, column in enumerate(sheet.columns) if column.summed]
-    totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
-    if not sheet.rows:
-        return totals
-    width = len(sheet.columns)
-    last = first + len(sheet.rows) - 1
-    worksheet._write_single_row(first)  # flush what xlsxwriter holds (the header) before our rows
-    _ok(worksheet._check_dimensions(last, width - 1))
-    row_tag = '<row r="{0}" ht="30" customHeight="1">' if sheet.tall_rows else '<row r="{0}">'
-    cells = [
-        (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.style()]._get_xf_index()}"')
-        for col, column in enumerate(sheet.columns)
-    ]
-    numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
-    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
-        return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag)
-    rows = iter(sheet.rows)
-    number = first + 1
-    while chunk := list(itertools.islice(rows, 1000)):
-        numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
-        number += len(chunk)
-        if any(len(values) != width for values in chunk):
-            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
-            by_column = {
-                index: [values[index] if index < len(values) else None for values in chunk] for index in summed
-            }
-        else:
-            by_column = list(zip(*chunk, strict=True))
-            columns = [
-                _column_xml(values, numbers, ref, style, shown)
-                for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
-            ]
-            row_xml = [
-                f"{row_tag.format(n)}{''.join(row)}</row>"
-                for n, row in zip(numbers, zip(*columns, strict=True), strict=True)
-            ]
-            worksheet.fh.write("".join(row_xml))
-        for index in summed:
-            totals[index] += sum(  # type: ignore[operator]
-                (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
-            )
-    worksheet.previous_row = last + 1
-    return totals
+RowsWriter = Callable[[Worksheet, OutSheet, int, dict[str, Any], fastrows.RowHeight], list[Decimal | None]]
 
 
-def _write_marked_rows(
-    worksheet: Worksheet,
-    sheet: OutSheet,
-    first: int,
-    formats: dict[str, Any],
-    totals: list[Decimal | None],
-    row_tag: str,
+def rows_writer(xlsxwriter_version: str) -> RowsWriter:
+    """How data rows are written with this xlsxwriter: by the fast renderer if it was proven against that version,
+    else through the public API. Either returns the sum of each `summed` column (None for the others)."""
+    return fastrows.write_rows if fastrows.proven(xlsxwriter_version) else write_rows_public
+
+
+def write_rows_public(
+    worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any], row_height: fastrows.RowHeight
 ) -> list[Decimal | None]:
-    """Rows some of which are highlighted, or with wrapped texts (small sheets: 处理报告, 与名单核对), cell by cell.
-    A row with wrapped texts is given the height they need: LibreOffice keeps the default height otherwise."""
+    """One write_* call a cell: what the fast renderer stands in for, used with any xlsxwriter it was not proven on."""
     marks = sheet.marks if sheet.marks is not None else [""] * len(sheet.rows)
-    assert len(marks) == len(sheet.rows)
-    wrapped = [index for index, column in enumerate(sheet.columns) if column.wrap]
-    xml = []
-    for offset, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True)):
-        number = str(first + 1 + offset)
-        lines = max(
-            (_lines(values[index], sheet.columns[index].width) for index in wrapped if index < len(values)), default=1
-        )
-        tag = f'<row r="{{0}}" ht="{HEADER_LINE_HEIGHT * lines}" customHeight="1">' if lines > 1 else row_tag
-        styles = [formats[column.style(mark)]._get_xf_index() for column in sheet.columns]
-        cells = [
-            _cell(value, f'<c r="{xl_col_to_name(col)}', f'" s="{style}"', number)
-            for col, (value, style) in enumerate(zip(values, styles, strict=False))
-        ]
-        xml.append(f"{tag.format(number)}{''.join(cells)}</row>")
-        for index, column in enumerate(sheet.columns):
-            if column.summed and index < len(values):
-                totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
-    worksheet.fh.write("".join(xml))
-    worksheet.previous_row = first + len(sheet.rows)
-    return totals
-
-
-def _rows_cell_by_cell(
-    chunk: list[Sequence[Any]], numbers: list[str], row_tag: str, cells: list[tuple[str, str]]
-) -> list[str]:
+    for row, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True), start=first):
+        if (height := row_height(values)) is not None:
+            worksheet.set_row(row, height)
+        for col, (value, column) in enumerate(zip(values, sheet.columns, strict=False)):
+            cell_format = formats[column.style(mark)]
+            if value is None or value == "":
+                _ok(worksheet.write_blank(row, col, None, cell_format))
+            elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+                _ok(worksheet.write_number(row, col, float(value), cell_format))
+            else:
+                _ok(worksheet.write_string(row, col, str(value)[:MAX_TEXT], cell_format))
     return [
-        f"{row_tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
-        for n, values in zip(numbers, chunk, strict=True)
+        sum((Decimal(values[index] or 0) for values in sheet.rows if index < len(values)), Decimal(0))
+        if column.summed
+        else None
+        for index, column in enumerate(sheet.columns)
     ]
 
 
-_NUMBERS = (Decimal, int, float)
-_EXACT = 2**53  # ints up to this are exact as floats
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins a column's texts
-_LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
-
-
-def _column_xml(
-    values: Sequence[Any], numbers: list[str], ref: str, style: str, shown: _NumberTexts | None
-) -> list[str]:
-    """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
-    `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
-    or a text needing escaping or cutting, goes through `_cell`."""
-    if shown is not None:
-        return [
-            # an int as it is (what %.16G makes of it, when exact as a float); 0 == -0.0: zero is not memoised
-            f"{ref}{n}{style}><v>{v if type(v) is int and -_EXACT <= v <= _EXACT else shown[v] if v else f'{float(v):.16G}'}</v></c>"
-            if type(v) in _NUMBERS
-            else _cell(v, ref, style, n)
-            for n, v in zip(numbers, values, strict=True)
-        ]
-    if _plain_texts(values):
-        return [
-            f'{ref}{n}{style} t="inlineStr"><is><t>{v}</t></is></c>'
-            if type(v) is str and v
-            else _cell(v, ref, style, n)
-            for n, v in zip(numbers, values, strict=True)
-        ]
-    return [_cell(v, ref, style, n) for n, v in zip(numbers, values, strict=True)]
-
-
-class _NumberTexts(dict[Any, str]):
-    """A number as xlsxwriter writes it, each distinct amount formatted once (amounts repeat; formatting is slow)."""
-
-    def __missing__(self, number: Any) -> str:
-        text = self[number] = f"{float(number):.16G}"
-        return text
-
-
-def _plain_texts(values: Sequence[Any]) -> bool:
-    """Whether every text among `values` can be written as it is: one search over them all."""
-    texts = [value for value in values if type(value) is str]
-    joined = "\x01".join(texts)  # a text holding \x01 itself makes the count differ: not plain
-    return (
-        joined.count("\x01") == max(len(texts) - 1, 0)
-        and max(map(len, texts), default=0) <= MAX_TEXT
-        and not _ESCAPED.search(joined)
-        and ("_x" not in joined or not _LITERAL_CODE.search(joined))
-        and all(text == text.strip() for text in texts)  # str.strip and re's \s: the same Unicode spaces
+def _row_height(sheet: OutSheet, values: Sequence[Any]) -> int | None:
+    """A data row's height in points: room for its wrapped texts (LibreOffice keeps the default height otherwise),
+    or for a handwritten signature (`tall_rows`); None for the default."""
+    lines = max(
+        (
+            _lines(values[index], column.width)
+            for index, column in enumerate(sheet.columns)
+            if column.wrap and index < len(values)
+        ),
+        default=1,
     )
-
-
-def _cell(value: object, ref: str, style: str, row: str) -> str:
-    """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode (the slow path: typical
-    columns are rendered by `_column_xml`)."""
-    if value is None or value == "":
-        return f"{ref}{row}{style}/>"
-    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"
-    text = str(value)[:MAX_TEXT]
-    space = ""
-    if _SPECIAL.search(text):
-        text = XMLwriter._escape_control_characters(text)
-        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'{ref}{row}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if lines > 1:
+        return HEADER_LINE_HEIGHT * lines
+    return TALL_ROW_HEIGHT if sheet.tall_rows else None
 
 
 def _write_totals(
@@ -373,6 +205,7 @@ def _write_totals(
 
 
 HEADER_LINE_HEIGHT = 15  # points, one line of 11 pt 宋体
+TALL_ROW_HEIGHT = 30  # points: room for a handwritten signature
 LANDSCAPE_WIDTH = 100  # characters across: wider sheets print landscape, or A4 portrait shrinks them unreadably
 CHART_ROWS = 19  # a 360-pixel chart spans about this many default rows (20 pixels each)
 ISSUER = "工会办公室"

@@ -1,0 +1,198 @@
+"""The fast row renderer, and the one module that touches xlsxwriter's internals.
+
+Writing a big sheet through xlsxwriter's write_* costs ~14 µs a cell (a city's consolidated workbooks: 41 s, against
+7 s here). The rows are rendered here as the very XML xlsxwriter's constant-memory mode writes for them and streamed
+into its row file, through its private `_write_single_row`, `_check_dimensions`, `previous_row`, `fh`,
+`Format._get_xf_index`, `XMLwriter._escape_control_characters` and `utility._preserve_whitespace`. Those can change in
+any release, so this renderer is used only with the xlsxwriter version it was proven against (tests/test_write.py
+writes the same workbooks both ways and compares them); on any other, unionbatch/write.py writes the rows through
+xlsxwriter's public API.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
+
+from .compute import OutSheet
+
+PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
+MAX_TEXT = 32767  # Excel's limit for one cell
+
+RowHeight = Callable[[Sequence[Any]], float | None]  # a row's values → its height in points (None: the default)
+
+
+def proven(version: str) -> bool:
+    """Whether this renderer was proven against this xlsxwriter version (and may be used with it)."""
+    return version == PROVEN_XLSXWRITER
+
+
+def write_rows(
+    worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any], row_height: RowHeight
+) -> list[Decimal | None]:
+    """The sheet's rows from row `first` on, streamed into the worksheet's row file; returns the sum of each
+    `summed` column (None for the others), added up in the same pass. The caller has checked the rows fit in a
+    sheet; strings are cut to Excel's cell limit, so xlsxwriter's per-cell -1/-2 cannot occur."""
+    summed = [index for index, column in enumerate(sheet.columns) if column.summed]
+    totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
+    if not sheet.rows:
+        return totals
+    width = len(sheet.columns)
+    last = first + len(sheet.rows) - 1
+    worksheet._write_single_row(first)  # flush what xlsxwriter holds (the header) before our rows
+    if worksheet._check_dimensions(last, width - 1) != 0:
+        raise ValueError(f"{sheet.name}: rows {first}..{last} do not fit")
+    height = row_height(())  # a row with no wrapped text: the same for every row of the sheet
+    row_tag = f'<row r="{{0}}" ht="{height}" customHeight="1">' if height is not None else '<row r="{0}">'
+    # numbered before the marked formats, whether or not a row uses them: the numbers every workbook was written with
+    cells = [
+        (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.style()]._get_xf_index()}"')
+        for col, column in enumerate(sheet.columns)
+    ]
+    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
+        return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag, row_height)
+    numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
+    rows = iter(sheet.rows)
+    number = first + 1
+    while chunk := list(itertools.islice(rows, 1000)):
+        numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
+        number += len(chunk)
+        if any(len(values) != width for values in chunk):
+            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
+            by_column = {
+                index: [values[index] if index < len(values) else None for values in chunk] for index in summed
+            }
+        else:
+            by_column = list(zip(*chunk, strict=True))
+            columns = [
+                _column_xml(values, numbers, ref, style, shown)
+                for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
+            ]
+            row_xml = [
+                f"{row_tag.format(n)}{''.join(row)}</row>"
+                for n, row in zip(numbers, zip(*columns, strict=True), strict=True)
+            ]
+            worksheet.fh.write("".join(row_xml))
+        for index in summed:
+            totals[index] += sum(  # type: ignore[operator]
+                (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
+            )
+    worksheet.previous_row = last + 1
+    return totals
+
+
+def _write_marked_rows(
+    worksheet: Worksheet,
+    sheet: OutSheet,
+    first: int,
+    formats: dict[str, Any],
+    totals: list[Decimal | None],
+    row_tag: str,
+    row_height: RowHeight,
+) -> list[Decimal | None]:
+    """Rows some of which are highlighted, or with wrapped texts (small sheets: 处理报告, 与名单核对), cell by cell,
+    each row as high as `row_height` says."""
+    marks = sheet.marks if sheet.marks is not None else [""] * len(sheet.rows)
+    assert len(marks) == len(sheet.rows)
+    plain_height = row_height(())
+    xml = []
+    for offset, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True)):
+        number = str(first + 1 + offset)
+        height = row_height(values)
+        tag = f'<row r="{{0}}" ht="{height}" customHeight="1">' if height != plain_height else row_tag
+        styles = [formats[column.style(mark)]._get_xf_index() for column in sheet.columns]
+        cells = [
+            _cell(value, f'<c r="{xl_col_to_name(col)}', f'" s="{style}"', number)
+            for col, (value, style) in enumerate(zip(values, styles, strict=False))
+        ]
+        xml.append(f"{tag.format(number)}{''.join(cells)}</row>")
+        for index, column in enumerate(sheet.columns):
+            if column.summed and index < len(values):
+                totals[index] += Decimal(values[index] or 0)  # type: ignore[operator]
+    worksheet.fh.write("".join(xml))
+    worksheet.previous_row = first + len(sheet.rows)
+    return totals
+
+
+def _rows_cell_by_cell(
+    chunk: list[Sequence[Any]], numbers: list[str], row_tag: str, cells: list[tuple[str, str]]
+) -> list[str]:
+    return [
+        f"{row_tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
+        for n, values in zip(numbers, chunk, strict=True)
+    ]
+
+
+_NUMBERS = (Decimal, int, float)
+_EXACT = 2**53  # ints up to this are exact as floats
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins a column's texts
+_LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
+
+
+def _column_xml(
+    values: Sequence[Any], numbers: list[str], ref: str, style: str, shown: _NumberTexts | None
+) -> list[str]:
+    """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
+    `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
+    or a text needing escaping or cutting, goes through `_cell`."""
+    if shown is not None:
+        return [
+            # an int as it is (what %.16G makes of it, when exact as a float); 0 == -0.0: zero is not memoised
+            f"{ref}{n}{style}><v>{v if type(v) is int and -_EXACT <= v <= _EXACT else shown[v] if v else f'{float(v):.16G}'}</v></c>"
+            if type(v) in _NUMBERS
+            else _cell(v, ref, style, n)
+            for n, v in zip(numbers, values, strict=True)
+        ]
+    if _plain_texts(values):
+        return [
+            f'{ref}{n}{style} t="inlineStr"><is><t>{v}</t></is></c>'
+            if type(v) is str and v
+            else _cell(v, ref, style, n)
+            for n, v in zip(numbers, values, strict=True)
+        ]
+    return [_cell(v, ref, style, n) for n, v in zip(numbers, values, strict=True)]
+
+
+class _NumberTexts(dict[Any, str]):
+    """A number as xlsxwriter writes it, each distinct amount formatted once (amounts repeat; formatting is slow)."""
+
+    def __missing__(self, number: Any) -> str:
+        text = self[number] = f"{float(number):.16G}"
+        return text
+
+
+def _plain_texts(values: Sequence[Any]) -> bool:
+    """Whether every text among `values` can be written as it is: one search over them all."""
+    texts = [value for value in values if type(value) is str]
+    joined = "\x01".join(texts)  # a text holding \x01 itself makes the count differ: not plain
+    return (
+        joined.count("\x01") == max(len(texts) - 1, 0)
+        and max(map(len, texts), default=0) <= MAX_TEXT
+        and not _ESCAPED.search(joined)
+        and ("_x" not in joined or not _LITERAL_CODE.search(joined))
+        and all(text == text.strip() for text in texts)  # str.strip and re's \s: the same Unicode spaces
+    )
+
+
+def _cell(value: object, ref: str, style: str, row: str) -> str:
+    """One cell as xlsxwriter's Worksheet._write_cell writes it in constant-memory mode (the slow path: typical
+    columns are rendered by `_column_xml`)."""
+    if value is None or value == "":
+        return f"{ref}{row}{style}/>"
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        return f"{ref}{row}{style}><v>{float(value):.16G}</v></c>"
+    text = str(value)[:MAX_TEXT]
+    space = ""
+    if _SPECIAL.search(text):
+        text = XMLwriter._escape_control_characters(text)
+        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'{ref}{row}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
