@@ -8,6 +8,7 @@ import ctypes
 import datetime as dt
 import logging
 import os
+import pickle
 import re
 import sqlite3
 import traceback
@@ -16,6 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .checkcache import CACHE_DIR, CheckCache, engine_digest, policy_digest, write_entry
 from .compute import merge_rows
 from .crosscheck import (
     Reconciliation,
@@ -178,27 +180,95 @@ def worker_pool(
         pool.close()
 
 
+def _worker_check_kept(source: Path, name: Path | None, entry: Path | None) -> FileResult | bytes:
+    """check_file; with `entry`, the result pickled once, kept there (when it is not the machine's verdict of the
+    moment: a memory cap or a bug) and sent back as those bytes."""
+    result = _worker_check(source, name)
+    if entry is None:
+        return result
+    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    if not any(finding.code in UNKEPT_CODES for finding in result.findings):
+        with suppress(OSError):  # a full disk costs the reuse next time, not this file's check
+            write_entry(entry, payload)
+    return payload
+
+
+UNKEPT_CODES = frozenset({"processing_failed", "too_large"})
+
+
 def check_all(
     jobs: Sequence[tuple[Path, Path | None]],
     specs: Mapping[str, FormSpec],
     policy: Policy,
     pool: WorkerPool | None = None,
+    kept: tuple[CheckCache, Sequence[str]] | None = None,
 ) -> list[FileResult]:
     """check_file for every (source, name), each in a worker process, on every core: files are independent, and
     a file that crashes or exhausts its worker gets a finding instead of stopping the batch.
-    Uses `pool` (the run's) if given, else a pool of its own."""
+    Uses `pool` (the run's) if given, else a pool of its own. With `kept` (the period's cache and each file's
+    SHA-256), a file checked before under the same policy and processor is not checked again."""
     if pool is None:
         with worker_pool(specs, policy) as own:
-            return _check_in(jobs, own)
-    return _check_in(jobs, pool)
+            return _check_in(jobs, own, kept)
+    return _check_in(jobs, pool, kept)
 
 
-def _check_in(jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool) -> list[FileResult]:
-    outcomes = pool.run(_worker_check, jobs, pool.progress)
-    return [
-        outcome if isinstance(outcome, FileResult) else _placed(_given_up(source, name, outcome, pool), source, name)
-        for (source, name), outcome in zip(jobs, outcomes, strict=True)
-    ]
+def _check_in(
+    jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool, kept: tuple[CheckCache, Sequence[str]] | None
+) -> list[FileResult]:
+    """Files with no cache entry first, in the workers (forked before the cached results are held), then the
+    entries loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
+    `pool.progress` hears (done, total) over all the files, reused ones included."""
+    entries: list[Path | None] = [None] * len(jobs)
+    if kept is not None:
+        cache, shas = kept
+        entries = [cache.entry(sha, str(name or source)) for (source, name), sha in zip(jobs, shas, strict=True)]
+    results: list[FileResult | None] = [None] * len(jobs)
+    told = _Told(pool.progress, len(jobs))
+    first = [index for index, entry in enumerate(entries) if entry is None or not entry.exists()]
+    _check_into(results, first, jobs, entries, pool, told)
+    for index, entry in enumerate(entries):
+        if results[index] is None and entry is not None and kept is not None:
+            loaded = kept[0].load(entry)
+            if isinstance(loaded, FileResult):
+                results[index] = _placed(loaded, *jobs[index])
+                told.one_more()
+    _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
+    return [result for result in results if result is not None]
+
+
+class _Told:
+    """The run's progress over every file: checked in a worker or taken from the cache."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def one_more(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _check_into(
+    results: list[FileResult | None],
+    indices: Sequence[int],
+    jobs: Sequence[tuple[Path, Path | None]],
+    entries: Sequence[Path | None],
+    pool: WorkerPool,
+    told: _Told,
+) -> None:
+    if not indices:
+        return
+    outcomes = pool.run(
+        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
+    )
+    for index, outcome in zip(indices, outcomes, strict=True):
+        source, name = jobs[index]
+        if isinstance(outcome, bytes):
+            outcome = pickle.loads(outcome)
+        if not isinstance(outcome, FileResult):
+            outcome = _placed(_given_up(source, name, outcome, pool), source, name)
+        results[index] = outcome
 
 
 def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:
@@ -226,6 +296,7 @@ def check_batch(
     origins: Sequence[MailOrigin | None] | None = None,
     pool: WorkerPool | None = None,
     arrivals: Sequence[dt.datetime] | None = None,
+    kept: tuple[CheckCache, Sequence[str]] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
     (settle_versions), then figures across forms. Each batch check runs on every version of the forms it judges,
@@ -234,7 +305,7 @@ def check_batch(
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool)
+    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool, kept)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
     for result, arrival in zip(results, arrivals or (), strict=False):
@@ -352,6 +423,9 @@ def _run(
     mailed = unpack_zip_files(attached, out, archive, ledger, policy.limits, first_seen)
     files = [entry.path for entry in scan.ready if entry.path.suffix.lower() != ".eml" and not is_zip(entry.path)]
     work, repeats = _plan(files, first_seen, out, archive, ledger, keep_inbox, scan.refused)
+    cache = CheckCache(
+        out / CACHE_DIR / "checks" / period, policy_digest(policy.forms, policy.limits), engine_digest(specs)
+    )
     results, reconciliations = check_batch(
         [job.source for job in work],
         specs,
@@ -362,7 +436,9 @@ def _run(
         [ledger.mail_origin(job.sha256) for job in work],
         pool,
         [job.received for job in work],
+        (cache, [job.sha256 for job in work]),
     )
+    cache.prune()
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
         result.sha256 = job.sha256
@@ -370,6 +446,7 @@ def _run(
             result.parsed.found = {}  # every finding is made: the cells as found are not needed for the outputs
     results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
     report = Report(period=period, folder=folder, files=results, reconciliations=reconciliations)
+    report.checks_reused = cache.hits
     report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
     report.arriving = [path.name for path in scan.arriving]
     report.refused = scan.refused

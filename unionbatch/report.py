@@ -134,6 +134,7 @@ class Report:
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
+    checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
 
     @property
     def exit_code(self) -> int:

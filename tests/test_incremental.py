@@ -1,0 +1,190 @@
+"""Reruns reuse each file's check while the file, the policy and the processor are unchanged, and give the same
+outputs as a run that checks everything again; anything a check depends on changing makes it run again."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+from tests.factory import fill_template, make_people
+from unionbatch.checkcache import MAGIC, _sources_digest
+from unionbatch.pipeline import bar_person, run_batch
+from unionbatch.report import Report
+
+PERIOD = "2026-11"
+OUTPUTS = (
+    "report.json",
+    "处理报告.xlsx",
+    "慰问名单汇总.xlsx",
+    "送温暖统计汇总.xlsx",
+    "报名汇总.xlsx",
+    "积分与奖金.xlsx",
+)
+
+
+def run(inbox: Path, out: Path, policy: Path = SAMPLES / "policy.toml") -> Report:
+    return run_batch(inbox, out, PERIOD, policy)
+
+
+def entries(out: Path) -> dict[str, int]:
+    """Cache entry → its modification time (ns)."""
+    folder = out / ".cache" / "checks" / PERIOD
+    return {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} if folder.is_dir() else {}
+
+
+def archived(out: Path) -> list[Path]:
+    return sorted(path for path in (out / PERIOD / "原件").iterdir() if path.is_file())
+
+
+def outputs(out: Path) -> dict[str, str]:
+    folder = out / PERIOD
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+def annotated(out: Path) -> dict[str, str]:
+    folder = out / PERIOD / "批注"
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def period(tmp_path: Path) -> tuple[Path, Path]:
+    """The samples run once (the inbox moved into 原件/): (inbox, out)."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    first = run(inbox, out)
+    assert first.checks_reused == 0
+    return inbox, out
+
+
+def new_file(inbox: Path) -> Path:
+    return fill_template(inbox / "卫健系统工会_慰问名单.xlsx", "卫健系统工会", make_people(6, 41))
+
+
+def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(period, tmp_path) -> None:
+    inbox, out = period
+    old = len(archived(out))
+    before = entries(out)
+    new_file(inbox)
+    second = run(inbox, out)
+    assert second.checks_reused == old
+    after = entries(out)
+    assert len(after) == old + 1
+    assert all(after[name] == mtime for name, mtime in before.items())  # old entries not rewritten
+    assert any(result.path.name == "卫健系统工会_慰问名单.xlsx" and result.accepted for result in second.files)
+    # the same state checked from scratch: every output byte for byte the same
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    assert run(inbox, cold).checks_reused == 0
+    assert run(inbox, out).checks_reused == old + 1
+    assert outputs(out) == outputs(cold)
+    assert annotated(out) == annotated(cold)
+
+
+def test_editing_a_form_s_policy_checks_again_and_the_roster_does_not(period, tmp_path) -> None:
+    inbox, out = period
+    count = len(archived(out))
+    policy = tmp_path / "policy.toml"
+    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    policy.write_text(text + '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n', encoding="utf-8")
+    assert run(inbox, out, policy).checks_reused == count
+    policy.write_text(text.replace('"相对困难" = 800', '"相对困难" = 900', 1), encoding="utf-8")
+    edited = run(inbox, out, policy)
+    assert edited.checks_reused == 0
+    assert any(finding.code == "below_standard" for result in edited.files for finding in result.findings)
+    assert len(entries(out)) == count  # the entries of the old policy pruned
+
+
+def test_a_file_s_bytes_changed_in_the_archive_are_checked_again(period) -> None:
+    inbox, out = period
+    files = archived(out)
+    target = next(path for path in files if path.name == "机关工会_慰问名单.xlsx")
+    fill_template(target, "机关工会", make_people(3, 1))
+    rerun = run(inbox, out)
+    assert rerun.checks_reused == len(files) - 1
+    assert next(result for result in rerun.files if result.path == target).rows == 3
+
+
+def test_a_bar_added_after_the_check_is_applied_to_the_reused_result(period) -> None:
+    inbox, out = period
+    person = make_people(8, 1)[0]  # in 机关工会_慰问名单.xlsx
+    bar_person(out / "ledger.sqlite", person.id_number, "虚报")
+    rerun = run(inbox, out)
+    assert rerun.checks_reused == len(archived(out))
+    result = next(result for result in rerun.files if result.path.name == "机关工会_慰问名单.xlsx")
+    assert not result.accepted
+    assert "barred" in {finding.code for finding in result.findings}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage", "world_readable"])
+def test_a_damaged_entry_is_checked_again(period, damage) -> None:
+    inbox, out = period
+    assert run(inbox, out).checks_reused == len(archived(out))
+    reference = outputs(out)
+    folder = out / ".cache" / "checks" / PERIOD
+    entry = sorted(folder.iterdir(), key=lambda path: path.stat().st_size)[-1]
+    data = entry.read_bytes()
+    assert data.startswith(MAGIC)
+    if damage == "truncated":  # what a writer killed half-way would leave, had it written in place
+        entry.write_bytes(data[: len(data) // 2])
+    elif damage == "flipped":
+        entry.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+    elif damage == "garbage":
+        entry.write_bytes(b"not a pickle at all")
+    else:
+        entry.chmod(0o644)
+    rerun = run(inbox, out)
+    assert rerun.checks_reused == len(archived(out)) - 1
+    assert outputs(out) == reference
+    assert oct(entry.stat().st_mode & 0o777) == "0o600"
+    assert run(inbox, out).checks_reused == len(archived(out))  # written again, whole
+
+
+def test_a_half_written_entry_left_by_a_kill_is_never_read(period) -> None:
+    inbox, out = period
+    folder = out / ".cache" / "checks" / PERIOD
+    stray = folder / ".tmp-99999-0123.pickle"
+    stray.write_bytes(MAGIC + b"\0" * 40)
+    assert run(inbox, out).checks_reused == len(archived(out))
+    assert not stray.exists()
+    assert oct(folder.stat().st_mode & 0o777) == oct((out / ".cache").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_processor_s_digest_covers_every_source_byte(tmp_path) -> None:
+    folder = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _sources_digest((folder,))
+    spec = folder / "relief_list.py"
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    _sources_digest.cache_clear()
+    assert _sources_digest((folder,)) != before
+
+
+def test_a_changed_spec_checks_every_file_again(tmp_path) -> None:
+    """A copy of the processor, run as the office runs it; then one spec edited (a comment): every entry replaced."""
+    code = tmp_path / "code"
+    for part in ("unionbatch", "schemas"):
+        shutil.copytree(ROOT / part, code / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "process.py", code / "process.py")
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    command = [sys.executable, str(code / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    first = entries(out)
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    assert entries(out) == first  # nothing changed: every entry reused, none rewritten
+    spec = code / "schemas" / "relief_list.py"
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    edited = entries(out)
+    assert len(edited) == len(first)
+    assert not set(edited) & set(first)
