@@ -4,10 +4,14 @@ outputs as a run that checks everything again; anything a check depends on chang
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -188,3 +192,65 @@ def test_a_changed_spec_checks_every_file_again(tmp_path) -> None:
     edited = entries(out)
     assert len(edited) == len(first)
     assert not set(edited) & set(first)
+
+
+def test_the_new_files_are_answered_before_the_consolidated_workbooks_are_written(tmp_path) -> None:
+    """Killed right after the replies are queued: every emailed file's reply and every new file's annotated copy
+    exist, no consolidated workbook does yet; the next run writes them and queues no reply twice."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    emails = len(list(inbox.glob("*.eml")))
+    command = [sys.executable, str(ROOT / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    killed = subprocess.run(command, cwd=ROOT, env={**os.environ, "UNIONBATCH_KILL_AT": "replied"}, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    folder = out / PERIOD
+    replies = sorted(path.name for path in (folder / "outbox").iterdir())
+    assert len(replies) == emails
+    copies = sorted(path.name for path in (folder / "批注").iterdir())
+    assert "城西镇工会_慰问名单_批注.xlsx" in copies and "学生处踏青报名表_批注.xlsx" in copies
+    assert not [name for name in OUTPUTS if (folder / name).exists()]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+    assert finished.returncode == 1, finished.stderr
+    assert all((folder / name).exists() for name in OUTPUTS)
+    assert sorted(path.name for path in (folder / "outbox").iterdir()) == replies
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == emails
+    assert sorted(path.name for path in (folder / "批注").iterdir()) == copies
+
+
+def test_watch_leaves_the_workbooks_to_the_run_that_takes_the_last_file_of_a_burst(tmp_path) -> None:
+    """A file that lands while a run checks the period: that run answers its own files and writes no workbook;
+    the run that takes the late file writes them once, with every file."""
+    inbox, out, staging = tmp_path / "inbox", tmp_path / "out", tmp_path / "staging"
+    inbox.mkdir()
+    shutil.copytree(SAMPLES / "inbox", staging)
+    late = new_file(tmp_path)
+    command = [sys.executable, "-u", str(ROOT / "process.py"), "watch", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    watcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report_file = out / PERIOD / "report.json"
+    try:
+        assert watcher.stdout is not None and watcher.stdout.readline().startswith("正在监视")
+        for path in sorted(staging.iterdir()):
+            os.replace(path, inbox / path.name)
+        checking = out / ".cache" / "checks" / PERIOD  # made once the run has scanned the inbox
+        _wait_for(checking.is_dir, 60)
+        os.replace(late, inbox / late.name)
+        _wait_for(report_file.exists, 120)
+        first = json.loads(report_file.read_text(encoding="utf-8"))
+        assert late.name in {Path(entry["path"]).name for entry in first["files"]}
+        assert len(first["files"]) == 25
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        output, _ = watcher.communicate(timeout=60)
+    assert output.count("还有文件正在到达") == 1, output
+    assert watcher.returncode == 0
+
+
+def _wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds} s")
+        time.sleep(0.01)

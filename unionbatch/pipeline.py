@@ -37,6 +37,7 @@ from .inbox import (
     REPEAT_DIR,
     STAGING_DIR,
     Busy,
+    Scan,
     finish_moves,
     free_path,
     is_candidate,
@@ -353,9 +354,12 @@ def run_batch(
     full_ids: bool = False,
     keep_inbox: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    coalesce: bool = False,
 ) -> Report:
     """Process the inbox into `out/PERIOD/`: the period's archived files and the inbox's new ones are
-    checked together, the ledger updated, outputs written, and only then the new files archived.
+    checked together, the ledger updated, the new files' annotated copies and replies made first, then the
+    outputs written, and only then the new files archived. With `coalesce` (watch), a run that finds more files
+    landing in the inbox meanwhile leaves the period's outputs to the run that takes them (`report.deferred`).
 
     A run killed at any point leaves a state the next run completes: a file is either still in the inbox
     (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
@@ -375,7 +379,7 @@ def run_batch(
                 try:
                     with worker_pool(specs, policy) as pool:
                         pool.progress = progress  # told as each file is checked (`progress(done, total)`)
-                        return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
+                        return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
                 finally:
                     ledger.close()
             except BaseException:
@@ -401,12 +405,12 @@ def _run(
     policy: Policy,
     specs: Mapping[str, FormSpec],
     ledger: Ledger,
-    full_ids: bool,
-    keep_inbox: bool,
+    options: tuple[bool, bool, bool],
     pool: WorkerPool | None,
 ) -> Report:
     from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
 
+    full_ids, keep_inbox, coalesce = options
     period = folder.name
     archive = folder / ARCHIVE_DIR
     finish_moves(ledger, out)  # what a run stopped half-way had planned
@@ -453,17 +457,25 @@ def _run(
     told = told_statuses(ledger, results)
     _record(ledger, report, out)
     kill_point("recorded")
-    _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger)
+    # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
+    annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
+    due = {id(result) for result in report.files if result.source is not None or _reply_due(result, ledger, told)}
+    _start_annotating([job for job in annotations if id(job[0]) in due], pool)()
+    queue_replies(report, policy, ledger, out, told)
+    if policy.email.can_send:
+        delivery = send_pending(policy.email, ledger, out)
+        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
+    kill_point("replied")
+    report.deferred = coalesce and _more_landing(inbox, scan)
+    if not report.deferred:
+        rest = [job for job in annotations if id(job[0]) not in due]
+        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
     kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
     kill_point("moves_planned")
     finish_moves(ledger, out, verify=False)
     _remove_empty_folders(out / STAGING_DIR)
-    queue_replies(report, policy, ledger, out, told)
-    if policy.email.can_send:
-        delivery = send_pending(policy.email, ledger, out)
-        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
     append_log(out / RUN_LOG, report)
     return report
 
@@ -479,6 +491,12 @@ def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[
         else:
             kept.append(eml)
     return kept
+
+
+def _more_landing(inbox: Path, scan: Scan) -> bool:
+    """Files in the inbox this run neither took nor refused: landed since its scan, or still being copied then."""
+    seen = {entry.path.name for entry in scan.ready} | {name for name, _ in scan.refused}
+    return any(is_candidate(path) and path.name not in seen for path in inbox.iterdir())
 
 
 class Job(NamedTuple):
@@ -594,24 +612,30 @@ def queue_replies(
 
     told = told or {}
     for result in report.files:
-        if result.origin is None or result.sha256 is None:
+        due = _reply_due(result, ledger, told)
+        if due is None:
             continue
-        if any(finding.code == "unknown_sender" for finding in result.findings):
-            continue
-        previous = told.get(result.sha256)
-        if previous is None and not ledger.reply_queued(result.sha256):
-            key, before = result.sha256, None
-        elif previous is not None and (previous != REJECTED) != result.accepted:
-            key, before = f"{result.sha256}:{result.status}", previous
-            if ledger.reply_queued(key):
-                continue
-        else:
-            continue
+        key, before = due
         message = reply_for(result, report, policy.email, before)
         if message is None:
             continue
         eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
         ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)), result.status)
+
+
+def _reply_due(result: FileResult, ledger: Ledger, told: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """(the reply's key in the ledger, the status told before when the reply says it changed), if one is due."""
+    if result.origin is None or result.sha256 is None:
+        return None
+    if any(finding.code == "unknown_sender" for finding in result.findings):
+        return None
+    previous = told.get(result.sha256)
+    if previous is None and not ledger.reply_queued(result.sha256):
+        return result.sha256, None
+    if previous is not None and (previous != REJECTED) != result.accepted:
+        key = f"{result.sha256}:{result.status}"
+        return None if ledger.reply_queued(key) else (key, previous)
+    return None
 
 
 def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetched:
@@ -716,11 +740,16 @@ def _write_outputs(
     full_ids: bool,
     pool: WorkerPool | None,
     ledger: Ledger | None = None,
+    annotations: Sequence[AnnotationJob] | None = None,
 ) -> None:
+    """The period's outputs; the annotated copies `annotations` (default: every file's with findings) are made by
+    the workers meanwhile."""
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
     folder = report.folder
-    annotated = _start_annotating(report.files, folder / ANNOTATED_DIR, pool)
+    if annotations is None:
+        annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
+    annotated = _start_annotating(annotations, pool)
     frames = {
         kind: merge_rows(
             ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in _current(report, kind)), spec
@@ -767,16 +796,23 @@ def _return_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)  # the C library the interpreter is linked with (find_library forks)
 
 
-def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerPool | None) -> Callable[[], None]:
-    """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
-    while this one writes the consolidated workbooks. The returned function waits for them and records where
-    each went."""
+AnnotationJob = tuple[FileResult, tuple[Path, list[Finding], Path]]
+
+
+def _annotation_jobs(results: Sequence[FileResult], folder: Path) -> list[AnnotationJob]:
+    """Each file with findings and its annotated copy's job; the copies named over the whole period at once."""
     used: set[str] = set()
-    jobs = [
+    return [
         (result, (result.readable, result.findings, folder / _annotated_name(result.path, used)))
         for result in results
         if result.findings
     ]
+
+
+def _start_annotating(jobs: Sequence[AnnotationJob], pool: WorkerPool | None) -> Callable[[], None]:
+    """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
+    while this one writes the consolidated workbooks. The returned function waits for them and records where
+    each went."""
     if pool is None:
         for result, job in jobs:
             result.annotated, result.annotation_note = _annotate(*job)

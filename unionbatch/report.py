@@ -134,6 +134,7 @@ class Report:
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
+    deferred: bool = False  # outputs left to the next run: more files were landing (watch)
     checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
 
     @property
@@ -310,6 +311,8 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"回信:已发送 {report.mail_sent} 封,失败 {report.mail_failed} 封(失败的下次运行时重试)")
     if report.mail_error:
         lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
+    if report.deferred:
+        lines.append("还有文件正在到达:各单位的批注和回信已生成,汇总表和处理报告在这批文件处理完后更新")
     lines.append(f"输出:{report.folder}")
     return [console_line(line) for line in lines]
 
