@@ -254,3 +254,35 @@ def _wait_for(condition, seconds: float) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not within {seconds} s")
         time.sleep(0.01)
+
+
+WORKBOOKS = ("慰问名单汇总.xlsx", "送温暖统计汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx")
+
+
+def written(out: Path) -> dict[str, int]:
+    return {name: (out / PERIOD / name).stat().st_mtime_ns for name in WORKBOOKS}
+
+
+def test_a_workbook_is_written_again_only_when_what_it_shows_changed(period, tmp_path) -> None:
+    inbox, out = period
+    run(inbox, out)  # the files now read from 原件/ (the first run lists the mails' attachments last)
+    before, shown = written(out), outputs(out)
+    again = run(inbox, out)
+    assert written(out) == before and outputs(out) == shown  # nothing changed: nothing rewritten, same report
+    assert sorted(path.name for path in again.outputs[: len(WORKBOOKS)]) == sorted(WORKBOOKS)
+    tampered = out / PERIOD / "报名汇总.xlsx"
+    tampered.write_bytes(b"edited by hand")
+    policy = tmp_path / "policy.toml"  # a unit added to the roster: one more 未报送 in the relief workbooks
+    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    policy.write_text(text + '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n', encoding="utf-8")
+    run(inbox, out, policy)
+    after = written(out)
+    assert after["慰问名单汇总.xlsx"] != before["慰问名单汇总.xlsx"]
+    assert after["报名汇总.xlsx"] != before["报名汇总.xlsx"] and tampered.read_bytes()[:2] == b"PK"
+    assert after["积分与奖金.xlsx"] == before["积分与奖金.xlsx"]
+    # the same state from scratch: the workbooks kept and those rewritten equal a cold run's
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run(inbox, cold, policy)
+    assert outputs(out) == outputs(cold)

@@ -15,9 +15,19 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .checkcache import CACHE_DIR, CheckCache, engine_digest, policy_digest, write_entry
+from .checkcache import (
+    CACHE_DIR,
+    CheckCache,
+    digest,
+    engine_digest,
+    file_digest,
+    load_pickle,
+    policy_digest,
+    save_pickle,
+    write_entry,
+)
 from .compute import merge_rows
 from .crosscheck import (
     Reconciliation,
@@ -750,21 +760,34 @@ def _write_outputs(
     if annotations is None:
         annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
     annotated = _start_annotating(annotations, pool)
+    for kind in specs:
+        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
+    shown = _shown(report, specs, policy, created)
+    kept_path = folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle"
+    kept = load_pickle(kept_path) or {}
+    stale = {
+        output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
+    }
     frames = {
         kind: merge_rows(
             ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in _current(report, kind)), spec
         )
         for kind, spec in specs.items()
+        if stale
     }
     for result in report.files:
         if result.parsed is not None:
             result.parsed.release_frame()  # the rows live on in the merged frames (the ledger has them already)
     _return_freed_memory()
-    for kind in specs:
-        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
+    written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
-        if not any(len(frames[kind]) or report.missing[kind] for kind in kinds):
+        if not any(sum(r.rows for r in _current(report, kind)) or report.missing[kind] for kind in kinds):
+            continue
+        if output not in stale:  # what it shows has not changed since it was written: its totals as they were
+            written[output] = kept[output]
+            report.totals.update(kept[output][2])
+            report.outputs.append(folder / output)
             continue
         sheets = []
         for spec in group:
@@ -782,11 +805,36 @@ def _write_outputs(
                 sheets += [listed] if listed is not None else []
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
+        written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
+    with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
+        save_pickle(kept_path, written)
     annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
+
+
+def _shown(report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime) -> dict[str, str]:
+    """For each consolidated workbook, a digest of everything it shows: the processor, the forms' policy, the rows
+    of every counted file (known by its bytes and name: a summary may read other forms' rows), and what the report
+    adds to it (未报送, units left out, reconciliations, resubmissions)."""
+    counted = [
+        (kind, [(r.sha256, str(r.path), r.unit, r.parsed.sheet_names) for r in _current(report, kind) if r.parsed])
+        for kind in specs
+    ]
+    base = (engine_digest(specs), policy_digest(policy.forms, policy.limits), created, counted)
+    shown = {}
+    for output, group in _outputs(specs).items():
+        kinds = [spec.kind for spec in group]
+        adds = [(report.missing[kind], left_out_note(report, kind)) for kind in kinds]
+        shown[output] = digest(base, output, adds, form_report_sheets(report, kinds))
+    return shown
+
+
+def _still_written(kept: tuple[str, str | None, dict[str, Any]] | None, shown: str, path: Path) -> bool:
+    """The workbook at `path` is the one written for what it shows now, unaltered since."""
+    return kept is not None and kept[0] == shown and kept[1] is not None and file_digest(path) == kept[1]
 
 
 def _return_freed_memory() -> None:
