@@ -92,12 +92,15 @@ def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(per
     assert annotated(out) == annotated(cold)
 
 
-def test_editing_a_form_s_policy_checks_again_and_the_roster_does_not(period, tmp_path) -> None:
+def test_editing_a_form_s_policy_checks_again_and_the_roster_or_a_deadline_does_not(period, tmp_path) -> None:
     inbox, out = period
     count = len(archived(out))
     policy = tmp_path / "policy.toml"
     text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
-    policy.write_text(text + '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n', encoding="utf-8")
+    roster_and_deadline = text.replace('"慰问名单" = 2026-12-20', '"慰问名单" = 2026-12-25', 1)
+    assert roster_and_deadline != text
+    roster_and_deadline += '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n'
+    policy.write_text(roster_and_deadline, encoding="utf-8")
     assert run(inbox, out, policy).checks_reused == count
     policy.write_text(text.replace('"相对困难" = 800', '"相对困难" = 900', 1), encoding="utf-8")
     edited = run(inbox, out, policy)
