@@ -4,7 +4,10 @@ A file's check (read → recognise → normalise → validate, the FileResult `c
 the file's bytes, the name it is kept under (its findings quote it), the policy's form sections and limits, and
 the processor (its sources and the libraries that read and check). The cache keys an entry by all of them, so a
 change to any gives a new key and the file is checked again; what the batch stages add (history, duplicates
-across files, versions, reconciliation) is never cached.
+across files, versions, reconciliation) is never cached: those stages, the earlier periods' rows and the barred
+IDs they read, run on every file in every run, reused or not. The policy's form sections include the files they
+name (the 困难职工档案, by its SHA-256 and its households). A check that met a birth date after today (not yet a
+valid ID) gives another result on that day: its entry says so (`valid_until`) and is not trusted from then on.
 
 Entries live in OUT/.cache/checks/PERIOD/<key>.pickle, owner-only, written to a temporary name and renamed, with
 a checksum of their bytes: an entry cut short by a kill, or damaged later, fails its checksum and is recomputed.
@@ -27,8 +30,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from .inbox import kill_point
+
 CACHE_DIR = ".cache"
-MAGIC = b"UBCACHE1"
+MAGIC = b"UBCACHE2"  # 2: an entry holds (valid_until, result)
 _DIGEST_SIZE = hashlib.sha256().digest_size
 TEMPORARY_PREFIX = ".tmp-"
 _PACKAGE = Path(__file__).resolve().parent
@@ -117,10 +122,16 @@ class CheckCache:
         self.used.add(key)
         return self.folder / f"{key}.pickle"
 
-    def load(self, entry: Path) -> Any | None:
+    def load(self, entry: Path, today: dt.date | None = None) -> Any | None:
+        """The result kept at `entry`, unless it is missing, damaged, or out of date by `today`'s date."""
         value = load_pickle(entry)
-        self.hits += value is not None
-        return value
+        if not isinstance(value, tuple) or len(value) != 2:
+            return None
+        valid_until, result = value
+        if valid_until is not None and (today or dt.date.today()) >= valid_until:
+            return None
+        self.hits += 1
+        return result
 
     def prune(self) -> None:
         """Entries of files no longer in the period, or checked under another policy or processor."""
@@ -150,7 +161,11 @@ def write_entry(path: Path, payload: bytes) -> None:
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+            half = len(payload) // 2
+            stream.write(MAGIC + hashlib.sha256(payload).digest() + payload[:half])
+            stream.flush()
+            kill_point("cache_entry_half_written")
+            stream.write(payload[half:])
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

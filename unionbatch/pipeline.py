@@ -81,7 +81,7 @@ from .review import finding_list_sheet, reference_of
 from .spec import FormSpec, load_specs, share_specs
 from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
-from .validate import history_findings, reading_order, valid_id, validate_sheet
+from .validate import history_findings, reading_order, take_dates_after_today, valid_id, validate_sheet
 from .versions import choose_current
 
 if TYPE_CHECKING:
@@ -192,12 +192,15 @@ def worker_pool(
 
 
 def _worker_check_kept(source: Path, name: Path | None, entry: Path | None) -> FileResult | bytes:
-    """check_file; with `entry`, the result pickled once, kept there (when it is not the machine's verdict of the
-    moment: a memory cap or a bug) and sent back as those bytes."""
+    """check_file; with `entry`, the result pickled once, kept there as (valid_until, result) (unless it is the
+    machine's verdict of the moment: a memory cap or a bug) and sent back as those bytes. `valid_until`: the
+    first day the check would read differently (a birth date after today met), or None."""
+    take_dates_after_today()
     result = _worker_check(source, name)
     if entry is None:
         return result
-    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    valid_until = min(take_dates_after_today(), default=None)
+    payload = pickle.dumps((valid_until, result), protocol=pickle.HIGHEST_PROTOCOL)
     if not any(finding.code in UNKEPT_CODES for finding in result.findings):
         with suppress(OSError):  # a full disk costs the reuse next time, not this file's check
             write_entry(entry, payload)
@@ -276,7 +279,7 @@ def _check_into(
     for index, outcome in zip(indices, outcomes, strict=True):
         source, name = jobs[index]
         if isinstance(outcome, bytes):
-            outcome = pickle.loads(outcome)
+            outcome = pickle.loads(outcome)[1]
         if not isinstance(outcome, FileResult):
             outcome = _placed(_given_up(source, name, outcome, pool), source, name)
         results[index] = outcome
