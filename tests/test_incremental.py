@@ -3,9 +3,11 @@ outputs as a run that checks everything again; anything a check depends on chang
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -17,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLES
-from tests.factory import fill_template, make_people
-from unionbatch.checkcache import MAGIC, _sources_digest
+from tests.factory import fill_template, make_id, make_people, with_changes
+from tests.test_registry import register_of, registry_policy, write_register
+from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
 from unionbatch.pipeline import bar_person, run_batch
 from unionbatch.report import Report
 
@@ -33,7 +36,7 @@ OUTPUTS = (
 )
 
 
-def run(inbox: Path, out: Path, policy: Path = SAMPLES / "policy.toml") -> Report:
+def run(inbox: Path, out: Path, policy: Path | None = SAMPLES / "policy.toml") -> Report:
     return run_batch(inbox, out, PERIOD, policy)
 
 
@@ -289,3 +292,120 @@ def test_a_workbook_is_written_again_only_when_what_it_shows_changed(period, tmp
     shutil.rmtree(cold / ".cache")
     run(inbox, cold, policy)
     assert outputs(out) == outputs(cold)
+
+
+# ---- small periods: what else a check depends on -------------------------------------------------------------
+
+
+def small_inbox(folder: Path, count: int = 3, seed: int = 50) -> list[Path]:
+    """`count` relief lists of 4 people, each of its own unit (people apart across files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        fill_template(folder / f"第{number}工会_慰问名单.xlsx", f"第{number}工会", make_people(4, seed + number))
+        for number in range(count)
+    ]
+
+
+def codes(report: Report, name: str) -> set[str]:
+    result = next(result for result in report.files if result.path.name == name)
+    return {finding.code for finding in result.findings}
+
+
+def test_a_changed_register_checks_the_lists_again(tmp_path: Path) -> None:
+    people = make_people(6, seed=11)
+    write_register(tmp_path / "档案.xlsx", register_of(people))
+    policy = registry_policy(tmp_path)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    fill_template(inbox / "名单.xlsx", "测试工会", people)
+    first = run(inbox, out, policy)
+    assert first.checks_reused == 0 and "registry_exited" not in codes(first, "名单.xlsx")
+    assert run(inbox, out, policy).checks_reused == 1
+    write_register(tmp_path / "档案.xlsx", register_of(people, **{"2": {"status": "已脱困"}}))
+    changed = run(inbox, out, policy)
+    assert changed.checks_reused == 0
+    assert "registry_exited" in codes(changed, "名单.xlsx")
+    assert changed.files[0].checked_against.sha256 != first.files[0].checked_against.sha256
+
+
+def test_an_earlier_period_s_rows_apply_to_the_reused_checks(tmp_path: Path) -> None:
+    """不得低于上年慰问标准: last year's list, processed after this month's, is seen by this month's reused check."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    files = small_inbox(inbox, 2)
+    assert run(inbox, out, None).checks_reused == 0
+    assert run(inbox, out, None).checks_reused == 2
+    people = [with_changes(person, amount=person.amount + 300) for person in make_people(4, 50)]
+    last_year = tmp_path / "last_year"
+    last_year.mkdir()
+    fill_template(last_year / "第0工会_慰问名单.xlsx", "第0工会", people, date="2025-11-15")
+    run_batch(last_year, out, "2025-11", None)
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == 2
+    assert "below_last_year" in codes(rerun, files[0].name)
+    assert "below_last_year" not in codes(rerun, files[1].name)
+
+
+def test_a_check_that_met_a_birth_date_after_today_is_trusted_only_until_that_day(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 2)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    people = make_people(4, 70)
+    people[1] = with_changes(people[1], id_number=make_id(random.Random(1), people[1].gender, tomorrow))
+    fill_template(inbox / "未来工会_慰问名单.xlsx", "未来工会", people)
+    first = run(inbox, out, None)
+    assert "id_birthdate" in codes(first, "未来工会_慰问名单.xlsx")
+    kept = {path: load_pickle(path) for path in (out / ".cache" / "checks" / PERIOD).glob("*.pickle")}
+    dated = [path for path, (until, _) in kept.items() if until is not None]
+    assert len(dated) == 1 and kept[dated[0]][0] == tomorrow  # the other lists met no such date
+    cache = CheckCache(dated[0].parent, "", "")
+    assert cache.load(dated[0], today=tomorrow) is None
+    assert cache.load(dated[0], today=tomorrow - dt.timedelta(days=1)) is not None
+    # the entry as a check made yesterday, of an ID born today, would have left it: not trusted today
+    save_pickle(dated[0], (dt.date.today(), kept[dated[0]][1]))
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == 2
+    assert load_pickle(dated[0])[0] == tomorrow  # checked again, kept again
+
+
+def test_a_kill_while_an_entry_is_written_leaves_nothing_a_later_run_trusts(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 4)
+    command = [sys.executable, str(ROOT / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD]
+    environment = {**os.environ, "UNIONBATCH_KILL_AT": "cache_entry_half_written"}
+    killed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder = out / ".cache" / "checks" / PERIOD
+    half = [path for path in folder.iterdir() if path.name.startswith(".tmp-")]
+    assert half and all(path.read_bytes().startswith(MAGIC) for path in half)
+    assert all(read_entry(path) is None for path in half)  # cut short: its checksum fails
+    kept = [path for path in folder.glob("*.pickle") if not path.name.startswith(".tmp-")]
+    whole = [path for path in kept if read_entry(path) is not None]
+    assert len(whole) == len(kept) < 4
+    assert not (out / PERIOD / "report.json").exists()
+    resumed = run(inbox, out, None)
+    assert resumed.checks_reused == len(whole)
+    assert not [path for path in folder.iterdir() if path.name.startswith(".tmp-")]
+    assert len(list(folder.glob("*.pickle"))) == 4 and all(result.accepted for result in resumed.files)  # no .tmp-
+    assert len(resumed.files) == 4
+
+
+def test_progress_counts_every_file_whether_checked_or_reused(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 3)
+    run(inbox, out, None)
+    fill_template(inbox / "新工会_慰问名单.xlsx", "新工会", make_people(4, 90))
+    told: list[tuple[int, int]] = []
+    report = run_batch(inbox, out, PERIOD, None, progress=lambda done, total: told.append((done, total)))
+    assert report.checks_reused == 3
+    assert told == [(done, 4) for done in range(1, 5)]
+
+
+def test_the_processor_s_version_is_in_its_digest(tmp_path: Path) -> None:
+    folder = tmp_path / "unionbatch"
+    shutil.copytree(ROOT / "unionbatch", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _sources_digest((folder,))
+    version = folder / "__init__.py"
+    version.write_text(version.read_text(encoding="utf-8").replace('__version__ = "', '__version__ = "9'), "utf-8")
+    _sources_digest.cache_clear()
+    assert _sources_digest((folder,)) != before

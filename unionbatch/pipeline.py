@@ -765,7 +765,7 @@ def _write_outputs(
     annotated = _start_annotating(annotations, pool)
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
-    shown = _shown(report, specs, policy, created)
+    shown = _shown(report, specs, policy, created, ledger)
     kept_path = folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle"
     kept = load_pickle(kept_path) or {}
     stale = {
@@ -818,10 +818,13 @@ def _write_outputs(
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
 
 
-def _shown(report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime) -> dict[str, str]:
+def _shown(
+    report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime, ledger: Ledger | None
+) -> dict[str, str]:
     """For each consolidated workbook, a digest of everything it shows: the processor, the forms' policy, the rows
-    of every counted file (known by its bytes and name: a summary may read other forms' rows), and what the report
-    adds to it (未报送, units left out, reconciliations, resubmissions)."""
+    of every counted file (known by its bytes and name: a summary may read other forms' rows), the earlier
+    periods a summary reads, the findings it lists, and what the report adds to it (未报送, units left out,
+    reconciliations, resubmissions)."""
     counted = [
         (kind, [(r.sha256, str(r.path), r.unit, r.parsed.sheet_names) for r in _current(report, kind) if r.parsed])
         for kind in specs
@@ -831,7 +834,13 @@ def _shown(report: Report, specs: Mapping[str, FormSpec], policy: Policy, create
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
         adds = [(report.missing[kind], left_out_note(report, kind)) for kind in kinds]
-        shown[output] = digest(base, output, adds, form_report_sheets(report, kinds))
+        earlier = [
+            ledger.earlier_submissions(spec.kind, report.period)
+            for spec in group
+            if spec.summary_needs_history and ledger is not None
+        ]
+        listed = [finding_list_sheet(report, spec, reference_of(policy.for_form(spec.kind))) for spec in group]
+        shown[output] = digest(base, output, adds, earlier, listed, form_report_sheets(report, kinds))
     return shown
 
 
