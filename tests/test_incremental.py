@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+import python_calamine as calamine
 
 from tests.conftest import ROOT, SAMPLES
 from tests.factory import fill_template, make_id, make_people, with_changes
+from tests.test_employment import figures, report_file, write_policy
 from tests.test_registry import register_of, registry_policy, write_register
 from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
 from unionbatch.pipeline import bar_person, run_batch
@@ -409,3 +411,30 @@ def test_the_processor_s_version_is_in_its_digest(tmp_path: Path) -> None:
     version.write_text(version.read_text(encoding="utf-8").replace('__version__ = "', '__version__ = "9'), "utf-8")
     _sources_digest.cache_clear()
     assert _sources_digest((folder,)) != before
+
+
+def workbook_cells(path: Path) -> list[list[object]]:
+    book = calamine.CalamineWorkbook.from_path(str(path))
+    return [row for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()]
+
+
+def test_a_workbook_that_reads_earlier_periods_is_written_again_when_they_change(tmp_path: Path) -> None:
+    """促进就业汇总 shows each month's increase over the last: August processed after September changes it."""
+    policy = write_policy(tmp_path / "policy")
+    out, unit = tmp_path / "out", "甲市总工会"
+    report_file(tmp_path / "september" / "甲_9.xlsx", unit, figures(unit, 9), date="2026-09-28")
+    run_batch(tmp_path / "september", out, "2026-09", policy)
+    workbook = out / "2026-09" / "促进就业汇总.xlsx"
+    first, written_at = workbook_cells(workbook), workbook.stat().st_mtime_ns
+    run_batch(tmp_path / "september", out, "2026-09", policy)
+    assert workbook.stat().st_mtime_ns == written_at  # nothing changed: kept
+    report_file(tmp_path / "august" / "甲_8.xlsx", unit, figures(unit, 8), date="2026-08-28")
+    run_batch(tmp_path / "august", out, "2026-08", policy)
+    rerun = run_batch(tmp_path / "september", out, "2026-09", policy)
+    assert rerun.checks_reused == 1
+    assert workbook_cells(workbook) != first
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run_batch(tmp_path / "september", cold, "2026-09", policy)
+    assert workbook_cells(cold / "2026-09" / "促进就业汇总.xlsx") == workbook_cells(workbook)
