@@ -450,3 +450,40 @@ def test_a_workbook_that_reads_earlier_periods_is_written_again_when_they_change
     shutil.rmtree(cold / ".cache")
     run_batch(tmp_path / "september", cold, "2026-09", policy)
     assert workbook_cells(cold / "2026-09" / "促进就业汇总.xlsx") == workbook_cells(workbook)
+
+
+def ledger_state(out: Path) -> dict[str, tuple[str, str, int]]:
+    """Each submission of the period: (status, when it was last recorded, its rows)."""
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        query = (
+            "SELECT s.original_name, s.status, s.processed, COUNT(r.row_number) FROM submissions s "
+            "LEFT JOIN rows r ON r.submission_id = s.id WHERE s.period = ? GROUP BY s.id"
+        )
+        return {name: (status, processed, rows) for name, status, processed, rows in db.execute(query, (PERIOD,))}
+
+
+def test_a_reused_check_with_the_same_result_is_not_recorded_again_and_a_changed_result_is(small_period) -> None:
+    inbox, out = small_period
+    before = ledger_state(out)
+    assert [rows for _, _, rows in before.values()] == [4, 4, 4]
+    saved = out / "saved-ledger.sqlite"
+    shutil.copy(out / "ledger.sqlite", saved)
+    time.sleep(1.1)  # `processed` has whole seconds: a record made again would show
+    assert run(inbox, out, None).checks_reused == 3
+    assert ledger_state(out) == before
+    person = make_people(4, 50)[0]  # in 第0工会_慰问名单.xlsx
+    bar_person(out / "ledger.sqlite", person.id_number, "虚报")
+    barred = run(inbox, out, None)
+    assert barred.checks_reused == 3
+    after = ledger_state(out)
+    assert after["第0工会_慰问名单.xlsx"][0] == "rejected" and after["第0工会_慰问名单.xlsx"][2] == 0
+    assert {name: state for name, state in after.items() if name != "第0工会_慰问名单.xlsx"} == {
+        name: state for name, state in before.items() if name != "第0工会_慰问名单.xlsx"
+    }
+    # the ledger put back as it was before the bar: what it holds is not what the last run recorded
+    shutil.copy(saved, out / "ledger.sqlite")
+    time.sleep(1.1)
+    run(inbox, out, None)
+    restored = ledger_state(out)
+    assert restored["第0工会_慰问名单.xlsx"][0] != "rejected" and restored["第0工会_慰问名单.xlsx"][2] == 4
+    assert restored["第0工会_慰问名单.xlsx"][1] != before["第0工会_慰问名单.xlsx"][1]  # recorded again

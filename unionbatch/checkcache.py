@@ -113,6 +113,7 @@ class CheckCache:
         self.engine = engine
         self.hits = 0
         self.used: set[str] = set()
+        self.reused: set[str] = set()  # keys of the entries loaded this run
         make_folder(folder)
         remove_temporaries(folder)  # a killed run's half-written entries (under the run's lock: nobody else's)
 
@@ -131,6 +132,7 @@ class CheckCache:
         if valid_until is not None and (today or dt.date.today()) >= valid_until:
             return None
         self.hits += 1
+        self.reused.add(entry.stem)
         return result
 
     def prune(self) -> None:

@@ -5,6 +5,7 @@ cross-check → compute → write. The CLI calls `check_files` and `run_batch`; 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -248,6 +249,9 @@ def _check_in(
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
     _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
+    for result, entry in zip(results, entries, strict=True):
+        if result is not None and entry is not None:
+            result.check_key = entry.stem
     return [result for result in results if result is not None]
 
 
@@ -468,7 +472,7 @@ def _run(
     report.arriving = [path.name for path in scan.arriving]
     report.refused = scan.refused
     told = told_statuses(ledger, results)
-    _record(ledger, report, out)
+    _record(ledger, report, out, cache)
     kill_point("recorded")
     # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
     annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
@@ -707,42 +711,80 @@ def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
     return mask_text(id_number)
 
 
-def _record(ledger: Ledger, report: Report, out: Path) -> None:
-    """Every file of the period, its result and its accepted rows, in one transaction."""
+def _record(ledger: Ledger, report: Report, out: Path, cache: CheckCache | None = None) -> None:
+    """Every file of the period, its result and its accepted rows, in one transaction. With `cache`, a submission
+    whose check was reused and whose ledger entry is still the one a run recorded from that check, with the same
+    result, is left as it is (its rows are those of that check)."""
+    recorded = load_pickle(_recorded_path(out, report.period)) if cache is not None else None
+    processed = ledger.processed_times(report.period) if recorded else {}
     with ledger.transaction():
         for result in report.files:
             if result.sha256 is None:
                 continue
             known = ledger.by_hash(result.sha256)
-            key = result.parsed.spec.key_column if result.parsed else None
-            rows: Iterable[tuple[int, str | None, str]] = ()
-            if result.parsed is not None and result.accepted:
-                frame = result.parsed.frame
-                people = frame[key].tolist() if key in frame.columns else [None] * len(frame)
-                rows = zip(frame.index.tolist(), people, row_texts(frame), strict=True)
-            origin = result.origin
-            ledger.record(
-                Submission(
-                    sha256=result.sha256,
-                    original_name=known.original_name if known else (result.source or result.path).name,
-                    stored_path=str(result.path.relative_to(out)),
-                    period=report.period,
-                    arrived=result.received.isoformat(timespec="seconds"),
-                    sender=origin.sender if origin else None,
-                    subject=origin.subject if origin else None,
-                    message_id=origin.message_id if origin else None,
-                    unit=result.unit,
-                    kind=result.kind,
-                    status=result.status,
-                    replaced_by=result.replaced_by,
-                    errors=result.errors,
-                    warnings=result.warnings,
-                    checked_against=result.checked_against.sha256 if result.checked_against else None,
-                ),
-                rows,
-            )
+            submission = _submission_of(result, known, report.period, out)
+            if cache is not None and isinstance(recorded, dict) and known is not None:
+                witness = recorded.get(result.sha256)
+                if (
+                    result.check_key in cache.reused
+                    and witness == (result.check_key, processed.get(result.sha256))
+                    and dataclasses.replace(submission, arrived=known.arrived) == known
+                ):
+                    continue
+            ledger.record(submission, _accepted_rows(result))
             if result.checked_against is not None:
                 ledger.remember_reference(result.checked_against)
+    if cache is not None:
+        _remember_recorded(ledger, report, out)
+
+
+def _recorded_path(out: Path, period: str) -> Path:
+    return out / CACHE_DIR / "recorded" / f"{period}.pickle"
+
+
+def _remember_recorded(ledger: Ledger, report: Report, out: Path) -> None:
+    """Each submission's check key and the `processed` time the ledger holds for it now (committed): a later run
+    that finds both the same knows the ledger still holds what was recorded from that check. Written after the
+    commit: a kill between the two costs a re-recording, nothing worse."""
+    processed = ledger.processed_times(report.period)
+    kept = {
+        result.sha256: (result.check_key, processed.get(result.sha256))
+        for result in report.files
+        if result.sha256 is not None and result.check_key is not None
+    }
+    with suppress(OSError):  # without it the next run records every submission again
+        save_pickle(_recorded_path(out, report.period), kept)
+
+
+def _accepted_rows(result: FileResult) -> Iterable[tuple[int, str | None, str]]:
+    if result.parsed is None or not result.accepted:
+        return ()
+    key = result.parsed.spec.key_column
+    frame = result.parsed.frame
+    people = frame[key].tolist() if key in frame.columns else [None] * len(frame)
+    return zip(frame.index.tolist(), people, row_texts(frame), strict=True)
+
+
+def _submission_of(result: FileResult, known: Submission | None, period: str, out: Path) -> Submission:
+    assert result.sha256 is not None
+    origin = result.origin
+    return Submission(
+        sha256=result.sha256,
+        original_name=known.original_name if known else (result.source or result.path).name,
+        stored_path=str(result.path.relative_to(out)),
+        period=period,
+        arrived=result.received.isoformat(timespec="seconds"),
+        sender=origin.sender if origin else None,
+        subject=origin.subject if origin else None,
+        message_id=origin.message_id if origin else None,
+        unit=result.unit,
+        kind=result.kind,
+        status=result.status,
+        replaced_by=result.replaced_by,
+        errors=result.errors,
+        warnings=result.warnings,
+        checked_against=result.checked_against.sha256 if result.checked_against else None,
+    )
 
 
 def _write_outputs(

@@ -57,6 +57,7 @@ class FileResult:
     sha256: str | None = None
     origin: MailOrigin | None = None  # the email it came in, if any
     checked_against: Reference | None = None  # the office's file its rows were checked against (困难职工档案)
+    check_key: str | None = None  # the check cache's entry for it this run (pipeline._record compares it)
 
     @property
     def arrived(self) -> dt.datetime:
