@@ -159,12 +159,15 @@ def run_workload(name: str, files: int, rows: int, work: Path, rounds: int) -> d
     return {label: median_of(results) for label, results in measured.items()}
 
 
-def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0) -> str:
+def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0, load: tuple[float, ...] = ()) -> str:
+    command = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
+    shared = f" Load average (1 min) at the start {load[0]:.1f}, at the end {load[1]:.1f}." if load else ""
     lines = [
         "# Benchmark results",
         "",
-        f"Taken {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {platform.platform()}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores. Command: `python benchmarks/run.py`.",
+        f"Taken {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'this machine'}: "
+        f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
+        f"Command: `{command}`.{shared}",
         "",
         "| workload | job | wall time (s), median | each round (s) | peak RSS (MB) |",
         "|---|---|---:|---:|---:|",
@@ -210,13 +213,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds of every job (default: W1 3, W10 1)")
     arguments = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="unionbatch-bench-"))
+    load_at_start = os.getloadavg()[0]
     try:
         all_results = {}
         for name in arguments.only or list(WORKLOADS):
             files, rows = WORKLOADS[name]
             rounds = arguments.rounds or ROUNDS[name]
             all_results[name] = run_workload(name, max(1, int(files * arguments.scale)), rows, work, rounds)
-        text = report(all_results, arguments.scale)
+        text = report(all_results, arguments.scale, (load_at_start, os.getloadavg()[0]))
         print(text)
         if arguments.scale == 1.0 or arguments.write:
             measured = arguments.results.read_text(encoding="utf-8") if arguments.results.exists() else ""

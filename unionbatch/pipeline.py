@@ -477,7 +477,10 @@ def _run(
     # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
     annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
     due = {id(result) for result in report.files if result.source is not None or _reply_due(result, ledger, told)}
-    _start_annotating([job for job in annotations if id(job[0]) in due], pool)()
+    first = [job for job in annotations if id(job[0]) in due]
+    if first:
+        _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
+    _start_annotating(first, pool)()
     queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
@@ -508,6 +511,14 @@ def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[
         else:
             kept.append(eml)
     return kept
+
+
+def _make_folder_in(parent: Path, name: str) -> None:
+    """parent/name made if missing; the OSError names `parent`, the folder that could not be written in."""
+    try:
+        (parent / name).mkdir(exist_ok=True)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(parent)) from error
 
 
 def _more_landing(inbox: Path, scan: Scan) -> bool:
