@@ -3,6 +3,12 @@
     python benchmarks/run.py                 # W1: 500 files × 200 rows, then W10: 500 files × 2,000 rows
     python benchmarks/run.py --only W1       # just W1
     python benchmarks/run.py --scale 0.1     # a quick look: 50 files per workload
+    python benchmarks/run.py --only I1       # the independent workload's shape: 11 columns, wrong check digits
+
+After `c` (a full run on a fresh ledger) each round measures the month's late files on the period `c` left:
+`d` one new file (with a mistake: the time until its annotated copy exists is reported too), then `e` 50 more.
+The new files land more than the inbox's settle time (5 s) before the run starts: a file that has just landed
+waits that long on top (a copy still in progress must not be read).
 
 Each measured job runs in its own process; wall time is measured around it and peak memory is the largest
 resident set size of that process and of any process it started (from wait4: `run` forks a worker per core,
@@ -29,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.workload import make_workload  # noqa: E402
+from unionbatch.inbox import DEFAULT_SETTLE_SECONDS  # noqa: E402
 
 FLOOR = """
 import sys, pathlib, python_calamine, xlsxwriter
@@ -54,8 +61,10 @@ with pd.ExcelWriter(out) as writer:
     totals.to_excel(writer, sheet_name="按单位汇总")
 """
 
-WORKLOADS = {"W1": (500, 200), "W10": (500, 2000)}
-ROUNDS = {"W1": 3, "W10": 1}
+WORKLOADS = {"W1": (500, 200), "W10": (500, 2000), "I1": (500, 200)}
+ROUNDS = {"W1": 3, "W10": 1, "I1": 3}
+INDEPENDENT = {"I1"}  # the independent workload's shape: 11 columns, a wrong check digit as the mistake
+LATE = 50  # the burst: files landing late in the month, after the one
 
 
 @dataclass
@@ -63,21 +72,42 @@ class Measure:
     seconds: float
     peak_mb: float
     rounds: tuple[float, ...] = ()  # each round's seconds, when there were several
+    answered: float | None = None  # incremental runs: the median seconds until the first new file's copy existed
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def median_of(measures: list[Measure]) -> Measure:
-    times = sorted(measure.seconds for measure in measures)
-    middle = len(times) // 2
-    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
     rounds = tuple(measure.seconds for measure in measures) if len(measures) > 1 else ()
-    return Measure(median, max(measure.peak_mb for measure in measures), rounds)
+    answers = [measure.rounds[0] for measure in measures if measure.rounds]
+    return Measure(
+        _median([measure.seconds for measure in measures]),
+        max(measure.peak_mb for measure in measures),
+        rounds,
+        _median(answers) if answers else None,
+    )
 
 
-def measure(command: list[str]) -> Measure:
+def measure(command: list[str], answer: list[Path] | None = None) -> Measure:
+    """Wall time and peak memory; with `answer`, the seconds until one of those files exists (polled every 10 ms)
+    are returned as the first of `rounds`."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    answered = None
+    while True:
+        if answer is not None and answered is None and any(path.exists() for path in answer):
+            answered = time.perf_counter() - started
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG if answer is not None else 0)
+        if pid:
+            break
+        time.sleep(0.01)
     seconds = time.perf_counter() - started
+    if answer is not None:
+        return Measure(seconds, usage.ru_maxrss / 1024, (answered if answered is not None else seconds,))
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):  # run exits 1 when some files are rejected, as planned in the workload
         raise SystemExit(f"{command[:3]} failed ({code}): {process.stderr.read().decode() if process.stderr else ''}")
@@ -87,7 +117,11 @@ def measure(command: list[str]) -> Measure:
 def run_workload(name: str, files: int, rows: int, work: Path, rounds: int) -> dict[str, Measure]:
     inbox = work / name / "inbox"
     started = time.perf_counter()
-    make_workload(inbox, files, rows)
+    independent = name in INDEPENDENT
+    make_workload(inbox, files, rows, independent=independent)
+    # the late files: one with a mistake (so that it has an annotated copy to wait for), then a burst of LATE
+    late_one = make_workload(work / name / "late1", 1, rows, 1.0, 11, files, independent)
+    late_burst = make_workload(work / name / "late50", LATE, rows, 0.05, 13, files + 1, independent)
     print(f"{name}: {files} files × {rows} rows generated in {time.perf_counter() - started:.0f} s", flush=True)
     python = sys.executable
     process = [python, str(ROOT / "process.py")]
@@ -106,16 +140,34 @@ def run_workload(name: str, files: int, rows: int, work: Path, rounds: int) -> d
             result = measure(command)
             measured.setdefault(label, []).append(result)
             print(f"  round {round_number}: {label:<20} {result.seconds:8.1f} s  {result.peak_mb:8.0f} MB", flush=True)
+        # late in the month: the period `c` left, then one new file, then a burst of LATE more
+        for label, landing in (("d +1 file", late_one), (f"e +{LATE} files", late_burst)):
+            for path in landing:
+                shutil.copy(path, inbox / path.name)
+            time.sleep(DEFAULT_SETTLE_SECONDS + 0.5)  # landed a while ago: the inbox's settle wait is not measured
+            copies = [out / "2026-11" / "批注" / f"{path.stem}_批注.xlsx" for path in landing]
+            result = measure([*process, *run], copies)
+            measured.setdefault(label, []).append(result)
+            print(
+                f"  round {round_number}: {label:<20} {result.seconds:8.1f} s  {result.peak_mb:8.0f} MB  "
+                f"first copy after {result.rounds[0]:.2f} s",
+                flush=True,
+            )
+        for path in [*late_one, *late_burst]:
+            (inbox / path.name).unlink()
         shutil.rmtree(out, ignore_errors=True)
     return {label: median_of(results) for label, results in measured.items()}
 
 
-def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0) -> str:
+def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0, load: tuple[float, ...] = ()) -> str:
+    command = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
+    shared = f" Load average (1 min) at the start {load[0]:.1f}, at the end {load[1]:.1f}." if load else ""
     lines = [
         "# Benchmark results",
         "",
-        f"Taken {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {platform.platform()}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores. Command: `python benchmarks/run.py`.",
+        f"Taken {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'this machine'}: "
+        f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
+        f"Command: `{command}`.{shared}",
         "",
         "| workload | job | wall time (s), median | each round (s) | peak RSS (MB) |",
         "|---|---|---:|---:|---:|",
@@ -131,10 +183,17 @@ def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0) -> st
     lines.append("")
     for name, results in all_results.items():
         a, b, c = results["a floor"], results["b naive pandas"], results["c process.py run"]
+        d, e = results["d +1 file"], results[f"e +{LATE} files"]
         lines.append(
             f"- {name}: c/a = {c.seconds / a.seconds:.2f} (target ≤ 1.25); b/c = {b.seconds / c.seconds:.2f} "
             f"(target ≥ 3.5); memory c/b = {c.peak_mb / b.peak_mb:.2f} (target ≤ 0.5); "
             f"validate one file {results['validate one file'].seconds:.2f} s (target < 1 s)"
+        )
+        lines.append(
+            f"- {name} late in the month: +1 file d/c = {d.seconds / c.seconds:.2f} (target ≤ 0.2 for W1, ≤ 0.1 "
+            f"for W10), its annotated copy after {d.answered or 0:.2f} s (target ≤ 1.5 s), memory d/c = "
+            f"{d.peak_mb / c.peak_mb:.2f} (target ≤ 1); +{LATE} files e/c = {e.seconds / c.seconds:.2f}, "
+            f"the first copy after {e.answered or 0:.2f} s"
         )
     if {"W1", "W10"} <= all_results.keys():
         ratio = all_results["W10"]["c process.py run"].seconds / all_results["W1"]["c process.py run"].seconds
@@ -148,20 +207,22 @@ def report(all_results: dict[str, dict[str, Measure]], scale: float = 1.0) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(WORKLOADS), action="append")
+    parser.add_argument("--write", action="store_true", help="write RESULTS.md even at a --scale below 1")
     parser.add_argument("--scale", type=float, default=1.0, help="share of the files to generate (quick looks)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument("--rounds", type=int, help="rounds of every job (default: W1 3, W10 1)")
     arguments = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="unionbatch-bench-"))
+    load_at_start = os.getloadavg()[0]
     try:
         all_results = {}
         for name in arguments.only or list(WORKLOADS):
             files, rows = WORKLOADS[name]
             rounds = arguments.rounds or ROUNDS[name]
             all_results[name] = run_workload(name, max(1, int(files * arguments.scale)), rows, work, rounds)
-        text = report(all_results, arguments.scale)
+        text = report(all_results, arguments.scale, (load_at_start, os.getloadavg()[0]))
         print(text)
-        if arguments.scale == 1.0:
+        if arguments.scale == 1.0 or arguments.write:
             measured = arguments.results.read_text(encoding="utf-8") if arguments.results.exists() else ""
             notes = measured.split("<!-- notes -->", 1)[1] if "<!-- notes -->" in measured else "\n"
             arguments.results.write_text(text + "\n<!-- notes -->" + notes, encoding="utf-8")

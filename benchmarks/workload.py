@@ -44,13 +44,40 @@ def person_id(rng: random.Random, serial: int, male: bool) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def make_workload(folder: Path, files: int, rows: int, bad_share: float = 0.05, seed: int = 7) -> list[Path]:
-    """`files` workbooks of `rows` people each; every person is unique across the workload."""
+# the independent workload's shape: the columns a unit must fill plus 慰问物资折款, and a wrong check digit as the
+# mistake (the issue's 500 files × 200 people, 5 % of files with one); 11 columns instead of 15
+INDEPENDENT = (
+    "序号",
+    "姓名",
+    "身份证号",
+    "联系电话",
+    "困难类别",
+    "致困原因",
+    "家庭人口",
+    "家庭年收入(元)",
+    "刚性支出(元)",
+)
+INDEPENDENT += ("慰问金额(元)", "慰问物资折款(元)")
+
+
+def make_workload(
+    folder: Path,
+    files: int,
+    rows: int,
+    bad_share: float = 0.05,
+    seed: int = 7,
+    first: int = 0,
+    independent: bool = False,
+) -> list[Path]:
+    """`files` workbooks of `rows` people each, numbered from `first`; every person is unique across the workload
+    (files numbered apart never share one). `independent`: the independent workload's columns and mistake."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    bad = set(rng.sample(range(files), max(1, int(files * bad_share))))
+    bad = {first + index for index in rng.sample(range(files), max(1, int(files * bad_share)))}
+    header = list(INDEPENDENT) if independent else HEADER
+    keep = [HEADER.index(name) for name in header]
     paths = []
-    for number in range(files):
+    for number in range(first, first + files):
         unit = f"第{number:04d}基层工会"
         path = folder / f"{unit}.xlsx"
         workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
@@ -58,7 +85,7 @@ def make_workload(folder: Path, files: int, rows: int, bad_share: float = 0.05, 
         sheet = workbook.add_worksheet("慰问名单")
         sheet.write_row(0, 0, ["困难职工慰问名单"])
         sheet.write_row(1, 0, ["填报单位:", unit, "", "", "", "", "", "填报日期:", "2026-11-15"])
-        sheet.write_row(2, 0, HEADER)
+        sheet.write_row(2, 0, header)
         for row in range(rows):
             male = rng.random() < 0.5
             tier, standard = TIERS[row % 3]
@@ -83,11 +110,15 @@ def make_workload(folder: Path, files: int, rows: int, bad_share: float = 0.05, 
                 "",
             ]
             if number in bad and row % 50 == 7:
-                values[4] = "1380013800"  # one digit short
-            sheet.write_string(row + 3, 3, values[3])
-            for col, value in enumerate(values):
-                if col != 3:
-                    sheet.write(row + 3, col, value)
+                if independent:  # a wrong check digit
+                    values[3] = values[3][:-1] + ("0" if values[3][-1] != "0" else "1")
+                else:
+                    values[4] = "1380013800"  # one digit short
+            for col, index in enumerate(keep):
+                if index == 3:
+                    sheet.write_string(row + 3, col, values[3])
+                else:
+                    sheet.write(row + 3, col, values[index])
         workbook.close()
         paths.append(path)
     return paths

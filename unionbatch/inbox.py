@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import multiprocessing
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ _points_passed: dict[str, int] = {}
 
 
 def kill_point(name: str) -> None:
-    """A test hook: with UNIONBATCH_KILL_AT=name (or name:n) the run kills itself with SIGKILL the first (n-th)
+    """A test hook: with UNIONBATCH_KILL_AT=name (or name:n) the run (from a worker: the run and the worker) kills itself with SIGKILL the first (n-th)
     time it gets here, so that tests can stop a run at an exact step. Does nothing otherwise."""
     wanted = os.environ.get(KILL_VARIABLE)
     if not wanted:
@@ -47,6 +48,9 @@ def kill_point(name: str) -> None:
     if point == name:
         _points_passed[name] = _points_passed.get(name, 0) + 1
         if _points_passed[name] == int(count or 1):
+            parent = multiprocessing.parent_process()
+            if parent is not None:  # in one of the run's workers: the run is killed with it
+                os.kill(parent.pid, signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
 
 

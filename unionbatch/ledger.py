@@ -413,6 +413,21 @@ class Ledger:
             "INSERT OR REPLACE INTO barred VALUES (?, ?, ?)", (id_number, reason, dt.date.today().isoformat())
         )
 
+    def processed_times(self, period: str) -> dict[str, str]:
+        """SHA-256 → when each submission of the period was last recorded."""
+        rows = self.db.execute("SELECT sha256, processed FROM submissions WHERE period = ?", (period,))
+        return {row[0]: row[1] for row in rows}
+
+    def earlier_submissions(self, kind: str, period: str) -> list[tuple[str, ...]]:
+        """(SHA-256, period, status, replaced_by, processed) of each submission of `kind` before `period`: what a
+        summary that reads earlier periods depends on (`processed` changes whenever its rows are recorded again)."""
+        rows = self.db.execute(
+            "SELECT sha256, period, status, replaced_by, processed FROM submissions WHERE kind = ? AND period < ? "
+            "ORDER BY sha256",
+            (kind, period),
+        )
+        return [tuple(row) for row in rows]
+
     def barred(self) -> dict[str, str]:
         return {row["id_number"]: row["reason"] for row in self.db.execute("SELECT * FROM barred")}
 

@@ -4,17 +4,30 @@ cross-check → compute → write. The CLI calls `check_files` and `run_batch`; 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
+import pickle
 import re
 import sqlite3
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .checkcache import (
+    CACHE_DIR,
+    CheckCache,
+    digest,
+    engine_digest,
+    file_digest,
+    load_pickle,
+    policy_digest,
+    save_pickle,
+    write_entry,
+)
 from .compute import merge_rows
 from .crosscheck import (
     Reconciliation,
@@ -34,6 +47,7 @@ from .inbox import (
     REPEAT_DIR,
     STAGING_DIR,
     Busy,
+    Scan,
     finish_moves,
     free_path,
     is_candidate,
@@ -67,7 +81,7 @@ from .review import finding_list_sheet, reference_of
 from .spec import FormSpec, load_specs, share_specs
 from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
-from .validate import history_findings, reading_order, valid_id, validate_sheet
+from .validate import history_findings, reading_order, take_dates_after_today, valid_id, validate_sheet
 from .versions import choose_current
 
 if TYPE_CHECKING:
@@ -176,27 +190,101 @@ def worker_pool(
         pool.close()
 
 
+def _worker_check_kept(source: Path, name: Path | None, entry: Path | None) -> FileResult | bytes:
+    """check_file; with `entry`, the result pickled once, kept there as (valid_until, result) (unless it is the
+    machine's verdict of the moment: a memory cap or a bug) and sent back as those bytes. `valid_until`: the
+    first day the check would read differently (a birth date after today met), or None."""
+    take_dates_after_today()
+    result = _worker_check(source, name)
+    if entry is None:
+        return result
+    valid_until = min(take_dates_after_today(), default=None)
+    payload = pickle.dumps((valid_until, result), protocol=pickle.HIGHEST_PROTOCOL)
+    if not any(finding.code in UNKEPT_CODES for finding in result.findings):
+        with suppress(OSError):  # a full disk costs the reuse next time, not this file's check
+            write_entry(entry, payload)
+    return payload
+
+
+UNKEPT_CODES = frozenset({"processing_failed", "too_large"})
+
+
 def check_all(
     jobs: Sequence[tuple[Path, Path | None]],
     specs: Mapping[str, FormSpec],
     policy: Policy,
     pool: WorkerPool | None = None,
+    kept: tuple[CheckCache, Sequence[str]] | None = None,
 ) -> list[FileResult]:
     """check_file for every (source, name), each in a worker process, on every core: files are independent, and
     a file that crashes or exhausts its worker gets a finding instead of stopping the batch.
-    Uses `pool` (the run's) if given, else a pool of its own."""
+    Uses `pool` (the run's) if given, else a pool of its own. With `kept` (the period's cache and each file's
+    SHA-256), a file checked before under the same policy and processor is not checked again."""
     if pool is None:
         with worker_pool(specs, policy) as own:
-            return _check_in(jobs, own)
-    return _check_in(jobs, pool)
+            return _check_in(jobs, own, kept)
+    return _check_in(jobs, pool, kept)
 
 
-def _check_in(jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool) -> list[FileResult]:
-    outcomes = pool.run(_worker_check, jobs, pool.progress)
-    return [
-        outcome if isinstance(outcome, FileResult) else _placed(_given_up(source, name, outcome, pool), source, name)
-        for (source, name), outcome in zip(jobs, outcomes, strict=True)
-    ]
+def _check_in(
+    jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool, kept: tuple[CheckCache, Sequence[str]] | None
+) -> list[FileResult]:
+    """Files with no cache entry first, in the workers (forked before the cached results are held), then the
+    entries loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
+    `pool.progress` hears (done, total) over all the files, reused ones included."""
+    entries: list[Path | None] = [None] * len(jobs)
+    if kept is not None:
+        cache, shas = kept
+        entries = [cache.entry(sha, str(name or source)) for (source, name), sha in zip(jobs, shas, strict=True)]
+    results: list[FileResult | None] = [None] * len(jobs)
+    told = _Told(pool.progress, len(jobs))
+    first = [index for index, entry in enumerate(entries) if entry is None or not entry.exists()]
+    _check_into(results, first, jobs, entries, pool, told)
+    for index, entry in enumerate(entries):
+        if results[index] is None and entry is not None and kept is not None:
+            loaded = kept[0].load(entry)
+            if isinstance(loaded, FileResult):
+                results[index] = _placed(loaded, *jobs[index])
+                told.one_more()
+    _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
+    for result, entry in zip(results, entries, strict=True):
+        if result is not None and entry is not None:
+            result.check_key = entry.stem
+    return [result for result in results if result is not None]
+
+
+class _Told:
+    """The run's progress over every file: checked in a worker or taken from the cache."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def one_more(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _check_into(
+    results: list[FileResult | None],
+    indices: Sequence[int],
+    jobs: Sequence[tuple[Path, Path | None]],
+    entries: Sequence[Path | None],
+    pool: WorkerPool,
+    told: _Told,
+) -> None:
+    if not indices:
+        return
+    outcomes = pool.run(
+        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
+    )
+    for index, outcome in zip(indices, outcomes, strict=True):
+        source, name = jobs[index]
+        if isinstance(outcome, bytes):
+            outcome = pickle.loads(outcome)[1]
+        if not isinstance(outcome, FileResult):
+            outcome = _placed(_given_up(source, name, outcome, pool), source, name)
+        results[index] = outcome
 
 
 def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:
@@ -224,6 +312,7 @@ def check_batch(
     origins: Sequence[MailOrigin | None] | None = None,
     pool: WorkerPool | None = None,
     arrivals: Sequence[dt.datetime] | None = None,
+    kept: tuple[CheckCache, Sequence[str]] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
     (settle_versions), then figures across forms. Each batch check runs on every version of the forms it judges,
@@ -232,7 +321,7 @@ def check_batch(
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool)
+    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool, kept)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
     for result, arrival in zip(results, arrivals or (), strict=False):
@@ -280,9 +369,12 @@ def run_batch(
     full_ids: bool = False,
     keep_inbox: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    coalesce: bool = False,
 ) -> Report:
     """Process the inbox into `out/PERIOD/`: the period's archived files and the inbox's new ones are
-    checked together, the ledger updated, outputs written, and only then the new files archived.
+    checked together, the ledger updated, the new files' annotated copies and replies made first, then the
+    outputs written, and only then the new files archived. With `coalesce` (watch), a run that finds more files
+    landing in the inbox meanwhile leaves the period's outputs to the run that takes them (`report.deferred`).
 
     A run killed at any point leaves a state the next run completes: a file is either still in the inbox
     (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
@@ -302,7 +394,7 @@ def run_batch(
                 try:
                     with worker_pool(specs, policy) as pool:
                         pool.progress = progress  # told as each file is checked (`progress(done, total)`)
-                        return _run(inbox, out, folder, policy, specs, ledger, full_ids, keep_inbox, pool)
+                        return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
                 finally:
                     ledger.close()
             except BaseException:
@@ -328,12 +420,12 @@ def _run(
     policy: Policy,
     specs: Mapping[str, FormSpec],
     ledger: Ledger,
-    full_ids: bool,
-    keep_inbox: bool,
+    options: tuple[bool, bool, bool],
     pool: WorkerPool | None,
 ) -> Report:
     from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
 
+    full_ids, keep_inbox, coalesce = options
     period = folder.name
     archive = folder / ARCHIVE_DIR
     finish_moves(ledger, out)  # what a run stopped half-way had planned
@@ -350,6 +442,9 @@ def _run(
     mailed = unpack_zip_files(attached, out, archive, ledger, policy.limits, first_seen)
     files = [entry.path for entry in scan.ready if entry.path.suffix.lower() != ".eml" and not is_zip(entry.path)]
     work, repeats = _plan(files, first_seen, out, archive, ledger, keep_inbox, scan.refused)
+    cache = CheckCache(
+        out / CACHE_DIR / "checks" / period, policy_digest(policy.forms, policy.limits), engine_digest(specs)
+    )
     results, reconciliations = check_batch(
         [job.source for job in work],
         specs,
@@ -360,30 +455,47 @@ def _run(
         [ledger.mail_origin(job.sha256) for job in work],
         pool,
         [job.received for job in work],
+        (cache, [job.sha256 for job in work]),
     )
+    cache.prune()
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
         result.sha256 = job.sha256
     results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
     by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
     report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
+    report.checks_reused = cache.hits
     report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
     report.arriving = [path.name for path in scan.arriving]
     report.refused = scan.refused
+    for result in results:
+        parsed = result.parsed
+        if parsed is not None and parsed.spec.reply_lines is not None and result.current:  # e.g. the fee owed
+            result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
     told = told_statuses(ledger, results)
-    _record(ledger, report, out)
+    _record(ledger, report, out, cache)
     kill_point("recorded")
-    _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger)
+    # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
+    annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
+    first = [job for job in annotations if job[0].source is not None or _reply_due(job[0], ledger, told)]
+    rest = [job for job in annotations if not (job[0].source is not None or _reply_due(job[0], ledger, told))]
+    if first:
+        _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
+    _start_annotating(first, pool)()
+    queue_replies(report, policy, ledger, out, told)
+    if policy.email.can_send:
+        delivery = send_pending(policy.email, ledger, out)
+        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
+    kill_point("replied")
+    report.deferred = coalesce and _more_landing(inbox, scan)
+    if not report.deferred:
+        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
     kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
     kill_point("moves_planned")
     finish_moves(ledger, out, verify=False)
     _remove_empty_folders(out / STAGING_DIR)
-    queue_replies(report, policy, ledger, out, told)
-    if policy.email.can_send:
-        delivery = send_pending(policy.email, ledger, out)
-        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
     append_log(out / RUN_LOG, report)
     return report
 
@@ -399,6 +511,20 @@ def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[
         else:
             kept.append(eml)
     return kept
+
+
+def _make_folder_in(parent: Path, name: str) -> None:
+    """parent/name made if missing; the OSError names `parent`, the folder that could not be written in."""
+    try:
+        (parent / name).mkdir(exist_ok=True)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(parent)) from error
+
+
+def _more_landing(inbox: Path, scan: Scan) -> bool:
+    """Files in the inbox this run neither took nor refused: landed since its scan, or still being copied then."""
+    seen = {entry.path.name for entry in scan.ready} | {name for name, _ in scan.refused}
+    return any(is_candidate(path) and path.name not in seen for path in inbox.iterdir())
 
 
 class Job(NamedTuple):
@@ -514,24 +640,30 @@ def queue_replies(
 
     told = told or {}
     for result in report.files:
-        if result.origin is None or result.sha256 is None:
+        due = _reply_due(result, ledger, told)
+        if due is None:
             continue
-        if any(finding.code == "unknown_sender" for finding in result.findings):
-            continue
-        previous = told.get(result.sha256)
-        if previous is None and not ledger.reply_queued(result.sha256):
-            key, before = result.sha256, None
-        elif previous is not None and (previous != REJECTED) != result.accepted:
-            key, before = f"{result.sha256}:{result.status}", previous
-            if ledger.reply_queued(key):
-                continue
-        else:
-            continue
+        key, before = due
         message = reply_for(result, report, policy.email, before)
         if message is None:
             continue
         eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
         ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)), result.status)
+
+
+def _reply_due(result: FileResult, ledger: Ledger, told: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """(the reply's key in the ledger, the status told before when the reply says it changed), if one is due."""
+    if result.origin is None or result.sha256 is None:
+        return None
+    if any(finding.code == "unknown_sender" for finding in result.findings):
+        return None
+    previous = told.get(result.sha256)
+    if previous is None and not ledger.reply_queued(result.sha256):
+        return result.sha256, None
+    if previous is not None and (previous != REJECTED) != result.accepted:
+        key = f"{result.sha256}:{result.status}"
+        return None if ledger.reply_queued(key) else (key, previous)
+    return None
 
 
 def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetched:
@@ -590,42 +722,80 @@ def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
     return mask_text(id_number)
 
 
-def _record(ledger: Ledger, report: Report, out: Path) -> None:
-    """Every file of the period, its result and its accepted rows, in one transaction."""
+def _record(ledger: Ledger, report: Report, out: Path, cache: CheckCache | None = None) -> None:
+    """Every file of the period, its result and its accepted rows, in one transaction. With `cache`, a submission
+    whose check was reused and whose ledger entry is still the one a run recorded from that check, with the same
+    result, is left as it is (its rows are those of that check)."""
+    recorded = load_pickle(_recorded_path(out, report.period)) if cache is not None else None
+    processed = ledger.processed_times(report.period) if recorded else {}
     with ledger.transaction():
         for result in report.files:
             if result.sha256 is None:
                 continue
             known = ledger.by_hash(result.sha256)
-            key = result.parsed.spec.key_column if result.parsed else None
-            rows: Iterable[tuple[int, str | None, str]] = ()
-            if result.parsed is not None and result.accepted:
-                frame = result.parsed.frame
-                people = frame[key].tolist() if key in frame.columns else [None] * len(frame)
-                rows = zip(frame.index.tolist(), people, row_texts(frame), strict=True)
-            origin = result.origin
-            ledger.record(
-                Submission(
-                    sha256=result.sha256,
-                    original_name=known.original_name if known else (result.source or result.path).name,
-                    stored_path=str(result.path.relative_to(out)),
-                    period=report.period,
-                    arrived=result.received.isoformat(timespec="seconds"),
-                    sender=origin.sender if origin else None,
-                    subject=origin.subject if origin else None,
-                    message_id=origin.message_id if origin else None,
-                    unit=result.unit,
-                    kind=result.kind,
-                    status=result.status,
-                    replaced_by=result.replaced_by,
-                    errors=result.errors,
-                    warnings=result.warnings,
-                    checked_against=result.checked_against.sha256 if result.checked_against else None,
-                ),
-                rows,
-            )
+            submission = _submission_of(result, known, report.period, out)
+            if cache is not None and isinstance(recorded, dict) and known is not None:
+                witness = recorded.get(result.sha256)
+                if (
+                    result.check_key in cache.reused
+                    and witness == (result.check_key, processed.get(result.sha256))
+                    and dataclasses.replace(submission, arrived=known.arrived) == known
+                ):
+                    continue
+            ledger.record(submission, _accepted_rows(result))
             if result.checked_against is not None:
                 ledger.remember_reference(result.checked_against)
+    if cache is not None:
+        _remember_recorded(ledger, report, out)
+
+
+def _recorded_path(out: Path, period: str) -> Path:
+    return out / CACHE_DIR / "recorded" / f"{period}.pickle"
+
+
+def _remember_recorded(ledger: Ledger, report: Report, out: Path) -> None:
+    """Each submission's check key and the `processed` time the ledger holds for it now (committed): a later run
+    that finds both the same knows the ledger still holds what was recorded from that check. Written after the
+    commit: a kill between the two costs a re-recording, nothing worse."""
+    processed = ledger.processed_times(report.period)
+    kept = {
+        result.sha256: (result.check_key, processed.get(result.sha256))
+        for result in report.files
+        if result.sha256 is not None and result.check_key is not None
+    }
+    with suppress(OSError):  # without it the next run records every submission again
+        save_pickle(_recorded_path(out, report.period), kept)
+
+
+def _accepted_rows(result: FileResult) -> Iterable[tuple[int, str | None, str]]:
+    if result.parsed is None or not result.accepted:
+        return ()
+    key = result.parsed.spec.key_column
+    frame = result.parsed.frame
+    people = frame[key].tolist() if key in frame.columns else [None] * len(frame)
+    return zip(frame.index.tolist(), people, row_texts(frame), strict=True)
+
+
+def _submission_of(result: FileResult, known: Submission | None, period: str, out: Path) -> Submission:
+    assert result.sha256 is not None
+    origin = result.origin
+    return Submission(
+        sha256=result.sha256,
+        original_name=known.original_name if known else (result.source or result.path).name,
+        stored_path=str(result.path.relative_to(out)),
+        period=period,
+        arrived=result.received.isoformat(timespec="seconds"),
+        sender=origin.sender if origin else None,
+        subject=origin.subject if origin else None,
+        message_id=origin.message_id if origin else None,
+        unit=result.unit,
+        kind=result.kind,
+        status=result.status,
+        replaced_by=result.replaced_by,
+        errors=result.errors,
+        warnings=result.warnings,
+        checked_against=result.checked_against.sha256 if result.checked_against else None,
+    )
 
 
 def _write_outputs(
@@ -636,11 +806,24 @@ def _write_outputs(
     full_ids: bool,
     pool: WorkerPool | None,
     ledger: Ledger | None = None,
+    annotations: Sequence[AnnotationJob] | None = None,
 ) -> None:
+    """The period's outputs; the annotated copies `annotations` (default: every file's with findings) are made by
+    the workers meanwhile."""
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
     folder = report.folder
-    annotated = _start_annotating(report.files, folder / ANNOTATED_DIR, pool)
+    if annotations is None:
+        annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
+    annotated = _start_annotating(annotations, pool)
+    for kind in specs:
+        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
+    shown = _shown(report, specs, policy, created, ledger)
+    kept_path = folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle"
+    kept = load_pickle(kept_path) or {}
+    stale = {
+        output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
+    }
     frames = {
         kind: merge_rows(
             (
@@ -650,16 +833,17 @@ def _write_outputs(
             spec,
         )
         for kind, spec in specs.items()
+        if stale
     }
-    for result in report.files:
-        parsed = result.parsed
-        if parsed is not None and parsed.spec.reply_lines is not None and result.current:
-            result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
-    for kind in specs:
-        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
+    written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
-        if not any(len(frames[kind]) or report.missing[kind] for kind in kinds):
+        if not any(sum(r.rows for r in _current(report, kind)) or report.missing[kind] for kind in kinds):
+            continue
+        if output not in stale:  # what it shows has not changed since it was written: its totals as they were
+            written[output] = kept[output]
+            report.totals.update(kept[output][2])
+            report.outputs.append(folder / output)
             continue
         sheets = []
         for spec in group:
@@ -677,6 +861,9 @@ def _write_outputs(
                 sheets += [listed] if listed is not None else []
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
+        written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
+    with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
+        save_pickle(kept_path, written)
     annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
     write_json(folder / "report.json", report.to_json(full_ids))
@@ -684,16 +871,54 @@ def _write_outputs(
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
 
 
-def _start_annotating(results: Sequence[FileResult], folder: Path, pool: WorkerPool | None) -> Callable[[], None]:
-    """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
-    while this one writes the consolidated workbooks. The returned function waits for them and records where
-    each went."""
+def _shown(
+    report: Report, specs: Mapping[str, FormSpec], policy: Policy, created: dt.datetime, ledger: Ledger | None
+) -> dict[str, str]:
+    """For each consolidated workbook, a digest of everything it shows: the processor, the forms' policy, the rows
+    of every counted file (known by its bytes and name: a summary may read other forms' rows), the earlier
+    periods a summary reads, the findings it lists, and what the report adds to it (未报送, units left out,
+    reconciliations, resubmissions)."""
+    counted = [
+        (kind, [(r.sha256, str(r.path), r.unit, r.parsed.sheet_names) for r in _current(report, kind) if r.parsed])
+        for kind in specs
+    ]
+    base = (engine_digest(specs), policy_digest(policy.forms, policy.limits), created, counted)
+    shown = {}
+    for output, group in _outputs(specs).items():
+        kinds = [spec.kind for spec in group]
+        adds = [(report.missing[kind], left_out_note(report, kind)) for kind in kinds]
+        earlier = [
+            ledger.earlier_submissions(spec.kind, report.period)
+            for spec in group
+            if spec.summary_needs_history and ledger is not None
+        ]
+        listed = [finding_list_sheet(report, spec, reference_of(policy.for_form(spec.kind))) for spec in group]
+        shown[output] = digest(base, output, adds, earlier, listed, form_report_sheets(report, kinds))
+    return shown
+
+
+def _still_written(kept: tuple[str, str | None, dict[str, Any]] | None, shown: str, path: Path) -> bool:
+    """The workbook at `path` is the one written for what it shows now, unaltered since."""
+    return kept is not None and kept[0] == shown and kept[1] is not None and file_digest(path) == kept[1]
+
+
+AnnotationJob = tuple[FileResult, tuple[Path, list[Finding], Path]]
+
+
+def _annotation_jobs(results: Sequence[FileResult], folder: Path) -> list[AnnotationJob]:
+    """Each file with findings and its annotated copy's job; the copies named over the whole period at once."""
     used: set[str] = set()
-    jobs = [
+    return [
         (result, (result.readable, result.findings, folder / _annotated_name(result.path, used)))
         for result in results
         if result.findings
     ]
+
+
+def _start_annotating(jobs: Sequence[AnnotationJob], pool: WorkerPool | None) -> Callable[[], None]:
+    """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
+    while this one writes the consolidated workbooks. The returned function waits for them and records where
+    each went."""
     if pool is None:
         for result, job in jobs:
             result.annotated, result.annotation_note = _annotate(*job)

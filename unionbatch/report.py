@@ -58,6 +58,7 @@ class FileResult:
     origin: MailOrigin | None = None  # the email it came in, if any
     checked_against: Reference | None = None  # the office's file its rows were checked against (困难职工档案)
     reply_lines: list[str] = field(default_factory=list)  # what its form adds to the reply (the fee owed)
+    check_key: str | None = None  # the check cache's entry for it this run (pipeline._record compares it)
 
     @property
     def arrived(self) -> dt.datetime:
@@ -135,6 +136,8 @@ class Report:
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
+    deferred: bool = False  # outputs left to the next run: more files were landing (watch)
+    checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
 
     @property
     def exit_code(self) -> int:
@@ -310,6 +313,8 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"回信:已发送 {report.mail_sent} 封,失败 {report.mail_failed} 封(失败的下次运行时重试)")
     if report.mail_error:
         lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
+    if report.deferred:
+        lines.append("还有文件正在到达:各单位的批注和回信已生成,汇总表和处理报告在这批文件处理完后更新")
     lines.append(f"输出:{report.folder}")
     return [console_line(line) for line in lines]
 

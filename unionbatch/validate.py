@@ -190,13 +190,26 @@ def _decimal(value: Any) -> bool:
 _EARLIEST = dt.date(1900, 1, 1)
 
 
+_AFTER_TODAY: set[dt.date] = set()  # birth dates met after today since take_dates_after_today() (see checkcache)
+
+
 def birth_date(id_number: str) -> dt.date | None:
     """Digits 7–14 of an 18-character ID as a date between 1900 and today (GB 11643), else None."""
     try:
         born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:  # an impossible date such as 1993-13-32
         return None
-    return born if _EARLIEST <= born <= dt.date.today() else None  # today's date: `watch` runs past midnight
+    if born > dt.date.today():  # today's date: `watch` runs past midnight
+        _AFTER_TODAY.add(born)
+        return None
+    return born if born >= _EARLIEST else None
+
+
+def take_dates_after_today() -> set[dt.date]:
+    """The birth dates after today met since the last call: a check that met one reads differently on that day."""
+    met = set(_AFTER_TODAY)
+    _AFTER_TODAY.clear()
+    return met
 
 
 def _upgraded_body(first_generation: str) -> str:

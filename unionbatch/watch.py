@@ -3,6 +3,10 @@
 Each burst of file events is followed by one run (after `debounce` quiet seconds); the run itself
 leaves files still being copied for the next event. Runs happen only when the inbox holds candidates,
 so the moves out of the inbox do not trigger a run of their own.
+
+A burst that goes on while a run works (files landing after its scan, or still being copied) is coalesced:
+that run answers the files it took (annotated copies, replies) and leaves the consolidated workbooks and
+the report to the run that takes the last of them, so a burst of 50 files rebuilds them once.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ def watch_inbox(
     observer.schedule(_Nudge(pending), str(inbox), recursive=False)
     observer.start()
     pending.set()  # whatever is already there
+    owed = False  # a run left the period's outputs to the next one
     try:
         while not stop.is_set():
             if not pending.wait(timeout=0.2):
@@ -53,11 +58,16 @@ def watch_inbox(
                 pending.clear()
                 if stop.wait(debounce):
                     return
-            if any(is_candidate(path) for path in inbox.iterdir()):
+            if owed or any(is_candidate(path) for path in inbox.iterdir()):
                 try:
-                    on_report(run_batch(inbox, out, period, policy_path))
+                    report = run_batch(inbox, out, period, policy_path, coalesce=True)
                 except (RunError, PolicyError) as error:
                     on_error(str(error))
+                    continue
+                owed = report.deferred
+                if owed:
+                    pending.set()
+                on_report(report)
     finally:
         observer.stop()
         observer.join()

@@ -1,0 +1,489 @@
+"""Reruns reuse each file's check while the file, the policy and the processor are unchanged, and give the same
+outputs as a run that checks everything again; anything a check depends on changing makes it run again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import python_calamine as calamine
+
+from tests.conftest import ROOT, SAMPLES
+from tests.factory import fill_template, make_id, make_people, with_changes
+from tests.test_employment import figures, report_file, write_policy
+from tests.test_registry import register_of, registry_policy, write_register
+from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
+from unionbatch.pipeline import bar_person, run_batch
+from unionbatch.report import Report
+
+PERIOD = "2026-11"
+OUTPUTS = (
+    "report.json",
+    "处理报告.xlsx",
+    "慰问名单汇总.xlsx",
+    "送温暖统计汇总.xlsx",
+    "报名汇总.xlsx",
+    "积分与奖金.xlsx",
+)
+
+
+def run(inbox: Path, out: Path, policy: Path | None = SAMPLES / "policy.toml") -> Report:
+    return run_batch(inbox, out, PERIOD, policy)
+
+
+def entries(out: Path) -> dict[str, int]:
+    """Cache entry → its modification time (ns)."""
+    folder = out / ".cache" / "checks" / PERIOD
+    return {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} if folder.is_dir() else {}
+
+
+def archived(out: Path) -> list[Path]:
+    return sorted(path for path in (out / PERIOD / "原件").iterdir() if path.is_file())
+
+
+def outputs(out: Path, names: tuple[str, ...] = OUTPUTS) -> dict[str, str]:
+    folder = out / PERIOD
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+
+
+SMALL_OUTPUTS = ("report.json", "处理报告.xlsx", "慰问名单汇总.xlsx")
+
+
+def annotated(out: Path) -> dict[str, str]:
+    folder = out / PERIOD / "批注"
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def period(tmp_path: Path) -> tuple[Path, Path]:
+    """The samples run once (the inbox moved into 原件/): (inbox, out)."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    first = run(inbox, out)
+    assert first.checks_reused == 0
+    return inbox, out
+
+
+@pytest.fixture
+def small_period(tmp_path: Path) -> tuple[Path, Path]:
+    """Three relief lists run once under the default policy (archived, their checks kept): (inbox, out)."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 3)
+    assert run(inbox, out, None).checks_reused == 0
+    return inbox, out
+
+
+def new_file(inbox: Path) -> Path:
+    return fill_template(inbox / "卫健系统工会_慰问名单.xlsx", "卫健系统工会", make_people(6, 41))
+
+
+def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(period, tmp_path) -> None:
+    inbox, out = period
+    old = len(archived(out))
+    before = entries(out)
+    new_file(inbox)
+    second = run(inbox, out)
+    assert second.checks_reused == old
+    after = entries(out)
+    assert len(after) == old + 1
+    assert all(after[name] == mtime for name, mtime in before.items())  # old entries not rewritten
+    assert any(result.path.name == "卫健系统工会_慰问名单.xlsx" and result.accepted for result in second.files)
+    # the same state checked from scratch: every output byte for byte the same
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    assert run(inbox, cold).checks_reused == 0
+    assert run(inbox, out).checks_reused == old + 1
+    assert outputs(out) == outputs(cold)
+    assert annotated(out) == annotated(cold)
+
+
+def test_editing_a_form_s_policy_checks_again_and_the_roster_or_a_deadline_does_not(period, tmp_path) -> None:
+    inbox, out = period
+    count = len(archived(out))
+    policy = tmp_path / "policy.toml"
+    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    roster_and_deadline = text.replace('"慰问名单" = 2026-12-20', '"慰问名单" = 2026-12-25', 1)
+    assert roster_and_deadline != text
+    roster_and_deadline += '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n'
+    policy.write_text(roster_and_deadline, encoding="utf-8")
+    assert run(inbox, out, policy).checks_reused == count
+    policy.write_text(text.replace('"相对困难" = 800', '"相对困难" = 900', 1), encoding="utf-8")
+    edited = run(inbox, out, policy)
+    assert edited.checks_reused == 0
+    assert any(finding.code == "below_standard" for result in edited.files for finding in result.findings)
+    assert len(entries(out)) == count  # the entries of the old policy pruned
+
+
+def test_a_file_s_bytes_changed_in_the_archive_are_checked_again(period) -> None:
+    inbox, out = period
+    files = archived(out)
+    target = next(path for path in files if path.name == "机关工会_慰问名单.xlsx")
+    fill_template(target, "机关工会", make_people(3, 1))
+    rerun = run(inbox, out)
+    assert rerun.checks_reused == len(files) - 1
+    assert next(result for result in rerun.files if result.path == target).rows == 3
+
+
+def test_a_bar_added_after_the_check_is_applied_to_the_reused_result(period) -> None:
+    inbox, out = period
+    person = make_people(8, 1)[0]  # in 机关工会_慰问名单.xlsx
+    bar_person(out / "ledger.sqlite", person.id_number, "虚报")
+    rerun = run(inbox, out)
+    assert rerun.checks_reused == len(archived(out))
+    result = next(result for result in rerun.files if result.path.name == "机关工会_慰问名单.xlsx")
+    assert not result.accepted
+    assert "barred" in {finding.code for finding in result.findings}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage", "world_readable"])
+def test_a_damaged_entry_is_checked_again(small_period, damage) -> None:
+    inbox, out = small_period
+    assert run(inbox, out, None).checks_reused == len(archived(out))
+    reference = outputs(out, SMALL_OUTPUTS)
+    folder = out / ".cache" / "checks" / PERIOD
+    entry = sorted(folder.iterdir(), key=lambda path: path.stat().st_size)[-1]
+    data = entry.read_bytes()
+    assert data.startswith(MAGIC)
+    if damage == "truncated":  # what a writer killed half-way would leave, had it written in place
+        entry.write_bytes(data[: len(data) // 2])
+    elif damage == "flipped":
+        entry.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+    elif damage == "garbage":
+        entry.write_bytes(b"not a pickle at all")
+    else:
+        entry.chmod(0o644)
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == len(archived(out)) - 1
+    assert outputs(out, SMALL_OUTPUTS) == reference
+    assert oct(entry.stat().st_mode & 0o777) == "0o600"
+    assert run(inbox, out, None).checks_reused == len(archived(out))  # written again, whole
+
+
+def test_a_half_written_entry_left_by_a_kill_is_never_read(small_period) -> None:
+    inbox, out = small_period
+    folder = out / ".cache" / "checks" / PERIOD
+    stray = folder / ".tmp-99999-0123.pickle"
+    stray.write_bytes(MAGIC + b"\0" * 40)
+    assert run(inbox, out, None).checks_reused == len(archived(out))
+    assert not stray.exists()
+    assert oct(folder.stat().st_mode & 0o777) == oct((out / ".cache").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_processor_s_digest_covers_every_source_byte(tmp_path) -> None:
+    folder = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _sources_digest((folder,))
+    spec = folder / "relief_list.py"
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    _sources_digest.cache_clear()
+    assert _sources_digest((folder,)) != before
+
+
+def test_a_changed_spec_checks_every_file_again(tmp_path) -> None:
+    """A copy of the processor, run as the office runs it; then one spec edited (a comment): every entry replaced."""
+    code = tmp_path / "code"
+    for part in ("unionbatch", "schemas"):
+        shutil.copytree(ROOT / part, code / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "process.py", code / "process.py")
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    command = [sys.executable, str(code / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    first = entries(out)
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    assert entries(out) == first  # nothing changed: every entry reused, none rewritten
+    spec = code / "schemas" / "relief_list.py"
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert subprocess.run(command, env=environment, capture_output=True, check=False).returncode == 1
+    edited = entries(out)
+    assert len(edited) == len(first)
+    assert not set(edited) & set(first)
+
+
+def test_the_new_files_are_answered_before_the_consolidated_workbooks_are_written(tmp_path) -> None:
+    """Killed right after the replies are queued: every emailed file's reply and every new file's annotated copy
+    exist, no consolidated workbook does yet; the next run writes them and queues no reply twice."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(SAMPLES / "inbox", inbox)
+    emails = len(list(inbox.glob("*.eml")))
+    command = [sys.executable, str(ROOT / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    killed = subprocess.run(command, cwd=ROOT, env={**os.environ, "UNIONBATCH_KILL_AT": "replied"}, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    folder = out / PERIOD
+    replies = sorted(path.name for path in (folder / "outbox").iterdir())
+    assert len(replies) == emails
+    copies = sorted(path.name for path in (folder / "批注").iterdir())
+    assert "城西镇工会_慰问名单_批注.xlsx" in copies and "学生处踏青报名表_批注.xlsx" in copies
+    assert not [name for name in OUTPUTS if (folder / name).exists()]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+    assert finished.returncode == 1, finished.stderr
+    assert all((folder / name).exists() for name in OUTPUTS)
+    assert sorted(path.name for path in (folder / "outbox").iterdir()) == replies
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == emails
+    assert sorted(path.name for path in (folder / "批注").iterdir()) == copies
+
+
+def test_watch_leaves_the_workbooks_to_the_run_that_takes_the_last_file_of_a_burst(tmp_path) -> None:
+    """A file that lands while a run checks the period: that run answers its own files and writes no workbook;
+    the run that takes the late file writes them once, with every file."""
+    inbox, out, staging = tmp_path / "inbox", tmp_path / "out", tmp_path / "staging"
+    inbox.mkdir()
+    shutil.copytree(SAMPLES / "inbox", staging)
+    late = new_file(tmp_path)
+    command = [sys.executable, "-u", str(ROOT / "process.py"), "watch", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
+    watcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report_file = out / PERIOD / "report.json"
+    try:
+        assert watcher.stdout is not None and watcher.stdout.readline().startswith("正在监视")
+        for path in sorted(staging.iterdir()):
+            os.replace(path, inbox / path.name)
+        checking = out / ".cache" / "checks" / PERIOD  # made once the run has scanned the inbox
+        _wait_for(checking.is_dir, 60)
+        os.replace(late, inbox / late.name)
+        _wait_for(report_file.exists, 120)
+        first = json.loads(report_file.read_text(encoding="utf-8"))
+        assert late.name in {Path(entry["path"]).name for entry in first["files"]}
+        assert len(first["files"]) == 25
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        output, _ = watcher.communicate(timeout=60)
+    assert output.count("还有文件正在到达") == 1, output
+    assert watcher.returncode == 0
+
+
+def _wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds} s")
+        time.sleep(0.01)
+
+
+WORKBOOKS = ("慰问名单汇总.xlsx", "送温暖统计汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx")
+
+
+def written(out: Path) -> dict[str, int]:
+    return {name: (out / PERIOD / name).stat().st_mtime_ns for name in WORKBOOKS}
+
+
+def test_a_workbook_is_written_again_only_when_what_it_shows_changed(period, tmp_path) -> None:
+    inbox, out = period
+    run(inbox, out)  # the files now read from 原件/ (the first run lists the mails' attachments last)
+    before, shown = written(out), outputs(out)
+    again = run(inbox, out)
+    assert written(out) == before and outputs(out) == shown  # nothing changed: nothing rewritten, same report
+    assert sorted(path.name for path in again.outputs[: len(WORKBOOKS)]) == sorted(WORKBOOKS)
+    tampered = out / PERIOD / "报名汇总.xlsx"
+    tampered.write_bytes(b"edited by hand")
+    policy = tmp_path / "policy.toml"  # a unit added to the roster: one more 未报送 in the relief workbooks
+    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    policy.write_text(text + '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n', encoding="utf-8")
+    run(inbox, out, policy)
+    after = written(out)
+    assert after["慰问名单汇总.xlsx"] != before["慰问名单汇总.xlsx"]
+    assert after["报名汇总.xlsx"] != before["报名汇总.xlsx"] and tampered.read_bytes()[:2] == b"PK"
+    assert after["积分与奖金.xlsx"] == before["积分与奖金.xlsx"]
+    # the same state from scratch: the workbooks kept and those rewritten equal a cold run's
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run(inbox, cold, policy)
+    assert outputs(out) == outputs(cold)
+
+
+# ---- small periods: what else a check depends on -------------------------------------------------------------
+
+
+def small_inbox(folder: Path, count: int = 3, seed: int = 50) -> list[Path]:
+    """`count` relief lists of 4 people, each of its own unit (people apart across files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        fill_template(folder / f"第{number}工会_慰问名单.xlsx", f"第{number}工会", make_people(4, seed + number))
+        for number in range(count)
+    ]
+
+
+def codes(report: Report, name: str) -> set[str]:
+    result = next(result for result in report.files if result.path.name == name)
+    return {finding.code for finding in result.findings}
+
+
+def test_a_changed_register_checks_the_lists_again(tmp_path: Path) -> None:
+    people = make_people(6, seed=11)
+    write_register(tmp_path / "档案.xlsx", register_of(people))
+    policy = registry_policy(tmp_path)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    fill_template(inbox / "名单.xlsx", "测试工会", people)
+    first = run(inbox, out, policy)
+    assert first.checks_reused == 0 and "registry_exited" not in codes(first, "名单.xlsx")
+    assert run(inbox, out, policy).checks_reused == 1
+    write_register(tmp_path / "档案.xlsx", register_of(people, **{"2": {"status": "已脱困"}}))
+    changed = run(inbox, out, policy)
+    assert changed.checks_reused == 0
+    assert "registry_exited" in codes(changed, "名单.xlsx")
+    assert changed.files[0].checked_against.sha256 != first.files[0].checked_against.sha256
+
+
+def test_an_earlier_period_s_rows_apply_to_the_reused_checks(tmp_path: Path) -> None:
+    """不得低于上年慰问标准: last year's list, processed after this month's, is seen by this month's reused check."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    files = small_inbox(inbox, 2)
+    assert run(inbox, out, None).checks_reused == 0
+    assert run(inbox, out, None).checks_reused == 2
+    people = [with_changes(person, amount=person.amount + 300) for person in make_people(4, 50)]
+    last_year = tmp_path / "last_year"
+    last_year.mkdir()
+    fill_template(last_year / "第0工会_慰问名单.xlsx", "第0工会", people, date="2025-11-15")
+    run_batch(last_year, out, "2025-11", None)
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == 2
+    assert "below_last_year" in codes(rerun, files[0].name)
+    assert "below_last_year" not in codes(rerun, files[1].name)
+
+
+def test_a_check_that_met_a_birth_date_after_today_is_trusted_only_until_that_day(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 2)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    people = make_people(4, 70)
+    people[1] = with_changes(people[1], id_number=make_id(random.Random(1), people[1].gender, tomorrow))
+    fill_template(inbox / "未来工会_慰问名单.xlsx", "未来工会", people)
+    first = run(inbox, out, None)
+    assert "id_birthdate" in codes(first, "未来工会_慰问名单.xlsx")
+    kept = {path: load_pickle(path) for path in (out / ".cache" / "checks" / PERIOD).glob("*.pickle")}
+    dated = [path for path, (until, _) in kept.items() if until is not None]
+    assert len(dated) == 1 and kept[dated[0]][0] == tomorrow  # the other lists met no such date
+    cache = CheckCache(dated[0].parent, "", "")
+    assert cache.load(dated[0], today=tomorrow) is None
+    assert cache.load(dated[0], today=tomorrow - dt.timedelta(days=1)) is not None
+    # the entry as a check made yesterday, of an ID born today, would have left it: not trusted today
+    save_pickle(dated[0], (dt.date.today(), kept[dated[0]][1]))
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == 2
+    assert load_pickle(dated[0])[0] == tomorrow  # checked again, kept again
+
+
+def test_a_kill_while_an_entry_is_written_leaves_nothing_a_later_run_trusts(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 4)
+    command = [sys.executable, str(ROOT / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD]
+    environment = {**os.environ, "UNIONBATCH_KILL_AT": "cache_entry_half_written"}
+    killed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder = out / ".cache" / "checks" / PERIOD
+    half = [path for path in folder.iterdir() if path.name.startswith(".tmp-")]
+    assert half and all(path.read_bytes().startswith(MAGIC) for path in half)
+    assert all(read_entry(path) is None for path in half)  # cut short: its checksum fails
+    kept = [path for path in folder.glob("*.pickle") if not path.name.startswith(".tmp-")]
+    whole = [path for path in kept if read_entry(path) is not None]
+    assert len(whole) == len(kept) < 4
+    assert not (out / PERIOD / "report.json").exists()
+    resumed = run(inbox, out, None)
+    assert resumed.checks_reused == len(whole)
+    assert not [path for path in folder.iterdir() if path.name.startswith(".tmp-")]
+    assert len(list(folder.glob("*.pickle"))) == 4 and all(result.accepted for result in resumed.files)  # no .tmp-
+    assert len(resumed.files) == 4
+
+
+def test_progress_counts_every_file_whether_checked_or_reused(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 3)
+    run(inbox, out, None)
+    fill_template(inbox / "新工会_慰问名单.xlsx", "新工会", make_people(4, 90))
+    told: list[tuple[int, int]] = []
+    report = run_batch(inbox, out, PERIOD, None, progress=lambda done, total: told.append((done, total)))
+    assert report.checks_reused == 3
+    assert told == [(done, 4) for done in range(1, 5)]
+
+
+def test_the_processor_s_version_is_in_its_digest(tmp_path: Path) -> None:
+    folder = tmp_path / "unionbatch"
+    shutil.copytree(ROOT / "unionbatch", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _sources_digest((folder,))
+    version = folder / "__init__.py"
+    version.write_text(version.read_text(encoding="utf-8").replace('__version__ = "', '__version__ = "9'), "utf-8")
+    _sources_digest.cache_clear()
+    assert _sources_digest((folder,)) != before
+
+
+def workbook_cells(path: Path) -> list[list[object]]:
+    book = calamine.CalamineWorkbook.from_path(str(path))
+    return [row for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()]
+
+
+def test_a_workbook_that_reads_earlier_periods_is_written_again_when_they_change(tmp_path: Path) -> None:
+    """促进就业汇总 shows each month's increase over the last: August processed after September changes it."""
+    policy = write_policy(tmp_path / "policy")
+    out, unit = tmp_path / "out", "甲市总工会"
+    report_file(tmp_path / "september" / "甲_9.xlsx", unit, figures(unit, 9), date="2026-09-28")
+    run_batch(tmp_path / "september", out, "2026-09", policy)
+    workbook = out / "2026-09" / "促进就业汇总.xlsx"
+    first, written_at = workbook_cells(workbook), workbook.stat().st_mtime_ns
+    run_batch(tmp_path / "september", out, "2026-09", policy)
+    assert workbook.stat().st_mtime_ns == written_at  # nothing changed: kept
+    report_file(tmp_path / "august" / "甲_8.xlsx", unit, figures(unit, 8), date="2026-08-28")
+    run_batch(tmp_path / "august", out, "2026-08", policy)
+    rerun = run_batch(tmp_path / "september", out, "2026-09", policy)
+    assert rerun.checks_reused == 1
+    assert workbook_cells(workbook) != first
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run_batch(tmp_path / "september", cold, "2026-09", policy)
+    assert workbook_cells(cold / "2026-09" / "促进就业汇总.xlsx") == workbook_cells(workbook)
+
+
+def ledger_state(out: Path) -> dict[str, tuple[str, str, int]]:
+    """Each submission of the period: (status, when it was last recorded, its rows)."""
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        query = (
+            "SELECT s.original_name, s.status, s.processed, COUNT(r.row_number) FROM submissions s "
+            "LEFT JOIN rows r ON r.submission_id = s.id WHERE s.period = ? GROUP BY s.id"
+        )
+        return {name: (status, processed, rows) for name, status, processed, rows in db.execute(query, (PERIOD,))}
+
+
+def test_a_reused_check_with_the_same_result_is_not_recorded_again_and_a_changed_result_is(small_period) -> None:
+    inbox, out = small_period
+    before = ledger_state(out)
+    assert [rows for _, _, rows in before.values()] == [4, 4, 4]
+    saved = out / "saved-ledger.sqlite"
+    shutil.copy(out / "ledger.sqlite", saved)
+    time.sleep(1.1)  # `processed` has whole seconds: a record made again would show
+    assert run(inbox, out, None).checks_reused == 3
+    assert ledger_state(out) == before
+    person = make_people(4, 50)[0]  # in 第0工会_慰问名单.xlsx
+    bar_person(out / "ledger.sqlite", person.id_number, "虚报")
+    barred = run(inbox, out, None)
+    assert barred.checks_reused == 3
+    after = ledger_state(out)
+    assert after["第0工会_慰问名单.xlsx"][0] == "rejected" and after["第0工会_慰问名单.xlsx"][2] == 0
+    assert {name: state for name, state in after.items() if name != "第0工会_慰问名单.xlsx"} == {
+        name: state for name, state in before.items() if name != "第0工会_慰问名单.xlsx"
+    }
+    # the ledger put back as it was before the bar: what it holds is not what the last run recorded
+    shutil.copy(saved, out / "ledger.sqlite")
+    time.sleep(1.1)
+    run(inbox, out, None)
+    restored = ledger_state(out)
+    assert restored["第0工会_慰问名单.xlsx"][0] != "rejected" and restored["第0工会_慰问名单.xlsx"][2] == 4
+    assert restored["第0工会_慰问名单.xlsx"][1] != before["第0工会_慰问名单.xlsx"][1]  # recorded again
