@@ -35,6 +35,7 @@ OUTPUTS = (
     "送温暖统计汇总.xlsx",
     "报名汇总.xlsx",
     "积分与奖金.xlsx",
+    "促进就业汇总.xlsx",
 )
 
 
@@ -85,7 +86,7 @@ def small_period(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def new_file(inbox: Path) -> Path:
-    return fill_template(inbox / "卫健系统工会_慰问名单.xlsx", "卫健系统工会", make_people(6, 41))
+    return fill_template(inbox / "新港街道工会_慰问名单.xlsx", "新港街道工会", make_people(6, 41))  # no file in samples/
 
 
 def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(period, tmp_path) -> None:
@@ -98,7 +99,7 @@ def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(per
     after = entries(out)
     assert len(after) == old + 1
     assert all(after[name] == mtime for name, mtime in before.items())  # old entries not rewritten
-    assert any(result.path.name == "卫健系统工会_慰问名单.xlsx" and result.accepted for result in second.files)
+    assert [result.rows for result in second.files if result.path.name == "新港街道工会_慰问名单.xlsx"] == [6]
     # the same state checked from scratch: every output byte for byte the same
     cold = tmp_path / "cold"
     shutil.copytree(out, cold)
@@ -109,11 +110,20 @@ def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(per
     assert annotated(out) == annotated(cold)
 
 
+def sample_policy_text() -> str:
+    """samples/policy.toml to be written elsewhere: its register named where it is (the same file, so the same
+    checks)."""
+    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    line = 'registry = "困难职工档案.xlsx"'
+    assert line in text
+    return text.replace(line, f'registry = "{SAMPLES / "困难职工档案.xlsx"}"')
+
+
 def test_editing_a_form_s_policy_checks_again_and_the_roster_or_a_deadline_does_not(period, tmp_path) -> None:
     inbox, out = period
     count = len(archived(out))
     policy = tmp_path / "policy.toml"
-    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    text = sample_policy_text()
     roster_and_deadline = text.replace('"慰问名单" = 2026-12-20', '"慰问名单" = 2026-12-25', 1)
     assert roster_and_deadline != text
     roster_and_deadline += '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n'
@@ -245,6 +255,7 @@ def test_watch_leaves_the_workbooks_to_the_run_that_takes_the_last_file_of_a_bur
     inbox, out, staging = tmp_path / "inbox", tmp_path / "out", tmp_path / "staging"
     inbox.mkdir()
     shutil.copytree(SAMPLES / "inbox", staging)
+    sent = {path.name for path in staging.iterdir() if path.suffix != ".eml"}
     late = new_file(tmp_path)
     command = [sys.executable, "-u", str(ROOT / "process.py"), "watch", "--inbox", str(inbox), "--out", str(out)]
     command += ["--period", PERIOD, "--policy", str(SAMPLES / "policy.toml")]
@@ -260,7 +271,8 @@ def test_watch_leaves_the_workbooks_to_the_run_that_takes_the_last_file_of_a_bur
         _wait_for(report_file.exists, 120)
         first = json.loads(report_file.read_text(encoding="utf-8"))
         assert late.name in {Path(entry["path"]).name for entry in first["files"]}
-        assert len(first["files"]) == 25
+        reported = {Path(entry["path"]).name for entry in first["files"]}
+        assert sent <= reported  # the burst and the late file in one report
     finally:
         watcher.send_signal(signal.SIGTERM)
         output, _ = watcher.communicate(timeout=60)
@@ -276,7 +288,7 @@ def _wait_for(condition, seconds: float) -> None:
         time.sleep(0.01)
 
 
-WORKBOOKS = ("慰问名单汇总.xlsx", "送温暖统计汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx")
+WORKBOOKS = ("慰问名单汇总.xlsx", "送温暖统计汇总.xlsx", "报名汇总.xlsx", "积分与奖金.xlsx", "促进就业汇总.xlsx")
 
 
 def written(out: Path) -> dict[str, int]:
@@ -293,13 +305,14 @@ def test_a_workbook_is_written_again_only_when_what_it_shows_changed(period, tmp
     tampered = out / PERIOD / "报名汇总.xlsx"
     tampered.write_bytes(b"edited by hand")
     policy = tmp_path / "policy.toml"  # a unit added to the roster: one more 未报送 in the relief workbooks
-    text = (SAMPLES / "policy.toml").read_text(encoding="utf-8")
+    text = sample_policy_text()
     policy.write_text(text + '\n[[roster]]\nunit = "新成立工会"\nforms = ["慰问名单"]\n', encoding="utf-8")
     run(inbox, out, policy)
     after = written(out)
     assert after["慰问名单汇总.xlsx"] != before["慰问名单汇总.xlsx"]
     assert after["报名汇总.xlsx"] != before["报名汇总.xlsx"] and tampered.read_bytes()[:2] == b"PK"
     assert after["积分与奖金.xlsx"] == before["积分与奖金.xlsx"]
+    assert after["促进就业汇总.xlsx"] == before["促进就业汇总.xlsx"]  # the new unit sends no 促进就业统计表
     # the same state from scratch: the workbooks kept and those rewritten equal a cold run's
     cold = tmp_path / "cold"
     shutil.copytree(out, cold)
