@@ -86,7 +86,9 @@ def small_period(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def new_file(inbox: Path) -> Path:
-    return fill_template(inbox / "新港街道工会_慰问名单.xlsx", "新港街道工会", make_people(6, 41))  # no file in samples/
+    return fill_template(
+        inbox / "新港街道工会_慰问名单.xlsx", "新港街道工会", make_people(6, 41)
+    )  # no file in samples/
 
 
 def test_a_new_file_is_the_only_one_checked_and_the_outputs_equal_a_cold_run(period, tmp_path) -> None:
