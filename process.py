@@ -9,7 +9,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -179,15 +179,11 @@ def remind(
         reminders, delivered = found.due, None
         ledger_path = policy.ledger_path or out / LEDGER
         if due or send_mail:
-            ledger = Ledger(ledger_path) if send_mail or ledger_path.exists() else None
-            try:
+            with Ledger(ledger_path) if send_mail or ledger_path.exists() else nullcontext() as ledger:
                 if due:
                     reminders = due_today(reminders, policy, period, now, ledger)
                 if send_mail and ledger is not None:
                     delivered = deliver_reminders(reminders, policy, period, out / period / "outbox", now, ledger)
-            finally:
-                if ledger is not None:
-                    ledger.close()
     except (RunError, PolicyError, ReminderError, MailError) as error:
         raise RunFailed(str(error)) from error
     for line in found.closed:

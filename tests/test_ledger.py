@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unionbatch.ledger import row_texts
+from unionbatch.ledger import Ledger, row_texts
 from unionbatch.normalise import Invalid
 
 value = st.one_of(
@@ -48,3 +50,13 @@ def test_row_texts_are_what_json_dumps_writes(rows: list[tuple[Any, ...]]) -> No
 def test_an_empty_row_is_an_empty_object() -> None:
     frame = pd.DataFrame([[None, None]], columns=["name", "amount"], dtype=object)
     assert row_texts(frame) == ["{}"]
+
+
+def test_a_ledger_used_as_a_context_is_closed_on_leaving_it_even_by_an_error(tmp_path) -> None:
+    with pytest.raises(KeyError), Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.bar("11010519491231002X", "虚报")
+        raise KeyError("a stage failed")
+    with pytest.raises(sqlite3.ProgrammingError):  # closed: the file is free for the next run
+        ledger.db.execute("SELECT 1")
+    with Ledger(tmp_path / "ledger.sqlite") as again:  # and what was committed before the error is there
+        assert again.db.execute("SELECT COUNT(*) FROM barred").fetchone()[0] == 1

@@ -390,13 +390,9 @@ def run_batch(
         make_private(out, folder, out / RUN_LOG)  # made 0755 / 0644 by an earlier version
         with run_lock(out):
             try:
-                ledger = Ledger(ledger_path)
-                try:
-                    with worker_pool(specs, policy) as pool:
-                        pool.progress = progress  # told as each file is checked (`progress(done, total)`)
-                        return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
-                finally:
-                    ledger.close()
+                with Ledger(ledger_path) as ledger, worker_pool(specs, policy) as pool:
+                    pool.progress = progress  # told as each file is checked (`progress(done, total)`)
+                    return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
             except BaseException:
                 remove_temporaries(folder)  # under the lock: nobody else's
                 raise
@@ -673,11 +669,8 @@ def fetch_into_inbox(inbox: Path, out: Path, policy_path: Path | None) -> Fetche
 
     policy = load_policy(policy_path, load_specs())
     inbox.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(policy.ledger_path or out / LEDGER)
-    try:
+    with Ledger(policy.ledger_path or out / LEDGER) as ledger:
         fetched = fetch_mail(policy.email, inbox, ledger)
-    finally:
-        ledger.close()
     append_lines(out / RUN_LOG, [f"fetch-mail 未收取:{line}" for line in fetched.refused])
     return fetched
 
@@ -688,16 +681,13 @@ def send_queued(out: Path, policy_path: Path | None) -> tuple[Delivery | None, i
     from .mail import MailError, send_pending
 
     policy = load_policy(policy_path, load_specs())
-    ledger = Ledger(existing_ledger(policy.ledger_path or out / LEDGER))
-    try:
+    with Ledger(existing_ledger(policy.ledger_path or out / LEDGER)) as ledger:
         if not policy.email.can_send:
             return None, len(ledger.pending_replies())
         delivery = send_pending(policy.email, ledger, out)
         if delivery.error:
             raise MailError(delivery.error)
         return delivery, len(ledger.pending_replies())
-    finally:
-        ledger.close()
 
 
 def existing_ledger(path: Path) -> Path:
@@ -714,11 +704,8 @@ def bar_person(ledger_path: Path, id_number: str, reason: str) -> str:
     id_number = id_number.strip().upper()
     if not valid_id(id_number):
         raise RunError(f"“{mask_text(id_number)}”不是有效的 18 位身份证号")
-    ledger = Ledger(existing_ledger(ledger_path))
-    try:
+    with Ledger(existing_ledger(ledger_path)) as ledger:
         ledger.bar(id_number, reason)
-    finally:
-        ledger.close()
     return mask_text(id_number)
 
 
