@@ -27,6 +27,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomically
 from .failures import os_reason
 from .findings import Finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
@@ -195,9 +196,7 @@ def _stage(message: EmailMessage, folder: Path) -> list[tuple[Path, str]]:
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     for name, data in _kept_attachments(message):
-        temporary = folder / f".{name}.saving"
-        temporary.write_bytes(data)
-        temporary.replace(folder / name)
+        write_atomically(folder / name, data, ".saving")
         kill_point("attachment_staged")
         saved.append((folder / name, hashlib.sha256(data).hexdigest()))
     return saved
@@ -498,10 +497,7 @@ def _from_office(message: EmailMessage, settings: MailSettings) -> EmailMessage:
 
 def write_eml(message: EmailMessage, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(bytes(message))
-    temporary.replace(path)
-    return path
+    return write_atomically(path, bytes(message))
 
 
 @dataclass

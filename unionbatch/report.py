@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .atomic import write_atomically
 from .compute import OutColumn, OutSheet
 from .findings import ERROR, WARNING, Finding
 from .privacy import console_line, mask_text
@@ -229,9 +230,7 @@ def _relative(path: Path | None, folder: Path) -> str | None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 def status_text(result: FileResult) -> str:

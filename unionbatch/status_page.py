@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .atomic import write_atomically
 from .policy import Policy
 from .privacy import console_line
 from .report import ACCEPTED_WITH_WARNINGS, FileResult, Report, unit_key
@@ -73,10 +74,7 @@ class FormColumn:
 def write_status_page(report: Report, policy: Policy, now: dt.datetime) -> Path:
     """Write the page into the report's folder (a temporary file renamed over the old page) and return its path."""
     path = report.folder / STATUS_PAGE
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(render_status_page(report, policy, now), encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return write_atomically(path, render_status_page(report, policy, now).encode("utf-8"))
 
 
 def render_status_page(report: Report, policy: Policy, now: dt.datetime) -> str:
