@@ -21,19 +21,11 @@ from tests.recalc import (
     totals_row,
     upper_lines,
 )
+from tests.test_golden import WORKBOOKS  # the workbooks a sample run writes, as the golden files hold them
 from tests.test_run import ACCEPTED_SEEDS
 from unionbatch import write
 from unionbatch.money import rmb_upper
 from unionbatch.pipeline import run_batch
-
-WORKBOOKS = (
-    "慰问名单汇总.xlsx",
-    "报名汇总.xlsx",
-    "积分与奖金.xlsx",
-    "送温暖统计汇总.xlsx",
-    "促进就业汇总.xlsx",
-    "处理报告.xlsx",
-)
 
 
 @pytest.fixture(scope="module")

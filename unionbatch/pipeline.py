@@ -473,8 +473,9 @@ def _run(
     kill_point("recorded")
     # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
     annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
-    first = [job for job in annotations if job[0].source is not None or _reply_due(job[0], ledger, told)]
-    rest = [job for job in annotations if not (job[0].source is not None or _reply_due(job[0], ledger, told))]
+    answered_now = [job[0].source is not None or _reply_due(job[0], ledger, told) is not None for job in annotations]
+    first = [job for job, now in zip(annotations, answered_now, strict=True) if now]
+    rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
     _start_annotating(first, pool)()
