@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from schemas._columns import PERSON
-from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
+from unionbatch.records import ParsedSheet
 from unionbatch.spec import header_key
 from unionbatch.validate import birth_date, id_gender, valid_id
 

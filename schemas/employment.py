@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, detail_sheet
+from unionbatch.compute import detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import to_fen
-from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.spec import Column, FormSpec
 
 KIND = "促进就业统计表"

@@ -18,20 +18,11 @@ import pandas as pd
 
 from schemas._activity import team_key
 from schemas._columns import NAMED, PHONE, REMARK, SEQ
-from unionbatch.compute import (
-    UPPER_AS_OF_RUN,
-    Chart,
-    OutColumn,
-    OutSheet,
-    Summary,
-    decimal_sum,
-    detail_sheet,
-    upper_line,
-)
+from unionbatch.compute import UPPER_AS_OF_RUN, decimal_sum, detail_sheet, upper_line
 from unionbatch.findings import ERROR, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
-from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import PolicyError, amount, reject_unknown
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.spec import Column, FormSpec
 
 KIND = "外出活动报名表"

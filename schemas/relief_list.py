@@ -16,23 +16,13 @@ import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, REMARK, SEQ
 from schemas._registry import Register, load_register
-from unionbatch.compute import (
-    UPPER_AS_OF_RUN,
-    Chart,
-    FrameRows,
-    OutColumn,
-    OutSheet,
-    Summary,
-    decimal_sum,
-    detail_sheet,
-    group_rows,
-    upper_line,
-)
+from unionbatch.compute import UPPER_AS_OF_RUN, FrameRows, decimal_sum, detail_sheet, group_rows, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
-from unionbatch.normalise import ParsedSheet, value_key
+from unionbatch.normalise import value_key
 from unionbatch.policy import PolicyError, amount, policy_path, reject_unknown
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.review import reference_note
 from unionbatch.spec import Column, FindingList, FormSpec, Reference
 from unionbatch.validate import gender_matches_id, valid_id

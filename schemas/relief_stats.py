@@ -12,21 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from unionbatch.compute import (
-    UPPER_AS_OF_RUN,
-    Chart,
-    OutColumn,
-    OutSheet,
-    Summary,
-    decimal_sum,
-    detail_sheet,
-    group_rows,
-    upper_line,
-)
+from unionbatch.compute import UPPER_AS_OF_RUN, decimal_sum, detail_sheet, group_rows, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
-from unionbatch.normalise import ParsedSheet
 from unionbatch.policy import amount, reject_unknown
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.spec import Column, FormSpec, Reconcile
 
 # (key prefix, group name, count unit): each group has a count column and an amount column.

@@ -29,9 +29,9 @@ from schemas._activity import (
     team_key,
 )
 from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, SEQ
-from unionbatch.compute import Chart, OutColumn, OutSheet, Summary, detail_sheet
+from unionbatch.compute import detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
-from unionbatch.normalise import ParsedSheet
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.spec import Column, FormSpec, header_key
 from unionbatch.validate import birth_date, gender_matches_id, valid_id
 

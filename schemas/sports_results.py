@@ -18,10 +18,10 @@ import pandas as pd
 from schemas._activity import REGISTRATION, Activity, Registered, parse_activity, registered_sheets, registrations
 from schemas._activity import team_key as key
 from schemas._columns import NAMED, REMARK, SEQ
-from unionbatch.compute import UPPER_AS_OF_RUN, Chart, OutColumn, OutSheet, Summary, decimal_sum, upper_line
+from unionbatch.compute import UPPER_AS_OF_RUN, decimal_sum, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding, make_finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
-from unionbatch.normalise import ParsedSheet
+from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.spec import Column, FormSpec
 
 RESULTS, ATTENDANCE = "成绩登记表", "签到表"

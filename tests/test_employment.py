@@ -17,7 +17,7 @@ from tests.factory import fill_form, write_own_layout
 from unionbatch.findings import ERROR
 from unionbatch.pipeline import check_batch, run_batch
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED_WITH_WARNINGS, REJECTED
 from unionbatch.spec import finding_codes, load_specs
 
 ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own

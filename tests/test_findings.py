@@ -28,7 +28,7 @@ from unionbatch.findings import ERROR, mask_text
 from unionbatch.ledger import Ledger
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import load_policy
-from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED_WITH_WARNINGS, REJECTED
 from unionbatch.spec import finding_codes, load_specs
 
 ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own

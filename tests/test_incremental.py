@@ -25,7 +25,7 @@ from tests.test_employment import figures, report_file, write_policy
 from tests.test_registry import register_of, registry_policy, write_register
 from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
 from unionbatch.pipeline import bar_person, run_batch
-from unionbatch.report import Report
+from unionbatch.records import Report
 
 PERIOD = "2026-11"
 OUTPUTS = (

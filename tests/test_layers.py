@@ -1,5 +1,6 @@
 """The import layers hold: pyproject.toml's import-linter contracts (the engine never imports click nor a form;
-findings, the spec, money and privacy import no stage; a form never imports the run's delivery directly)."""
+findings, the spec, money, privacy and the records the stages hand each other (FileResult, ParsedSheet, OutSheet,
+Report) import no stage; a form never imports the run's delivery directly)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unionbatch.ledger import Ledger, row_texts
-from unionbatch.normalise import Invalid
+from unionbatch.records import Invalid
 
 value = st.one_of(
     st.none(),

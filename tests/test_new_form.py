@@ -33,8 +33,9 @@ PACKAGE = {
         from dataclasses import dataclass
         from decimal import Decimal
 
-        from unionbatch.compute import OutColumn, OutSheet, Summary, decimal_sum, detail_sheet
+        from unionbatch.compute import decimal_sum, detail_sheet
         from unionbatch.findings import ERROR, Code
+        from unionbatch.records import OutColumn, OutSheet, Summary
         from unionbatch.spec import Column, FormSpec, Person, Unique
 
 
@@ -109,8 +110,9 @@ PACKAGE = {
 
         from __future__ import annotations
 
-        from unionbatch.compute import Summary, detail_sheet
+        from unionbatch.compute import detail_sheet
         from unionbatch.findings import ERROR, WARNING, Code
+        from unionbatch.records import Summary
         from unionbatch.spec import Column, FormSpec, Reconcile
 
         WORDS = {"mismatch_code": "lending_differs", "rejected_code": "lending_returned", "ours": "统计表", "theirs": "登记表"}

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from unionbatch.normalise import Invalid, display, normalise, parse_number
+from unionbatch.normalise import normalise, parse_number
 from unionbatch.recognise import match_row
+from unionbatch.records import Invalid, display
 
 
 @pytest.mark.parametrize(

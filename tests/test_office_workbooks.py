@@ -14,7 +14,7 @@ import tests.office_workbooks as office
 from tests.factory import Person, libreoffice_convert, make_people, make_team, stats_for
 from tests.test_workbooks import consolidated, table, yuan
 from unionbatch.pipeline import check_files, run_batch
-from unionbatch.report import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "samples" / "policy.toml"

@@ -22,7 +22,7 @@ from tests.factory import Person, fill_template, libreoffice_convert, make_peopl
 from unionbatch.findings import ERROR
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import PolicyError, load_policy
-from unionbatch.report import ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED_WITH_WARNINGS, REJECTED
 from unionbatch.spec import finding_codes, load_specs
 
 ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own
@@ -282,7 +282,7 @@ def test_coverage_per_union_and_deep_households_nobody_visited(registry_run) -> 
 
 def test_the_registers_digest_is_never_masked(tmp_path: Path) -> None:
     """report.json masks phone-like digits everywhere, but a SHA-256 is kept whole even when it holds such a run."""
-    from unionbatch.report import FileResult, Report
+    from unionbatch.records import FileResult, Report
     from unionbatch.spec import Reference
 
     digest = "ab13812345678" + "0" * 51

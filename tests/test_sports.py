@@ -31,7 +31,7 @@ from tests.factory import (
 from unionbatch.findings import ERROR
 from unionbatch.pipeline import check_files, run_batch
 from unionbatch.policy import Policy, load_policy
-from unionbatch.report import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 from unionbatch.spec import finding_codes, load_specs
 
 ALL_CODES = finding_codes(load_specs())  # the engine's codes and every form's own

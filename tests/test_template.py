@@ -9,8 +9,9 @@ from openpyxl import load_workbook
 from tests.conftest import ROOT
 from tests.factory import fill_template, make_people
 from unionbatch.pipeline import check_files
-from unionbatch.read import META_SHEET, read_book
+from unionbatch.read import read_book
 from unionbatch.recognise import recognise
+from unionbatch.records import META_SHEET
 from unionbatch.template import write_template
 
 COMMITTED = ROOT / "templates" / "慰问名单.xlsx"

@@ -26,7 +26,7 @@ from tests.workbooks import (
     summed_book,
 )
 from unionbatch.pipeline import check_files, run_batch
-from unionbatch.report import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
+from unionbatch.records import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = make_people(10, seed=70)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tests.xlsx_compare import MAIN, differences
 from unionbatch import fastrows, write
-from unionbatch.compute import MARKS, OutColumn, OutSheet
+from unionbatch.compute import MARKS
+from unionbatch.records import OutColumn, OutSheet
 
 CREATED = dt.datetime(2026, 11, 1)
 COLUMNS = [OutColumn("文本"), OutColumn("金额", "money", summed=True), OutColumn("人数", "int"), OutColumn("备注")]

@@ -30,7 +30,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .findings import ERROR, Finding
 from .mark import AUTHOR, FILL_COLORS, CellMark, ListCell, ListSheet, mark_package, xml_text
-from .read import META_SHEET, ReadFailure, read_book
+from .read import ReadFailure, read_book
+from .records import META_SHEET
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .money import rmb_upper
+from .records import OutColumn, OutSheet
 from .spec import ROW_BASE, FormSpec
 
 SOURCE_UNIT = "source_unit"
@@ -30,27 +30,6 @@ SOURCE_COLUMNS = (
 )
 
 Sheet = tuple["pd.DataFrame", str, str, Sequence[str]]  # a file's rows, its unit, its name, the names of its sheets
-
-
-@dataclass(frozen=True)
-class OutColumn:
-    header: str
-    kind: str = "text"  # text | money | int
-    width: int = 12
-    summed: bool = False  # the sheet's totals row adds this column up
-    wrap: bool = False  # long texts (messages) wrap within the column's width instead of running past it
-
-    def style(self, mark: str = "") -> str:
-        """The writer's format for this column's cells (highlighted by `mark`, if any)."""
-        name = f"{self.kind}:{mark}" if mark else self.kind
-        return f"{name}:wrap" if self.wrap else name
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    category_column: int
-    value_column: int
 
 
 class FrameRows(Sequence[list[Any]]):
@@ -100,32 +79,6 @@ MARKS = {
     "mismatch": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},  # figures that disagree: yellow
     "replaced": {"font_color": "#808080", "italic": True},  # counts nowhere: grey
 }
-
-
-@dataclass
-class OutSheet:
-    name: str
-    columns: list[OutColumn]
-    rows: Sequence[Sequence[Any]]
-    title: str | None = None
-    total_label: str | None = None  # add a totals row summing the columns marked `summed`
-    notes: list[str] = field(default_factory=list)  # lines under the table
-    chart: Chart | None = None
-    landscape: bool = False
-    tall_rows: bool = False  # room for a handwritten signature
-    marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
-
-    def column_totals(self) -> list[Decimal | None]:
-        return [
-            sum((Decimal(row[index] or 0) for row in self.rows), Decimal(0)) if column.summed else None
-            for index, column in enumerate(self.columns)
-        ]
-
-
-@dataclass
-class Summary:
-    sheets: list[OutSheet]
-    totals: dict[str, Any]
 
 
 def merge_rows(frames: Iterable[Sheet], spec: FormSpec) -> pd.DataFrame:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from .compute import decimal_sum
 from .findings import make_finding
-from .normalise import ParsedSheet
-from .report import FileResult, unit_key
-from .spec import FormSpec, Reconcile
+from .records import FileResult, ParsedSheet, Reconciliation, missing_status, rejected_status
+from .spec import FormSpec, Reconcile, unit_key
 from .validate import reading_order, unique_keys, usable_key, wording
 from .versions import arrival_order, choose_current
 
@@ -100,38 +98,6 @@ def _flag_duplicates(results: dict[int, FileResult], flagged: set[tuple[int, int
                     **wording(parsed.spec),
                 )
             )
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    kind: str  # the form that states the figure (统计表)
-    unit: str
-    label: str
-    stated: Decimal | None  # None: the unit sent the other form only (未收到{kind})
-    other: Decimal | None  # what the unit's accepted other form adds up to; None when there is none
-    status: str  # 一致 | 不一致 | {theirs}被退回 | 未收到{theirs} | 未收到{kind}
-    file: str = ""  # the file that states the figure (the other form's file when the unit sent only that)
-    counted: bool = True  # whether the stating file is counted (current), set once the batch has settled
-    is_count: bool = False  # a number of rows (户数), not an amount
-    other_kind: str = ""  # the form the figure is checked against (慰问名单)
-    ours: str = ""  # the two forms as the reconciliation names them (统计表 / 名单): the spec's Reconcile says
-    theirs: str = ""
-
-    @property
-    def other_rejected(self) -> bool:
-        return self.status == rejected_status(self.theirs)
-
-    @property
-    def other_missing(self) -> bool:
-        return self.status == missing_status(self.theirs)
-
-
-def rejected_status(theirs: str) -> str:
-    return f"{theirs}被退回"
-
-
-def missing_status(theirs: str) -> str:
-    return f"未收到{theirs}"
 
 
 def _words(kind: str, rule: Reconcile) -> dict[str, str]:

@@ -14,7 +14,8 @@ import io
 import re
 from pathlib import Path
 
-from .read import Book, Limits, ReadFailure, SheetData
+from .read import Limits, ReadFailure
+from .records import Book, SheetData
 
 SHEET_NAME_LIMIT = 31  # what Excel allows a sheet's name
 _DELIMITERS = ",\t;|"

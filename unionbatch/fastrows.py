@@ -21,7 +21,7 @@ from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
-from .compute import OutSheet
+from .records import OutSheet
 
 PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
 MAX_TEXT = 32767  # Excel's limit for one cell

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .privacy import make_private
+from .records import MailOrigin
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,14 +157,6 @@ class Submission:
     errors: int
     warnings: int
     checked_against: str | None = None  # SHA-256 of the reference file (困难职工档案) its rows were checked against
-
-
-@dataclass(frozen=True)
-class MailOrigin:
-    sender: str
-    subject: str | None
-    date: str | None
-    message_id: str | None
 
 
 class Ledger:

@@ -31,9 +31,10 @@ from .atomic import write_atomically
 from .failures import os_reason
 from .findings import Finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
-from .ledger import Ledger, MailOrigin, file_hash
+from .ledger import Ledger, file_hash
 from .privacy import clean_line, mask_name, mask_text
-from .report import STATUS_TEXT, FileResult, Report, status_text
+from .records import FileResult, MailOrigin, Report
+from .report import STATUS_TEXT, status_text
 
 IMAP_PASSWORD = "UNIONBATCH_IMAP_PASSWORD"
 SMTP_PASSWORD = "UNIONBATCH_SMTP_PASSWORD"

@@ -12,17 +12,17 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
 
 from .findings import Finding, make_finding
-from .read import SheetData
-from .recognise import Location, match_row
-from .spec import ROW_BASE, Column, FormSpec, cell_ref, header_key, sheet_row
+from .recognise import match_row
+from .records import Invalid, Location, ParsedSheet, SheetData, SheetFigures, TotalRow, display
+from .spec import ROW_BASE, Column, FormSpec, header_key, sheet_row
 
 TOTAL_LABELS = ("合计", "总计", "小计")
 GRAND_TOTAL_LABELS = ("合计", "总计")
@@ -31,164 +31,11 @@ FOOTER_LABELS = ("填表人", "审核人", "负责人", "制表人", "制表", "
 NOTE_LABELS = ("注", "说明", "备注", "附注", "填表说明", "注意事项")
 
 
-@dataclass(frozen=True)
-class Invalid:
-    """A value that could not be normalised; `code` is the finding to raise for it."""
-
-    code: str
-
-    def __bool__(self) -> bool:
-        return False
-
-
 def value_key(value: Any) -> Hashable:
     """A memo's key for a cell's value: equal for two values exactly when they are the same value as written, so a
     rule's verdict on one holds for the other (1000 and 1000.00 differ as written; 1, 1.0 and True by type)."""
     kind = type(value)
     return (kind, str(value)) if kind is Decimal else (kind, value)
-
-
-@dataclass(frozen=True)
-class TotalRow:
-    row: int  # Excel row number
-    label: str
-    covers: tuple[int, ...]  # Excel row numbers of the data rows it sums
-    values: dict[str, Any]  # column key → raw value as found
-
-
-@dataclass
-class ParsedSheet:
-    file: str
-    location: Location
-    unit: str | None
-    report_date: Any  # 填报日期 as found in the header block
-    frame: pd.DataFrame  # index: Excel row number; columns: column keys; normalised values
-    raw: dict[str, list[Any]]  # column key → its cells as found, one per row of `frame`
-    totals: list[TotalRow] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see for_batch
-    parts: tuple[Location, ...] = ()  # every sheet read, in workbook order (`location` is the first)
-    summaries: tuple[SheetFigures, ...] = ()  # 汇总 sheets over the parts: their figures, to check
-
-    @property
-    def spec(self) -> FormSpec:
-        return self.location.spec
-
-    @property
-    def sheet_name(self) -> str:
-        return self.location.sheet.name
-
-    @property
-    def locations(self) -> tuple[Location, ...]:
-        return self.parts or (self.location,)
-
-    @property
-    def sheet_names(self) -> tuple[str, ...]:
-        return tuple(location.sheet.name for location in self.locations)
-
-    def part(self, row: int) -> Location:
-        return self.locations[sheet_row(row)[0]]
-
-    def sheet_of(self, row: int) -> str:
-        return self.part(row).sheet.name
-
-    def place(self, row: int) -> str:
-        """Where a row is, as the sender finds it: 第 5 行, or 工作表“财务科”第 5 行 in a file of several sheets."""
-        part, excel_row = sheet_row(row)
-        if len(self.locations) == 1:
-            return f"第 {excel_row} 行"
-        return f"工作表“{self.locations[part].sheet.name}”第 {excel_row} 行"
-
-    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(Excel row, {column key: value}) for every data row; much faster than DataFrame.iterrows."""
-        keys = list(self.frame.columns)
-        columns = [self.frame[key].tolist() for key in keys]
-        for row, values in zip(self.frame.index, zip(*columns, strict=True), strict=True):
-            yield int(row), dict(zip(keys, values, strict=True))
-
-    @property
-    def row_count(self) -> int:
-        return len(self.frame)
-
-    def has_column(self, key: str) -> bool:
-        return any(key in location.columns for location in self.locations)
-
-    def cell(self, row: int, key: str) -> str | None:
-        """The cell of column `key` in `row`; for a cell inside a merged range, the range's first cell."""
-        location = self.part(row)
-        index = location.columns.get(key)
-        if index is None:
-            return None
-        excel_row = sheet_row(row)[1]
-        origin = location.sheet.merged.get((excel_row - 1, index))
-        return cell_ref(origin[0] + 1, origin[1]) if origin else cell_ref(excel_row, index)
-
-    def merged_range(self, row: int, key: str) -> str | None:
-        location = self.part(row)
-        index = location.columns.get(key)
-        origin = None if index is None else location.sheet.merged.get((sheet_row(row)[1] - 1, index))
-        return origin[2] if origin else None
-
-    def shown(self, row: int, key: str) -> str:
-        if not self.has_column(key):
-            return ""
-        if key in self.raw and row in self.frame.index:
-            return display(self.raw[key][self.frame.index.get_loc(row)])
-        if (row, key) in self.found:
-            return display(self.found[row, key])
-        return display(self.frame.at[row, key]) if row in self.frame.index else ""
-
-    def for_batch(self) -> ParsedSheet:
-        """What the batch keeps of the sheet once it is parsed and checked, as a new record: the parsed rows, the
-        merged cells' origins (findings made later need them), but not the sheets' grids; and of the cells as found
-        only those that read differently from their parsed value (a typo, a full-width digit, a blank filled in):
-        elsewhere the parsed value shows what the sender sees. A city's batch holds far less."""
-        parts = tuple(replace(part, sheet=replace(part.sheet, rows=[])) for part in self.locations)
-        return replace(self, location=parts[0], parts=parts, raw={}, found=self._differing_cells())
-
-    def _differing_cells(self) -> dict[tuple[int, str], Any]:
-        rows = self.frame.index.tolist()
-        found: dict[tuple[int, str], Any] = {}
-        for key, cells in self.raw.items():
-            values = self.frame[key].tolist()
-            unlike = [
-                index
-                for index, (cell, value) in enumerate(zip(cells, values, strict=True))
-                if cell is not value and not (type(cell) is str and cell == value)
-            ]
-            # a column repeats its values: each distinct (cell, value) is compared once; 1 == 1.0 == True yet
-            # they read differently, hence the types
-            pairs = {index: (type(cells[index]), cells[index], type(values[index]), values[index]) for index in unlike}
-            misread = {pair for pair in set(pairs.values()) if display(pair[1]) != display(pair[3])}
-            found.update(((rows[index], key), pair[1]) for index, pair in pairs.items() if pair in misread)
-        return found
-
-    def finding(self, code: str, row: int, key: str, **params: Any) -> Finding:
-        """A finding at the cell of column `key` in Excel row `row`, with the value as found."""
-        params.setdefault("value", self.shown(row, key))
-        finding = make_finding(
-            code,
-            self.file,
-            codes=self.spec.codes,
-            sheet=self.sheet_of(row),
-            cell=self.cell(row, key),
-            field=self.spec.column(key).header,
-            **params,
-        )
-        merged = self.merged_range(row, key)
-        if merged:  # the sender edits the range's first cell, which the finding points at
-            finding = replace(
-                finding, problem=f"{finding.problem}(第 {sheet_row(row)[1]} 行的值来自合并单元格 {merged})"
-            )
-        return finding
-
-
-@dataclass(frozen=True)
-class SheetFigures:
-    """A 汇总 sheet's figures over the sheets read: per row, its label and the totals it states."""
-
-    sheet: str
-    rows: tuple[tuple[int, str, dict[str, tuple[int, Any]]], ...]  # Excel row, label, key → (column index, value)
 
 
 def parse_sheet(file: str, location: Location) -> ParsedSheet:
@@ -646,25 +493,6 @@ def _clean_text(value: Any) -> str | None:
     if isinstance(value, dt.date | dt.datetime | float | int):
         return display(value)
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
-
-
-def display(value: Any) -> str:
-    """A cell's value as the sender sees it in Excel (General format)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e11:
-            return str(int(value))
-        if abs(value) >= 1e11:
-            return f"{value:.5E}"
-        return f"{value:.15g}"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 _DATE = re.compile(r"^(\d{4})\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")

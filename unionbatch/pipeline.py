@@ -30,7 +30,6 @@ from .checkcache import (
 )
 from .compute import merge_rows
 from .crosscheck import (
-    Reconciliation,
     check_senders,
     counted_reconciliations,
     cross_form_findings,
@@ -58,27 +57,16 @@ from .inbox import (
     scan_inbox,
 )
 from .isolate import JOB_SECONDS, MEMORY_MB, JobError, Lost, WorkerPool, memory_cap_mb
-from .ledger import Ledger, MailOrigin, Submission, file_hash, row_texts
+from .ledger import Ledger, Submission, file_hash, row_texts
 from .normalise import parse_sheets
 from .policy import Policy, load_policy
 from .privacy import make_private
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import recognise_book, sheet_findings, unrecognised_finding
-from .report import (
-    REJECTED,
-    FileResult,
-    MissingUnit,
-    Report,
-    append_lines,
-    append_log,
-    form_report_sheets,
-    left_out_note,
-    report_sheets,
-    unit_key,
-    write_json,
-)
+from .records import REJECTED, FileResult, MailOrigin, MissingUnit, Reconciliation, Report
+from .report import append_lines, append_log, form_report_sheets, left_out_note, report_sheets, write_json
 from .review import finding_list_sheet, reference_of
-from .spec import FormSpec, load_specs, share_specs
+from .spec import FormSpec, load_specs, share_specs, unit_key
 from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
 from .validate import history_findings, reading_order, take_dates_after_today, valid_id, validate_sheet

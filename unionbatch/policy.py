@@ -21,8 +21,7 @@ from .failures import os_reason
 from .inbox import default_settle_seconds
 from .mail import MailSettings, parse_settings
 from .read import Limits
-from .report import unit_key
-from .spec import FormSpec, configure
+from .spec import FormSpec, configure, unit_key
 
 
 class PolicyError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
 from .precheck import precheck
+from .records import META_SHEET, Book, SheetData
 from .spec import cell_ref
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et", ".ett", ".csv")  # .et/.ett: WPS (BIFF)
-META_SHEET = "_表单信息"
 MB = 1024 * 1024
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -36,37 +36,6 @@ class Limits:
     max_unzipped_mb: int = 200
     max_rows: int = 20000
     max_columns: int = 200
-
-
-@dataclass(frozen=True)
-class SheetData:
-    name: str
-    rows: list[list[Any]]
-    hidden: bool = False
-    hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
-    uncalculated: tuple[str, ...] = ()  # cells holding a formula with no saved value
-    # a merged range's value is in every cell it spans, as a person sees it; each such cell (0-based row, column)
-    # maps to the range's first cell, the one the sender can edit, and the range's A1 reference
-    merged: dict[tuple[int, int], tuple[int, int, str]] = field(default_factory=dict)
-    formula_refs: frozenset[str] = frozenset()  # names of other sheets its formulas refer to (.xlsx)
-
-    @property
-    def visible(self) -> bool:
-        return not self.hidden
-
-    def is_empty(self) -> bool:
-        return not any(cell not in ("", None) for cells in self.rows for cell in cells)
-
-
-@dataclass(frozen=True)
-class Book:
-    path: Path
-    sheets: list[SheetData]
-    meta: dict[str, str] = field(default_factory=dict)
-
-    def form_sheets(self) -> list[SheetData]:
-        """Every sheet that may hold a form: all but the template's metadata sheet."""
-        return [sheet for sheet in self.sheets if sheet.name != META_SHEET]
 
 
 class ReadFailure(Exception):

@@ -9,39 +9,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .findings import Finding, make_finding
-from .read import Book, SheetData
+from .records import Book, Location, Recognition, SheetData
 from .spec import FormSpec, header_key, ordered, strip_unit
 
 HEADER_SCAN_ROWS = 30
-
-
-@dataclass(frozen=True)
-class Location:
-    spec: FormSpec
-    sheet: SheetData
-    header_row: int  # 0-based index of the (last) header row
-    columns: dict[str, int]  # column key → 0-based column index
-    stored_version: str | None
-
-    @property
-    def first_data_row(self) -> int:
-        return self.header_row + 1
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """What a workbook holds, sheet by sheet, as a person reading it would say."""
-
-    locations: tuple[Location, ...] = ()  # the visible sheets holding the form, in workbook order: all are read
-    summaries: tuple[SheetData, ...] = ()  # 汇总 sheets over them (formulas, or their rows again): checked, not added
-    hidden: tuple[SheetData, ...] = ()  # hidden sheets with anything in them: never read
-    hidden_form: Location | None = None  # the form, found only on a hidden sheet
-    near_miss: tuple[FormSpec, tuple[str, ...]] | None = None  # the form it resembles and the columns it lacks
-    earlier_years: tuple[tuple[Location, int, int], ...] = ()  # last year's list beside this year's: not read
 
 
 SUMMARY_WORDS = ("汇总", "合计", "总表", "总计")

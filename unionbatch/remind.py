@@ -20,7 +20,7 @@ from .failures import os_reason
 from .ledger import Ledger
 from .mail import letter, reminder_message, send_messages, write_eml
 from .policy import Policy
-from .report import unit_key
+from .spec import unit_key
 
 NOT_SENT = "未报送"
 SENT_BACK = "被退回待重报"

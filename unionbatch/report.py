@@ -6,32 +6,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email.utils
 import json
-import os
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .atomic import write_atomically
-from .compute import OutColumn, OutSheet
 from .findings import ERROR, WARNING, Finding
 from .privacy import console_line, mask_text
+from .records import (
+    ACCEPTED,
+    ACCEPTED_WITH_WARNINGS,
+    REJECTED,
+    REPLACED,
+    FileResult,
+    OutColumn,
+    OutSheet,
+    Reconciliation,
+    Report,
+    relative_path,
+)
+from .spec import unit_key
 
-if TYPE_CHECKING:
-    from .crosscheck import Reconciliation
-    from .ledger import MailOrigin
-    from .normalise import ParsedSheet
-    from .spec import Reference
-    from .versions import Changes
-
-ACCEPTED = "accepted"
-ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
-REJECTED = "rejected"
-REPLACED = "replaced"  # a newer version of the unit's form is counted instead: this file counts nowhere
 STATUS_TEXT = {
     ACCEPTED: "已受理",
     ACCEPTED_WITH_WARNINGS: "已受理(有警告)",
@@ -39,194 +36,6 @@ STATUS_TEXT = {
     REPLACED: "已被新版替换",
 }
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
-
-
-@dataclass
-class FileResult:
-    path: Path
-    received: dt.datetime = dt.datetime.min  # when the run first saw it in the inbox (in place: its modification time)
-    modified: dt.datetime = dt.datetime.min  # its modification time
-    kind: str | None = None
-    unit: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    parsed: ParsedSheet | None = None
-    annotated: Path | None = None
-    annotation_note: str | None = None  # what the annotated copy could not keep of the original, if anything
-    replaced_by: str | None = None  # a newer file of the same unit and form
-    changes: Changes | None = None  # what this file changed against the version it replaces
-    source: Path | None = None  # where the bytes are read from, when not yet at `path` (the inbox)
-    sha256: str | None = None
-    origin: MailOrigin | None = None  # the email it came in, if any
-    checked_against: Reference | None = None  # the office's file its rows were checked against (困难职工档案)
-    reply_lines: list[str] = field(default_factory=list)  # what its form adds to the reply (the fee owed)
-    check_key: str | None = None  # the check cache's entry for it this run (pipeline._record compares it)
-
-    @property
-    def arrived(self) -> dt.datetime:
-        """When the file arrived: its email's Date if it came by email, else when it reached the inbox.
-
-        The Date is taken at the sender's own clock (its UTC offset kept, not converted to the server's zone):
-        units and office share a time zone, and a deadline such as 17:00 is meant on that clock."""
-        if self.origin is not None and self.origin.date:
-            try:
-                return email.utils.parsedate_to_datetime(self.origin.date).replace(tzinfo=None)
-            except (TypeError, ValueError):
-                return self.received
-        return self.received
-
-    @property
-    def readable(self) -> Path:
-        return self.source or self.path
-
-    @property
-    def current(self) -> bool:
-        """Counted in this period's totals: accepted and not replaced by a newer version."""
-        return self.accepted and self.replaced_by is None
-
-    @property
-    def errors(self) -> int:
-        return sum(finding.severity == ERROR for finding in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(finding.severity == WARNING for finding in self.findings)
-
-    @property
-    def status(self) -> str:
-        if self.errors:
-            return REJECTED
-        return ACCEPTED_WITH_WARNINGS if self.warnings else ACCEPTED
-
-    @property
-    def accepted(self) -> bool:
-        return self.status != REJECTED
-
-    @property
-    def outcome(self) -> str:
-        """What became of the file, in the one vocabulary every rendering uses: replaced files say so whatever
-        their findings (they count nowhere), the others their status."""
-        return REPLACED if self.replaced_by else self.status
-
-    @property
-    def rows(self) -> int:
-        return 0 if self.parsed is None else self.parsed.row_count
-
-
-@dataclass(frozen=True)
-class MissingUnit:
-    name: str
-    status: str  # 未报送 | 被退回待重报
-    deadline: dt.date | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "deadline": self.deadline and self.deadline.isoformat()}
-
-
-@dataclass
-class Report:
-    period: str
-    folder: Path
-    files: list[FileResult]
-    totals: dict[str, dict[str, Any]] = field(default_factory=dict)
-    missing: dict[str, list[MissingUnit]] = field(default_factory=dict)
-    outputs: list[Path] = field(default_factory=list)
-    reconciliations: list[Reconciliation] = field(default_factory=list)
-    repeats: list[tuple[str, str]] = field(default_factory=list)  # (file, the earlier identical file)
-    arriving: list[str] = field(default_factory=list)  # still being copied: left for the next run
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (inbox entry, why it was not read)
-    mail_sent: int = 0
-    mail_failed: int = 0
-    mail_error: str | None = None
-    deferred: bool = False  # outputs left to the next run: more files were landing (watch)
-    checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
-
-    @property
-    def exit_code(self) -> int:
-        """2 when a file hit a processor bug (the office must look), 1 when files were sent back, else 0."""
-        if any(finding.code == "processing_failed" for result in self.files for finding in result.findings):
-            return 2
-        return 1 if any(not result.accepted for result in self.files) else 0
-
-    def to_json(self, full_ids: bool = False) -> dict[str, Any]:
-        """The report as report.json holds it: every text masked (file and unit names too) unless `full_ids`."""
-        data = self._json(full_ids)
-        return data if full_ids else _masked(data)
-
-    def _json(self, full_ids: bool) -> dict[str, Any]:
-        return {
-            "period": self.period,
-            "files": [
-                {
-                    "path": _relative(result.path, self.folder)
-                    if result.path.is_relative_to(self.folder)
-                    else str(result.path),
-                    "kind": result.kind,
-                    "unit": result.unit,
-                    "status": result.outcome,
-                    "rows": result.rows,
-                    "annotated": _relative(result.annotated, self.folder),
-                    "received": result.received.isoformat(timespec="seconds"),
-                    "arrived": result.arrived.isoformat(timespec="seconds"),
-                    "replaced_by": result.replaced_by,
-                    "replaces": _changes_json(result.changes, full_ids),
-                    "findings": [finding.to_dict(full_ids) for finding in result.findings],
-                    **_checked_against_json(result.checked_against),
-                }
-                for result in self.files
-            ],
-            "totals": self.totals,
-            "missing": {kind: [unit.to_json() for unit in units] for kind, units in self.missing.items()},
-            "repeats": [{"path": name, "same_as": same} for name, same in self.repeats],
-            "arriving": self.arriving,
-            "refused": [{"path": name, "reason": reason} for name, reason in self.refused],
-            "reconciliation": [
-                {
-                    **vars(row),
-                    "stated": None if row.stated is None else str(row.stated),
-                    "other": None if row.other is None else str(row.other),
-                }
-                for row in self.reconciliations
-            ],
-        }
-
-
-def _checked_against_json(reference: Reference | None) -> dict[str, Any]:
-    """Which reference file the rows were checked against; nothing when the form has none (as before)."""
-    if reference is None:
-        return {}
-    return {"checked_against": {"label": reference.label, "file": reference.path.name, "sha256": reference.sha256}}
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):  # a SHA-256 digest holds no personal data, though its digits may look like a phone's
-        return {key: item if key == "sha256" else _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
-
-
-def _changes_json(changes: Changes | None, full_ids: bool) -> dict[str, Any] | None:
-    if changes is None:
-        return None
-    show = (lambda text: text) if full_ids else mask_text
-    return {
-        "file": changes.previous_file,
-        "added": changes.count("新增"),
-        "removed": changes.count("删除"),
-        "changed": changes.count("修改"),
-        "items": [{**vars(item), "subject": show(item.subject)} for item in changes.items],
-    }
-
-
-def unit_key(name: str) -> str:
-    """Unit names compare without spaces and with full-width characters folded."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
-
-
-def _relative(path: Path | None, folder: Path) -> str | None:
-    return None if path is None else os.path.relpath(path, folder)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -537,7 +346,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 result.rows if result.current else 0,
                 result.errors,
                 result.warnings,
-                mask_text(_relative(result.annotated, report.folder) or ""),
+                mask_text(relative_path(result.annotated, report.folder) or ""),
             ]
             for result in report.files
         ],

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .compute import OutColumn, OutSheet
-from .report import SEVERITY_TEXT, STATUS_TEXT, Report
+from .records import OutColumn, OutSheet, Report
+from .report import SEVERITY_TEXT, STATUS_TEXT
 from .spec import FormSpec, Reference
 
 

@@ -25,10 +25,9 @@ from .findings import CODES, Code
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .compute import Summary
     from .findings import Finding
     from .history import History
-    from .normalise import ParsedSheet
+    from .records import ParsedSheet, Summary
 
 COLUMN_KINDS = ("text", "name", "int", "money", "choice", "id", "phone", "mark")  # mark: a √ box, ticked or not
 
@@ -239,6 +238,11 @@ _DROP = re.compile(r"[\s*※:]")
 def header_key(text: Any) -> str:
     """Normalise header text for matching: full-width → half-width, no spaces, no * markers."""
     return _DROP.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
+def unit_key(name: str) -> str:
+    """Unit names compare without spaces and with full-width characters folded."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 def strip_unit(text: str) -> str:

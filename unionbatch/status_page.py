@@ -18,7 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .atomic import write_atomically
 from .policy import Policy
 from .privacy import console_line
-from .report import ACCEPTED_WITH_WARNINGS, FileResult, Report, unit_key
+from .records import ACCEPTED_WITH_WARNINGS, FileResult, Report
+from .spec import unit_key
 
 STATUS_PAGE = "报送情况.html"
 TEMPLATES = Path(__file__).parent / "page_templates"

@@ -14,7 +14,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .read import META_SHEET
+from .records import META_SHEET
 from .spec import Column, FormSpec
 from .write import WORKBOOK_OPTIONS
 

@@ -22,9 +22,9 @@ from pathlib import Path, PurePosixPath
 
 from .findings import Finding, make_finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, safe_name
-from .ledger import Ledger, MailOrigin, file_hash
+from .ledger import Ledger, file_hash
 from .read import MB, SPREADSHEET_SUFFIXES, Limits
-from .report import FileResult
+from .records import FileResult, MailOrigin
 
 ZIP_DIR = "压缩包"  # under 原件/
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh")

@@ -19,7 +19,8 @@ from stdnum.cn import ric
 from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
-from .normalise import Invalid, ParsedSheet, canonical_phone, display, parse_number, value_key
+from .normalise import canonical_phone, parse_number, value_key
+from .records import Invalid, ParsedSheet, display
 from .spec import Column, FormSpec, cell_ref, header_key, ordered, sheet_row
 
 if TYPE_CHECKING:

@@ -11,32 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .normalise import Invalid, ParsedSheet, parse_date
-from .report import FileResult, unit_key
-from .spec import FormSpec
+from .normalise import parse_date
+from .records import Change, Changes, FileResult, Invalid, ParsedSheet
+from .spec import FormSpec, unit_key
 from .validate import valid_id
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str  # 新增 | 删除 | 修改
-    subject: str  # who or what: a person's name and ID, or a unit's row
-    field: str = ""
-    old: str = ""
-    new: str = ""
-
-
-@dataclass
-class Changes:
-    previous_file: str
-    items: list[Change] = field(default_factory=list)
-
-    def count(self, kind: str) -> int:
-        return sum(item.kind == kind for item in self.items)
 
 
 def arrival_order(result: FileResult) -> tuple[dt.date, dt.datetime, dt.datetime, str]:

@@ -21,7 +21,7 @@ from watchdog.observers import Observer
 from .inbox import is_candidate
 from .pipeline import RunError, run_batch
 from .policy import PolicyError
-from .report import Report
+from .records import Report
 
 
 class _Nudge(FileSystemEventHandler):

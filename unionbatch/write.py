@@ -21,8 +21,9 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import fastrows
-from .compute import MARKS, OutSheet
+from .compute import MARKS
 from .fastrows import MAX_TEXT
+from .records import OutSheet
 
 MAX_ROWS = 1_048_576
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
