@@ -28,6 +28,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .atomic import replacing
 from .findings import ERROR, Finding
 from .mark import AUTHOR, FILL_COLORS, CellMark, ListCell, ListSheet, mark_package, xml_text
 from .read import ReadFailure, read_book
@@ -71,12 +72,11 @@ def annotate_copy(readable: Path, findings: list[Finding], target: Path) -> Anno
     ordered = sorted(findings, key=lambda finding: _position(finding, order))
     if readable.suffix.lower() in XML_SUFFIXES:
         try:
-            mark_package(readable, temporary, _marks(findings), list_sheet(ordered, names, None))
-            temporary.replace(target)
+            with replacing(target, temporary):
+                mark_package(readable, temporary, _marks(findings), list_sheet(ordered, names, None))
             return Annotated(target)
         except Exception:  # any surprise in a sender's package: the round trip below still marks it
             log.warning("cannot mark %s in place; copying it through openpyxl", readable.name, exc_info=True)
-            temporary.unlink(missing_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's notes on extensions it drops
@@ -85,14 +85,13 @@ def annotate_copy(readable: Path, findings: list[Finding], target: Path) -> Anno
             return None
         workbook, lost = opened
         note = lost_note(lost)
-        _mark_cells(workbook, findings)
-        _add_list_sheet(workbook, list_sheet(ordered, names, note))
-        workbook.save(temporary)
+        with replacing(target, temporary):
+            _mark_cells(workbook, findings)
+            _add_list_sheet(workbook, list_sheet(ordered, names, note))
+            workbook.save(temporary)
     except Exception:
         log.exception("无法生成批注副本:%s", readable.name)
-        temporary.unlink(missing_ok=True)
         return None
-    temporary.replace(target)
     return Annotated(target, note)
 
 

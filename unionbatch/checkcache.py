@@ -30,6 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from .atomic import create_owner_only, replacing
 from .inbox import kill_point
 
 CACHE_DIR = ".cache"
@@ -160,18 +161,12 @@ def remove_temporaries(folder: Path) -> None:
 def write_entry(path: Path, payload: bytes) -> None:
     """Atomically, owner-only: a temporary file in the same folder, renamed over the entry once complete."""
     temporary = path.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            half = len(payload) // 2
-            stream.write(MAGIC + hashlib.sha256(payload).digest() + payload[:half])
-            stream.flush()
-            kill_point("cache_entry_half_written")
-            stream.write(payload[half:])
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with replacing(path, temporary), create_owner_only(temporary) as stream:
+        half = len(payload) // 2
+        stream.write(MAGIC + hashlib.sha256(payload).digest() + payload[:half])
+        stream.flush()
+        kill_point("cache_entry_half_written")
+        stream.write(payload[half:])
 
 
 def read_entry(path: Path) -> bytes | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from .atomic import replacing
 from .records import META_SHEET
 from .spec import Column, FormSpec
 from .write import WORKBOOK_OPTIONS
@@ -34,6 +35,12 @@ def write_templates(specs: dict[str, FormSpec], folder: Path) -> list[Path]:
 
 
 def write_template(spec: FormSpec, path: Path) -> Path:
+    with replacing(path, path.with_name(f".{path.stem}.tmp.xlsx")) as temporary:
+        _write_template(spec, temporary)
+    return path
+
+
+def _write_template(spec: FormSpec, path: Path) -> None:
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties({"created": TEMPLATE_DATE, "title": spec.title, "author": "工会", "comments": spec.kind})
     workbook.set_custom_property("form_kind", spec.kind)
@@ -72,7 +79,6 @@ def write_template(spec: FormSpec, path: Path) -> Path:
     meta.write_row(1, 0, ["version", spec.version])
     meta.very_hidden()
     workbook.close()
-    return path
 
 
 def _header_block(sheet: Worksheet, spec: FormSpec, width: int, label: object, entry: object) -> None:

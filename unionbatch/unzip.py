@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .atomic import replacing
 from .findings import Finding, make_finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, safe_name
 from .ledger import Ledger, file_hash
@@ -178,15 +179,26 @@ def _extract(
     origin: MailOrigin | None,
 ) -> Finding | None:
     """Write one member into the inbox; remember the zip's email origin for it."""
-    temporary = target.with_name(f".{target.name}.unzipping")
+    try:
+        with replacing(target, target.with_name(f".{target.name}.unzipping")) as temporary:
+            _copy_member(opened, member, temporary)
+            if origin is not None:
+                ledger.remember_mail(file_hash(temporary), target.name, origin)
+    except _Damaged as damaged:
+        reason = f"压缩包中的“{name}”已损坏,无法解开({type(damaged.error).__name__})"
+        return make_finding("file_unreadable", file, value=name, reason=reason)
+    return None
+
+
+class _Damaged(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copy_member(opened: zipfile.ZipFile, member: zipfile.ZipInfo, temporary: Path) -> None:
     try:
         with opened.open(member) as stream, temporary.open("wb") as out:
             shutil.copyfileobj(stream, out, 1 << 20)  # never more than the size checked: zipfile stops there
     except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
-        temporary.unlink(missing_ok=True)
-        reason = f"压缩包中的“{name}”已损坏,无法解开({type(error).__name__})"
-        return make_finding("file_unreadable", file, value=name, reason=reason)
-    if origin is not None:
-        ledger.remember_mail(file_hash(temporary), target.name, origin)
-    temporary.replace(target)
-    return None
+        raise _Damaged(error) from error

@@ -21,6 +21,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import fastrows
+from .atomic import replacing
 from .compute import MARKS
 from .fastrows import MAX_TEXT
 from .records import OutSheet
@@ -45,14 +46,13 @@ def write_workbook(
     version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_rows = rows_writer(xlsxwriter_version)
-    temporary = path.with_name(f".{path.stem}.tmp.xlsx")
-    workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "constant_memory": True})
-    workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
-    formats = _formats(workbook)
-    for sheet in sheets:
-        _write_sheet(workbook, sheet, formats, write_rows)
-    workbook.close()
-    temporary.replace(path)
+    with replacing(path, path.with_name(f".{path.stem}.tmp.xlsx")) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "constant_memory": True})
+        workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
+        formats = _formats(workbook)
+        for sheet in sheets:
+            _write_sheet(workbook, sheet, formats, write_rows)
+        workbook.close()
     return path
 
 
