@@ -26,6 +26,16 @@ PHONE = Column(
     width=14,
 )
 REMARK = Column("remark", "备注", "text", required=False, width=14)
+# a statistics form's row names its unit (a county's form one row per 镇); the form's own synonyms are added
+UNIT_NAME = Column(
+    "unit_name",
+    "单位名称",
+    "text",
+    required=False,
+    synonyms=("单位", "工会名称"),
+    help="本表只报本单位一行时可不填",
+    width=20,
+)
 
 NAMED = Person(name="name")  # a form naming people by 姓名 only
 PERSON = Person(name="name", id_number=ID_NUMBER.key, gender=GENDER.key)  # 姓名, 身份证号 and 性别

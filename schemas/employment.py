@@ -8,7 +8,7 @@ the province checks at 三季度末 and accepts at year end (the policy's checkp
 
 from __future__ import annotations
 
-import unicodedata
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,13 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+from schemas._columns import UNIT_NAME
 from unionbatch.compute import detail_sheet
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import to_fen
 from unionbatch.policy import PolicyError, amount, reject_unknown
 from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
-from unionbatch.spec import Column, FormSpec
+from unionbatch.spec import Column, FormSpec, unit_key
 
 KIND = "促进就业统计表"
 SECTION = "employment"
@@ -79,15 +80,7 @@ def _indicator_column(indicator: Indicator) -> Column:
 
 
 COLUMNS = (
-    Column(
-        "unit_name",
-        "单位名称",
-        "text",
-        required=False,
-        synonyms=("单位", "工会名称", "市州工会", "县区工会", "填报工会"),
-        help="本表只报本单位一行时可不填",
-        width=20,
-    ),
+    dataclasses.replace(UNIT_NAME, synonyms=(*UNIT_NAME.synonyms, "市州工会", "县区工会", "填报工会")),
     *(_indicator_column(indicator) for indicator in INDICATORS),
     Column(
         RATE,
@@ -111,7 +104,7 @@ class EmploymentPolicy:
     red_below: Decimal  # below this: 红 (between: 黄)
 
     def target(self, unit: str) -> Mapping[str, Decimal] | None:
-        return self.targets.get(_unit_key(unit))
+        return self.targets.get(unit_key(unit))
 
 
 def parse_policy(section: Mapping[str, Any]) -> EmploymentPolicy:
@@ -123,7 +116,7 @@ def parse_policy(section: Mapping[str, Any]) -> EmploymentPolicy:
     if not isinstance(targets_section, dict) or not all(isinstance(value, dict) for value in targets_section.values()):
         raise PolicyError(f'策略文件中 {SECTION}.targets 应为每个单位一个表,如 [employment.targets."长沙市总工会"]')
     targets = {
-        _unit_key(unit): _targets(values, f"{SECTION}.targets.{unit}") for unit, values in targets_section.items()
+        unit_key(unit): _targets(values, f"{SECTION}.targets.{unit}") for unit, values in targets_section.items()
     }
     return EmploymentPolicy(
         targets=targets,
@@ -181,10 +174,6 @@ def _checkpoints(values: Any) -> dict[int, Decimal]:
             raise PolicyError(f"策略文件中 {where}.{month} 应为比例(如 0.75 表示 75%),现在是“{share}”")
         checkpoints[int(month)] = fraction
     return checkpoints
-
-
-def _unit_key(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 # ---- row rules ----------------------------------------------------------------------------------------------

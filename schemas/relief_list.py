@@ -6,7 +6,6 @@ Rules from DOMAIN.md Form 1 (seeds 000 篇十, 002 五(五), 004 方案一/方�
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +23,7 @@ from unionbatch.normalise import value_key
 from unionbatch.policy import PolicyError, amount, policy_path, reject_unknown
 from unionbatch.records import Chart, OutColumn, OutSheet, ParsedSheet, Summary
 from unionbatch.review import reference_note
-from unionbatch.spec import Column, FindingList, FormSpec, Reference
+from unionbatch.spec import Column, FindingList, FormSpec, Reference, unit_key
 from unionbatch.validate import gender_matches_id, valid_id
 
 TIERS = ("深度困难", "相对困难", "意外致困")
@@ -209,12 +208,12 @@ def _barred_ids(values: Any) -> frozenset[str]:
 # ---- row rules ----------------------------------------------------------------------------
 
 
-def _number(value: Any) -> Decimal | None:
+def _decimal_or_none(value: Any) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
 def _household(value: Any) -> Decimal | None:
-    number = _number(value)
+    number = _decimal_or_none(value)
     return number if number is not None and number >= 1 and number == number.to_integral_value() else None
 
 
@@ -226,8 +225,8 @@ def per_head_monthly(income: Decimal, expense: Decimal, household: Decimal) -> D
 def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
     for row, record in sheet.records():
-        tier, income, household = record["tier"], _number(record["income"]), _household(record["household"])
-        expense = _number(record["expense"]) or Decimal(0)
+        tier, income, household = record["tier"], _decimal_or_none(record["income"]), _household(record["household"])
+        expense = _decimal_or_none(record["expense"]) or Decimal(0)
         if tier not in TIERS or income is None or income < 0 or expense < 0:
             continue
         if tier == "意外致困":
@@ -268,7 +267,7 @@ def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
 def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
     for row, record in sheet.records():
-        tier, paid = record["tier"], _number(record["amount"])
+        tier, paid = record["tier"], _decimal_or_none(record["amount"])
         if tier not in TIERS or paid is None:
             continue
         standard = policy.standard(tier, _household(record["household"]))
@@ -294,7 +293,7 @@ def in_register(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     if register is None:
         return []
     findings = []
-    sender = _unit_key(sheet.unit or "")
+    sender = unit_key(sheet.unit or "")
     for row, record in sheet.records():
         id_number = record["id_number"]
         if not valid_id(id_number):
@@ -335,7 +334,7 @@ def in_register(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
                     number=_number_of(household),
                 )
             )
-        if household.union and sender and _unit_key(household.union) != sender:
+        if household.union and sender and unit_key(household.union) != sender:
             findings.append(
                 sheet.finding(
                     "registry_union_differs",
@@ -351,10 +350,6 @@ def in_register(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
 
 def _number_of(household: Any) -> str:
     return household.archive_no or "未填"
-
-
-def _unit_key(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 # ---- rules that need earlier periods (the ledger) -----------------------------------------
@@ -378,7 +373,7 @@ def not_below_last_year(sheet: ParsedSheet, _policy: ReliefPolicy, history: Hist
     people = zip(frame.index.tolist(), frame["id_number"].tolist(), frame["amount"].tolist(), strict=True)
     for row, id_number, value in people:
         earlier = history.rows(id_number)  # a lookup: most people have no past, so ask that first
-        paid = _number(value) if earlier else None
+        paid = _decimal_or_none(value) if earlier else None
         if paid is None or not valid_id(id_number):
             continue
         for period, unit, data in earlier:
@@ -600,7 +595,7 @@ def _row_totals(amounts: list[Any], goods: list[Decimal]) -> list[Decimal]:
         pair = (value_key(paid), value_key(worth))
         total = known.get(pair)
         if total is None:
-            total = known[pair] = to_fen(_number(paid) or ZERO) + worth
+            total = known[pair] = to_fen(_decimal_or_none(paid) or ZERO) + worth
         totals.append(total)
     return totals
 
@@ -609,12 +604,12 @@ SIGNOFF = ["source_unit", "source_row", "name", "id_number", "tier", "amount", "
 
 
 def _signoff_row(number: int, r: Any) -> list[Any]:
-    amount = _number(r.amount) or Decimal(0)
+    amount = _decimal_or_none(r.amount) or Decimal(0)
     return [number, r.source_unit, r.name, r.id_number, r.tier, amount, r.goods, r.total, "", ""]
 
 
 def _signoff_row_with_archive(number: int, r: Any) -> list[Any]:
-    amount = _number(r.amount) or Decimal(0)
+    amount = _decimal_or_none(r.amount) or Decimal(0)
     return [number, r.source_unit, r.name, r.id_number, r.archive_no or "", r.tier, amount, r.goods, r.total, "", ""]
 
 

@@ -5,6 +5,7 @@ DOMAIN.md Form 3; seed 004 方案一 三.5. A unit's 困难职工 户数 and 金
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas._columns import UNIT_NAME
 from unionbatch.compute import UPPER_AS_OF_RUN, decimal_sum, detail_sheet, group_rows, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -63,15 +65,7 @@ def _group_columns(key: str, group: str, unit: str) -> tuple[Column, Column]:
 
 
 COLUMNS = (
-    Column(
-        "unit_name",
-        "单位名称",
-        "text",
-        required=False,
-        synonyms=("单位", "基层工会", "工会名称"),
-        help="本表只报本单位一行时可不填",
-        width=20,
-    ),
+    dataclasses.replace(UNIT_NAME, synonyms=(*UNIT_NAME.synonyms, "基层工会")),
     *(column for key, group, unit in GROUPS for column in _group_columns(key, group, unit)),
     Column(
         "goods",
@@ -124,7 +118,7 @@ def parse_policy(section: Mapping[str, Any]) -> StatsPolicy:
     return StatsPolicy(min_per_household=amount(section, "min_per_household", "800", SECTION))
 
 
-def _number(value: Any) -> Decimal:
+def _amount_or_zero(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(0)
 
 
@@ -140,7 +134,7 @@ def parts_add_up(sheet: ParsedSheet, _policy: StatsPolicy) -> list[Finding]:
         if not isinstance(total, Decimal):
             continue
         if _all_numbers(record, PART_KEYS):
-            parts = sum((_number(record[key]) for key in PART_KEYS), Decimal(0))
+            parts = sum((_amount_or_zero(record[key]) for key in PART_KEYS), Decimal(0))
             if parts != total:
                 findings.append(
                     sheet.finding(
@@ -152,7 +146,7 @@ def parts_add_up(sheet: ParsedSheet, _policy: StatsPolicy) -> list[Finding]:
                     )
                 )
         if _all_numbers(record, SOURCE_KEYS) and sheet.has_column(SOURCE_KEYS[0]):
-            sources = sum((_number(record[key]) for key in SOURCE_KEYS), Decimal(0))
+            sources = sum((_amount_or_zero(record[key]) for key in SOURCE_KEYS), Decimal(0))
             if sources != total:
                 findings.append(
                     sheet.finding(

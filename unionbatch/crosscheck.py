@@ -15,6 +15,7 @@ from typing import Any
 
 from .compute import decimal_sum
 from .findings import make_finding
+from .money import format_figure
 from .records import FileResult, ParsedSheet, Reconciliation, missing_status, rejected_status
 from .spec import FormSpec, Reconcile, unit_key
 from .validate import reading_order, unique_keys, usable_key, wording
@@ -144,11 +145,11 @@ def reconcile_forms(results: Sequence[FileResult]) -> list[Reconciliation]:
                         rule.mismatch_code,
                         _figure_row(parsed),
                         rule.column,
-                        value=_plain(stated),
+                        value=format_figure(stated),
                         other_kind=rule.other_kind,
                         other_file=other.path.name,
-                        other=_plain(figure),
-                        difference=_plain(stated - figure),
+                        other=format_figure(figure),
+                        difference=format_figure(stated - figure),
                     )
                 )
     return rows + _only_other_form(results, current)
@@ -248,10 +249,6 @@ def _figure_row(parsed: ParsedSheet) -> int:
     """Where a unit's figure stands: its 合计 row if it typed one, else its first row."""
     grand = [total.row for total in parsed.totals if total.label == "合计"]
     return grand[-1] if grand else int(parsed.frame.index[0])
-
-
-def _plain(number: Decimal) -> str:
-    return f"{number:,.2f}" if number != number.to_integral_value() or number.as_tuple().exponent < 0 else f"{number:,}"
 
 
 def late_files(results: Sequence[FileResult], policy: Any) -> None:

@@ -16,6 +16,14 @@ def format_yuan(amount: Decimal) -> str:
     return f"{to_fen(amount):,.2f}"
 
 
+def format_figure(number: Decimal) -> str:
+    """A reconciled figure as its form states it: an amount with its fen (1,234.50, also 1,234.00 when written so),
+    a whole number without (1,234: a count, or an amount written without decimals)."""
+    if number != number.to_integral_value() or number.as_tuple().exponent < 0:
+        return f"{number:,.2f}"
+    return f"{number:,}"
+
+
 def rmb_upper(amount: Decimal) -> str:
     """Amount in 人民币大写 by the accounting rules: 整 after 元 or 角, none after 分.
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .atomic import write_atomically
 from .findings import ERROR, WARNING, Finding
+from .money import format_yuan
 from .privacy import console_line, mask_text
 from .records import (
     ACCEPTED,
@@ -211,7 +212,7 @@ def reconciliation_sheet(checks: Sequence[Reconciliation]) -> OutSheet:
 def _plain_number(value: Decimal | None, is_count: bool) -> str:
     if value is None:
         return ""
-    return f"{int(value)}" if is_count else f"{value:,.2f}"
+    return f"{int(value)}" if is_count else format_yuan(value)
 
 
 def _shown(value: Any, is_count: bool) -> Any:

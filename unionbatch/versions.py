@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from .money import format_yuan
 from .normalise import parse_date
 from .records import Change, Changes, FileResult, Invalid, ParsedSheet
 from .spec import FormSpec, unit_key
@@ -111,5 +112,5 @@ def _differs(was: Any, now: Any) -> bool:
 
 def _text(value: Any, kind: str) -> str:
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" if kind == "money" else f"{value:,}"
+        return format_yuan(value) if kind == "money" else f"{value:,}"
     return "" if value is None else str(value)
