@@ -18,6 +18,7 @@ from tests.annotated import listed
 from tests.conftest import SAMPLES, run_earlier_samples, run_samples
 from tests.factory import make_people
 from unionbatch.money import rmb_upper
+from unionbatch.privacy import mask_text
 
 EXPECTED_STATUS = {
     "机关工会_慰问名单.xlsx": "accepted",
@@ -98,6 +99,8 @@ def test_exit_code_and_console_summary(sample_run) -> None:
 
 def test_inputs_are_never_modified(sample_run) -> None:
     _, _, before, after = sample_run
+    sent_as_files = {name for name in EXPECTED_STATUS if not name.endswith("踏青报名表.xlsx")}  # those came by .eml
+    assert sent_as_files <= set(before)  # the run had the samples to read (not an empty inbox)
     assert before == after
 
 
@@ -122,8 +125,10 @@ def test_report_json_shape_and_statuses(sample_run) -> None:
 def test_report_json_masks_ids(sample_run) -> None:
     _, folder, _, _ = sample_run
     text = (folder / "report.json").read_text(encoding="utf-8")
-    for person in make_people(16, seed=6):
+    people = make_people(16, seed=6, prefix="CX")  # 城西镇工会's (samples/make_samples.py): its findings quote IDs
+    for person in people:
         assert person.id_number not in text
+    assert any(mask_text(person.id_number) in text for person in people)  # they are there, masked
 
 
 def test_consolidated_totals_match_independent_sums(sample_run) -> None:
