@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .checkcache import (
     CACHE_DIR,
     CheckCache,
+    KeptHistory,
     digest,
     engine_digest,
     file_digest,
@@ -326,14 +327,15 @@ def check_batch(
         result.origin = origin
     for result, arrival in zip(results, arrivals or (), strict=False):
         result.received = arrival
+    known = _kept_history(kept, ledger, period, specs, barred)
     for result in results:
         if result.kind:
             result.checked_against = reference_of(policy.for_form(result.kind))
         if result.parsed is not None and result.kind:
-            result.findings = sorted(
-                result.findings + history_findings(result.parsed, policy.for_form(result.kind), histories[result.kind]),
-                key=reading_order,
-            )
+            found = _history_of(result, policy, histories[result.kind], known, kept)
+            result.findings = sorted(result.findings + found, key=reading_order)
+    if known is not None:
+        known.save()
     if policy.checks_senders:
         check_senders(results, policy.units_of_sender)
     late_files(results, policy)
@@ -342,6 +344,45 @@ def check_batch(
     cross_form_findings(results, policy)
     choose_current(results)
     return results, counted_reconciliations(reconciliations, results)
+
+
+def _kept_history(
+    kept: tuple[CheckCache, Sequence[str]] | None,
+    ledger: Ledger | None,
+    period: str,
+    specs: Mapping[str, FormSpec],
+    barred: Mapping[str, str],
+) -> KeptHistory | None:
+    """The history findings kept by the last run of the period, with each form's witness of what its history rules
+    read now: the earlier periods' submissions of the form (their rows' last recording) and the barred IDs."""
+    if kept is None or ledger is None:
+        return None
+    witnesses = {
+        kind: digest(kind, period, ledger.earlier_submissions(kind, period), barred)
+        for kind, spec in specs.items()
+        if spec.history_rules
+    }
+    return KeptHistory(kept[0].folder.parent.parent / "history" / f"{period}.pickle", witnesses)
+
+
+def _history_of(
+    result: FileResult,
+    policy: Policy,
+    history: History,
+    known: KeptHistory | None,
+    kept: tuple[CheckCache, Sequence[str]] | None,
+) -> list[Finding]:
+    """The file's history findings: those kept for its check when the check was reused (the same parsed rows) and
+    its form's witness is unchanged, else found again (and kept)."""
+    assert result.parsed is not None and result.kind is not None
+    key = result.check_key
+    reused = kept is not None and key is not None and key in kept[0].reused
+    if known is not None and key is not None and reused and (found := known.get(result.kind, key)) is not None:
+        return found
+    found = history_findings(result.parsed, policy.for_form(result.kind), history)
+    if known is not None and key is not None:
+        known.put(result.kind, key, found)
+    return found
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> str:
