@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 import sqlite3
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -230,8 +231,8 @@ def check_all(
 def _check_in(
     jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool, kept: tuple[CheckCache, Sequence[str]] | None
 ) -> list[FileResult]:
-    """Files with no cache entry first, in the workers (forked before the cached results are held), then the
-    entries loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
+    """Files with no cache entry first, in the workers (forked before the cached results are held), while the
+    entries are loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
     `pool.progress` hears (done, total) over all the files, reused ones included."""
     entries: list[Path | None] = [None] * len(jobs)
     if kept is not None:
@@ -240,13 +241,15 @@ def _check_in(
     results: list[FileResult | None] = [None] * len(jobs)
     told = _Told(pool.progress, len(jobs))
     first = [index for index, entry in enumerate(entries) if entry is None or not entry.exists()]
-    _check_into(results, first, jobs, entries, pool, told)
+    checked = _start_checking(results, first, jobs, entries, pool, told)
+    checking = set(first)  # their entries are being written meanwhile: not loaded
     for index, entry in enumerate(entries):
-        if results[index] is None and entry is not None and kept is not None:
+        if index not in checking and entry is not None and kept is not None:
             loaded = kept[0].load(entry)
             if isinstance(loaded, FileResult):
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
+    checked()
     _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
     for result, entry in zip(results, entries, strict=True):
         if result is not None and entry is not None:
@@ -255,15 +258,45 @@ def _check_in(
 
 
 class _Told:
-    """The run's progress over every file: checked in a worker or taken from the cache."""
+    """The run's progress over every file: checked in a worker or taken from the cache (told from two threads)."""
 
     def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
+        self.lock = threading.Lock()
 
     def one_more(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
+def _start_checking(
+    results: list[FileResult | None],
+    indices: Sequence[int],
+    jobs: Sequence[tuple[Path, Path | None]],
+    entries: Sequence[Path | None],
+    pool: WorkerPool,
+    told: _Told,
+) -> Callable[[], None]:
+    """The jobs at `indices` checked by the workers (forked before this returns) while this process goes on; the
+    returned function waits for them and puts each result in `results`."""
+    if not indices:
+        return lambda: None
+    waiting = pool.start(
+        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
+    )
+
+    def finish() -> None:
+        for index, outcome in zip(indices, waiting(), strict=True):
+            source, name = jobs[index]
+            if isinstance(outcome, bytes):
+                outcome = pickle.loads(outcome)[1]
+            if not isinstance(outcome, FileResult):
+                outcome = _placed(_given_up(source, name, outcome, pool), source, name)
+            results[index] = outcome
+
+    return finish
 
 
 def _check_into(
@@ -274,18 +307,7 @@ def _check_into(
     pool: WorkerPool,
     told: _Told,
 ) -> None:
-    if not indices:
-        return
-    outcomes = pool.run(
-        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
-    )
-    for index, outcome in zip(indices, outcomes, strict=True):
-        source, name = jobs[index]
-        if isinstance(outcome, bytes):
-            outcome = pickle.loads(outcome)[1]
-        if not isinstance(outcome, FileResult):
-            outcome = _placed(_given_up(source, name, outcome, pool), source, name)
-        results[index] = outcome
+    _start_checking(results, indices, jobs, entries, pool, told)()
 
 
 def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:
