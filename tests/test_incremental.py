@@ -25,7 +25,7 @@ from tests.test_employment import figures, report_file, write_policy
 from tests.test_registry import register_of, registry_policy, write_register
 from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
 from unionbatch.pipeline import bar_person, run_batch
-from unionbatch.records import Report
+from unionbatch.records import REJECTED, Report
 
 PERIOD = "2026-11"
 OUTPUTS = (
@@ -372,6 +372,31 @@ def test_an_earlier_period_s_rows_apply_to_the_reused_checks(tmp_path: Path) -> 
     assert rerun.checks_reused == 2
     assert "below_last_year" in codes(rerun, files[0].name)
     assert "below_last_year" not in codes(rerun, files[1].name)
+
+
+def test_an_earlier_period_run_again_changes_what_the_reused_checks_find_in_it(tmp_path: Path) -> None:
+    """Last year's list, run again under a policy that bars one of its people, is rejected: its rows no longer count,
+    and this month's reused checks (their history findings kept) say so, though no file's bytes changed."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    files = small_inbox(inbox, 2)
+    last_year_people = [with_changes(person, amount=person.amount + 300) for person in make_people(4, 50)]
+    last_year = tmp_path / "last_year"
+    last_year.mkdir()
+    fill_template(last_year / "第0工会_慰问名单.xlsx", "第0工会", last_year_people, date="2025-11-15")
+    run_batch(last_year, out, "2025-11", None, keep_inbox=True)
+    assert run(inbox, out, None).checks_reused == 0
+    kept = run(inbox, out, None)
+    assert kept.checks_reused == 2 and "below_last_year" in codes(kept, files[0].name)
+    barring = tmp_path / "barring.toml"
+    barring.write_text(f'[relief]\nbarred_ids = ["{last_year_people[3].id_number}"]\n', encoding="utf-8")
+    assert run_batch(last_year, out, "2025-11", barring, keep_inbox=True).files[0].status == REJECTED
+    rerun = run(inbox, out, None)
+    assert rerun.checks_reused == 2
+    assert "below_last_year" not in codes(rerun, files[0].name)
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    assert outputs(run(inbox, cold, None).folder.parent, SMALL_OUTPUTS) == outputs(out, SMALL_OUTPUTS)
 
 
 def test_a_check_that_met_a_birth_date_after_today_is_trusted_only_until_that_day(tmp_path: Path) -> None:

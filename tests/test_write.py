@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
@@ -151,3 +152,31 @@ def test_any_other_xlsxwriter_version_writes_rows_through_the_public_api() -> No
     assert write.rows_writer(xlsxwriter.__version__) is fastrows.write_rows  # the pinned version
     for other in ("3.3.2", "3.4.0", "4.0.0"):
         assert write.rows_writer(other) is write.write_rows_public, other
+
+
+def _deflated_size(data: bytes, level: int) -> int:
+    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return len(packer.compress(data) + packer.flush())
+
+
+def test_the_proven_xlsxwriter_packs_at_level_one_and_any_other_at_zipfile_s_default(tmp_path: Path) -> None:
+    """The proven xlsxwriter's workbooks are deflated at zlib's fastest level, the same members, for more bytes;
+    neither xlsxwriter's module nor zipfile is changed for it: any other Workbook packs at the default level."""
+    rows = [[f"单位{number % 37}", Decimal(number) / 4, number, "备注" * (number % 5)] for number in range(3000)]
+    sheets = [OutSheet("明细", COLUMNS, rows, total_label="合计")]
+    fast, public = _both(tmp_path, sheets)
+    assert fast.keys() == public.keys()
+    sizes = {}
+    for folder in ("fast", "public"):
+        with zipfile.ZipFile(tmp_path / folder / "汇总.xlsx") as book:
+            member = book.getinfo("xl/worksheets/sheet1.xml")
+            sizes[folder] = (
+                member.compress_size,
+                _deflated_size(book.read(member), 1),
+                _deflated_size(book.read(member), 6),
+            )
+    assert sizes["fast"][0] == sizes["fast"][1] > sizes["fast"][2]
+    assert sizes["public"][0] == sizes["public"][2]
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile and xlsxwriter.workbook.Workbook is xlsxwriter.Workbook
+    with zipfile.ZipFile(tmp_path / "plain.zip", "w", zipfile.ZIP_DEFLATED) as plain:
+        assert plain.compresslevel is None

@@ -3,9 +3,10 @@
 A file's check (read → recognise → normalise → validate, the FileResult `check_file` returns) depends only on
 the file's bytes, the name it is kept under (its findings quote it), the policy's form sections and limits, and
 the processor (its sources and the libraries that read and check). The cache keys an entry by all of them, so a
-change to any gives a new key and the file is checked again; what the batch stages add (history, duplicates
-across files, versions, reconciliation) is never cached: those stages, the earlier periods' rows and the barred
-IDs they read, run on every file in every run, reused or not. The policy's form sections include the files they
+change to any gives a new key and the file is checked again; what the batch stages add (duplicates across files,
+versions, reconciliation) is never cached: those stages run on every file in every run, reused or not. The history
+rules' findings (earlier periods' rows, barred IDs) are kept beside the checks (`KeptHistory`), each with a witness
+of what those rules read, and found again for a reused check whenever that witness changed. The policy's form sections include the files they
 name (the 困难职工档案, by its SHA-256 and its households). A check that met a birth date after today (not yet a
 valid ID) gives another result on that day: its entry says so (`valid_until`) and is not trusted from then on.
 
@@ -25,6 +26,7 @@ import pickle
 import stat
 import sys
 from collections.abc import Mapping
+from contextlib import suppress
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -141,6 +143,38 @@ class CheckCache:
         for path in self.folder.iterdir():
             if path.suffix == ".pickle" and path.stem not in self.used:
                 path.unlink(missing_ok=True)
+
+
+class KeptHistory:
+    """The findings of the rules that read earlier periods (history rules), kept per check between runs: a file
+    whose check was reused gets them again while what those rules read is unchanged, the `witness` of its form
+    (a digest of the earlier periods' submissions of the form, their rows' last recording and the barred IDs).
+    Kept in OUT/.cache/history/PERIOD.pickle; `save` keeps only this run's files."""
+
+    def __init__(self, path: Path, witnesses: Mapping[str, str]) -> None:
+        self.path = path
+        self.witnesses = witnesses
+        kept = load_pickle(path)
+        self.kept: dict[str, tuple[str, list[Any]]] = kept if isinstance(kept, dict) else {}
+        self.now: dict[str, tuple[str, list[Any]]] = {}
+        self.hits = 0
+
+    def get(self, kind: str, check_key: str) -> list[Any] | None:
+        found = self.kept.get(check_key)
+        if found is None or found[0] != self.witnesses.get(kind):
+            return None
+        self.hits += 1
+        self.now[check_key] = found
+        return list(found[1])
+
+    def put(self, kind: str, check_key: str, findings: list[Any]) -> None:
+        witness = self.witnesses.get(kind)
+        if witness is not None:
+            self.now[check_key] = (witness, list(findings))
+
+    def save(self) -> None:
+        with suppress(OSError):  # without it the next run finds the history again, nothing worse
+            save_pickle(self.path, self.now)
 
 
 def make_folder(folder: Path) -> None:

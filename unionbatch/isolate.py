@@ -192,14 +192,23 @@ class WorkerPool:
                         progress(finished, len(jobs))
         return results
 
-    def start(self, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Callable[[], list[Any]]:
-        """`run` in a thread, for jobs that go on while this process does other work; call the result to wait."""
+    def start(
+        self,
+        function: Callable[..., Any],
+        jobs: Sequence[tuple[Any, ...]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Callable[[], list[Any]]:
+        """`run` in a thread, for jobs that go on while this process does other work; call the result to wait.
+        The workers it needs are forked here, before it returns (before this process goes on to hold more, and
+        not from the thread, but to replace one that dies)."""
+        while len(self._idle) < min(self.size, len(jobs)):
+            self._idle.append(self._spawn())
         done: list[list[Any]] = []
         failed: list[BaseException] = []
 
         def work() -> None:
             try:
-                done.append(self.run(function, jobs))
+                done.append(self.run(function, jobs, progress))
             except BaseException as error:  # noqa: BLE001  # handed to the waiter, raised in its thread
                 failed.append(error)
 

@@ -418,10 +418,11 @@ class Ledger:
         return {row[0]: row[1] for row in rows}
 
     def earlier_submissions(self, kind: str, period: str) -> list[tuple[str, ...]]:
-        """(SHA-256, period, status, replaced_by, processed) of each submission of `kind` before `period`: what a
-        summary that reads earlier periods depends on (`processed` changes whenever its rows are recorded again)."""
+        """(SHA-256, period, unit, status, replaced_by, processed) of each submission of `kind` before `period`:
+        what a summary or a rule that reads earlier periods depends on (`processed` changes whenever its rows are
+        recorded again)."""
         rows = self.db.execute(
-            "SELECT sha256, period, status, replaced_by, processed FROM submissions WHERE kind = ? AND period < ? "
+            "SELECT sha256, period, unit, status, replaced_by, processed FROM submissions WHERE kind = ? AND period < ? "
             "ORDER BY sha256",
             (kind, period),
         )

@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 import sqlite3
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .checkcache import (
     CACHE_DIR,
     CheckCache,
+    KeptHistory,
     digest,
     engine_digest,
     file_digest,
@@ -217,8 +219,8 @@ def check_all(
 def _check_in(
     jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool, kept: tuple[CheckCache, Sequence[str]] | None
 ) -> list[FileResult]:
-    """Files with no cache entry first, in the workers (forked before the cached results are held), then the
-    entries loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
+    """Files with no cache entry first, in the workers (forked before the cached results are held), while the
+    entries are loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
     `pool.progress` hears (done, total) over all the files, reused ones included."""
     entries: list[Path | None] = [None] * len(jobs)
     if kept is not None:
@@ -227,13 +229,15 @@ def _check_in(
     results: list[FileResult | None] = [None] * len(jobs)
     told = _Told(pool.progress, len(jobs))
     first = [index for index, entry in enumerate(entries) if entry is None or not entry.exists()]
-    _check_into(results, first, jobs, entries, pool, told)
+    checked = _start_checking(results, first, jobs, entries, pool, told)
+    checking = set(first)  # their entries are being written meanwhile: not loaded
     for index, entry in enumerate(entries):
-        if results[index] is None and entry is not None and kept is not None:
+        if index not in checking and entry is not None and kept is not None:
             loaded = kept[0].load(entry)
             if isinstance(loaded, FileResult):
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
+    checked()
     _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
     for result, entry in zip(results, entries, strict=True):
         if result is not None and entry is not None:
@@ -242,15 +246,45 @@ def _check_in(
 
 
 class _Told:
-    """The run's progress over every file: checked in a worker or taken from the cache."""
+    """The run's progress over every file: checked in a worker or taken from the cache (told from two threads)."""
 
     def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
+        self.lock = threading.Lock()
 
     def one_more(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
+def _start_checking(
+    results: list[FileResult | None],
+    indices: Sequence[int],
+    jobs: Sequence[tuple[Path, Path | None]],
+    entries: Sequence[Path | None],
+    pool: WorkerPool,
+    told: _Told,
+) -> Callable[[], None]:
+    """The jobs at `indices` checked by the workers (forked before this returns) while this process goes on; the
+    returned function waits for them and puts each result in `results`."""
+    if not indices:
+        return lambda: None
+    waiting = pool.start(
+        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
+    )
+
+    def finish() -> None:
+        for index, outcome in zip(indices, waiting(), strict=True):
+            source, name = jobs[index]
+            if isinstance(outcome, bytes):
+                outcome = pickle.loads(outcome)[1]
+            if not isinstance(outcome, FileResult):
+                outcome = _placed(_given_up(source, name, outcome, pool), source, name)
+            results[index] = outcome
+
+    return finish
 
 
 def _check_into(
@@ -261,18 +295,7 @@ def _check_into(
     pool: WorkerPool,
     told: _Told,
 ) -> None:
-    if not indices:
-        return
-    outcomes = pool.run(
-        _worker_check_kept, [(*jobs[index], entries[index]) for index in indices], lambda *_: told.one_more()
-    )
-    for index, outcome in zip(indices, outcomes, strict=True):
-        source, name = jobs[index]
-        if isinstance(outcome, bytes):
-            outcome = pickle.loads(outcome)[1]
-        if not isinstance(outcome, FileResult):
-            outcome = _placed(_given_up(source, name, outcome, pool), source, name)
-        results[index] = outcome
+    _start_checking(results, indices, jobs, entries, pool, told)()
 
 
 def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:
@@ -314,14 +337,15 @@ def check_batch(
         result.origin = origin
     for result, arrival in zip(results, arrivals or (), strict=False):
         result.received = arrival
+    known = _kept_history(kept, ledger, period, specs, barred)
     for result in results:
         if result.kind:
             result.checked_against = reference_of(policy.for_form(result.kind))
         if result.parsed is not None and result.kind:
-            result.findings = sorted(
-                result.findings + history_findings(result.parsed, policy.for_form(result.kind), histories[result.kind]),
-                key=reading_order,
-            )
+            found = _history_of(result, policy, histories[result.kind], known, kept)
+            result.findings = sorted(result.findings + found, key=reading_order)
+    if known is not None:
+        known.save()
     if policy.checks_senders:
         check_senders(results, policy.units_of_sender)
     late_files(results, policy)
@@ -330,6 +354,45 @@ def check_batch(
     cross_form_findings(results, policy)
     choose_current(results)
     return results, counted_reconciliations(reconciliations, results)
+
+
+def _kept_history(
+    kept: tuple[CheckCache, Sequence[str]] | None,
+    ledger: Ledger | None,
+    period: str,
+    specs: Mapping[str, FormSpec],
+    barred: Mapping[str, str],
+) -> KeptHistory | None:
+    """The history findings kept by the last run of the period, with each form's witness of what its history rules
+    read now: the earlier periods' submissions of the form (their rows' last recording) and the barred IDs."""
+    if kept is None or ledger is None:
+        return None
+    witnesses = {
+        kind: digest(kind, period, ledger.earlier_submissions(kind, period), barred)
+        for kind, spec in specs.items()
+        if spec.history_rules
+    }
+    return KeptHistory(kept[0].folder.parent.parent / "history" / f"{period}.pickle", witnesses)
+
+
+def _history_of(
+    result: FileResult,
+    policy: Policy,
+    history: History,
+    known: KeptHistory | None,
+    kept: tuple[CheckCache, Sequence[str]] | None,
+) -> list[Finding]:
+    """The file's history findings: those kept for its check when the check was reused (the same parsed rows) and
+    its form's witness is unchanged, else found again (and kept)."""
+    assert result.parsed is not None and result.kind is not None
+    key = result.check_key
+    reused = kept is not None and key is not None and key in kept[0].reused
+    if known is not None and key is not None and reused and (found := known.get(result.kind, key)) is not None:
+        return found
+    found = history_findings(result.parsed, policy.for_form(result.kind), history)
+    if known is not None and key is not None:
+        known.put(result.kind, key, found)
+    return found
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> str:
