@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 from stdnum.cn import ric
 
 from tests.factory import fill_template, make_people, with_changes
 from unionbatch.normalise import normalise
 from unionbatch.pipeline import check_files, run_batch
-from unionbatch.validate import failed_codes
+from unionbatch.validate import failed_codes, passes_all
 
 PEOPLE = make_people(6, seed=21)
 VALID_ID = "11010519491231002X"  # GB 11643's own example: 北京市朝阳区, 1949-12-31
@@ -70,6 +72,42 @@ def test_a_15_digit_first_generation_id_offers_the_18_digit_number(tmp_path: Pat
 
 def test_a_15_digit_number_without_a_real_birth_date_is_a_format_error(specs) -> None:
     assert id_codes(specs, "110105491331002") == ("110105491331002", ["id_format"])
+
+
+def id_like(area: str, born: str, sequence: str, check: str | None) -> str:
+    """18 characters shaped as an ID; `check` None: the right check digit."""
+    body = area + born + sequence
+    return body + (ric.calc_check_digit(body + "0") if check is None else check)
+
+
+ID_LIKE = st.builds(
+    id_like,
+    st.sampled_from(["110105", "350102", "810000", "912345", "123456", "000000"]),  # known, outside any list, none
+    st.one_of(st.dates().map(lambda day: f"{day:%Y%m%d}"), st.text("0123456789", min_size=8, max_size=8)),
+    st.text("0123456789", min_size=3, max_size=3),
+    st.one_of(st.none(), st.sampled_from("0123456789X")),
+)
+TYPED_IDS = st.one_of(ID_LIKE, st.text("0123456789Xx ", max_size=19), st.integers(0, 10**18), st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed=TYPED_IDS)
+def test_the_id_columns_shortcut_accepts_exactly_what_every_id_rule_accepts(specs, typed: object) -> None:
+    """The cell check takes a valid ID from a known area without asking each ID rule: the same verdict."""
+    column = specs["慰问名单"].column("id_number")
+    shortcut = passes_all(column)
+    assert shortcut is not None
+    value = normalise(column, typed)
+    assert shortcut(value) == (failed_codes(column, value) == [])
+
+
+def test_the_id_columns_shortcut_accepts_a_valid_id_and_refuses_each_mistake(specs) -> None:
+    """The positive control of the property above: it does take the common case, and no mistake."""
+    shortcut = passes_all(specs["慰问名单"].column("id_number"))
+    assert shortcut is not None and shortcut(VALID_ID)
+    wrong_digit = VALID_ID[:-1] + "0"
+    for mistake in (wrong_digit, "110105199313320021", with_area("000000"), VALID_ID[:15], None):
+        assert not shortcut(mistake)
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,36 @@ def test_a_worker_killed_once_is_retried_alone_and_twice_is_given_up(tmp_path: P
         pool.close()
 
 
+PREPARED = "UNIONBATCH_TEST_PREPARED"
+
+
+def mark_prepared() -> None:
+    os.environ[PREPARED] = str(os.getpid())
+
+
+def prepared_here() -> bool:
+    return os.environ.get(PREPARED) == str(os.getpid())
+
+
+def test_a_worker_opened_early_prepares_before_its_first_job_and_one_started_for_a_job_does_not() -> None:
+    pool = WorkerPool(2, prepare=mark_prepared)
+    try:
+        pool.open(1)
+        assert sorted(pool.run(prepared_here, [(), ()])) == [False, True]  # the second job started the other
+    finally:
+        pool.close()
+    assert PREPARED not in os.environ
+
+
+def test_a_worker_still_preparing_for_nothing_is_not_waited_for_at_close() -> None:
+    """A run with nothing to check closes its pool at once: the worker it opened is stopped, mid-preparation."""
+    pool = WorkerPool(1, prepare=lambda: time.sleep(60))
+    pool.open(1)
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 4  # a worker told to leave would be waited for 5 s, then killed
+
+
 def corrupted_xls(folder: Path, count: int, seed: int) -> list[Path]:
     """Real .xls files (a 慰问名单 saved by LibreOffice, two SheetJS files) with random bytes overwritten."""
     bases = [

@@ -1,10 +1,14 @@
 """Values as units really type them, and headers in their own words."""
 
+import re
+import unicodedata
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from unionbatch.normalise import normalise, parse_number
+from unionbatch.normalise import collapsed_spaces, normalise, parse_number, visible
 from unionbatch.recognise import match_row
 from unionbatch.records import Invalid, display
 
@@ -98,3 +102,34 @@ def test_a_memo_key_tells_apart_values_that_read_differently() -> None:
     assert value_key(Decimal("1000")) != value_key(Decimal("1000.00"))  # equal amounts, written differently
     assert len({value_key(value) for value in (1, 1.0, True)}) == 3  # equal numbers, different cells
     assert value_key("张三") == value_key("".join(["张", "三"]))  # the same text, two objects: one verdict
+
+
+# texts as cells hold them: CJK, ASCII, full-width forms, every kind of space and invisible character
+CELL_TEXT = st.text(
+    st.one_of(
+        st.sampled_from(list("王伟张芳 　\t\n\xa0\u2003\u200b\ufeff\x1c×ｘＸ'’Xx-")),
+        st.characters(codec="utf-8", categories=["L", "N", "P", "Z", "Cc", "Cf"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed=CELL_TEXT)
+def test_a_text_cell_is_normalised_as_its_full_cleaning_says(specs, typed: str) -> None:
+    """Most cells need none of the cleaning (no run of spaces, nothing full-width): they are taken as they are. The
+    result is the full cleaning's: NFKC, whitespace runs as one space, none at the ends (names and choices: none)."""
+    columns = {column.kind: column for column in specs["慰问名单"].columns}
+    cleaned = collapsed_spaces(unicodedata.normalize("NFKC", typed))
+    assert normalise(columns["text"], typed) == (cleaned or None)
+    assert normalise(columns["name"], typed) == (cleaned.replace(" ", "") if cleaned else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed=CELL_TEXT)
+def test_an_id_cell_is_normalised_as_its_full_cleaning_says(specs, typed: str) -> None:
+    """An ASCII ID of letters and digits is only upper-cased; any other goes through the whole cleaning."""
+    value = normalise(specs["慰问名单"].column("id_number"), typed)
+    text = "".join(visible(unicodedata.normalize("NFKC", typed)).split()).upper().lstrip("'’‘`").replace("×", "X")
+    scientific = re.match(r"^\d(\.\d+)?E\+?\d+$", text)  # 3.5E+17: a long number Excel showed so
+    assert value == (None if not typed.strip() else Invalid("id_as_number") if scientific else text)

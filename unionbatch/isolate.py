@@ -17,6 +17,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -49,10 +50,13 @@ class JobError(Exception):
         self.text = text
 
 
-def _worker_main(connection: Connection, memory_mb: int) -> None:
+def _worker_main(connection: Connection, memory_mb: int, prepare: Callable[[], None] | None) -> None:
     _cap_memory(memory_mb)
     os.environ["RUST_BACKTRACE"] = "0"  # a panic's message is enough on the console; the job gets a finding
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    if prepare is not None:
+        with suppress(Exception):  # only a head start: what failed here fails again in the job that needs it
+            prepare()
     while True:
         try:
             job = connection.recv()
@@ -104,17 +108,18 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context: Any, memory_mb: int) -> None:
+    def __init__(self, context: Any, memory_mb: int, prepare: Callable[[], None] | None) -> None:
         ours, theirs = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(theirs, memory_mb), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(theirs, memory_mb, prepare), daemon=True)
         self.process.start()
         theirs.close()
         self.connection: Connection = ours
         self.job: int | None = None
         self.deadline = 0.0
+        self.used = False  # given a job once
 
     def give(self, index: int, job: tuple[Callable[..., Any], tuple[Any, ...]], seconds: float) -> None:
-        self.job, self.deadline = index, time.monotonic() + seconds
+        self.job, self.deadline, self.used = index, time.monotonic() + seconds, True
         self.connection.send(job)
 
     def end(self, kill: bool = False) -> None:
@@ -139,22 +144,36 @@ class _quietly:
 
 
 class WorkerPool:
-    """`size` forked workers, started at the first job (so they inherit what is loaded by then, not the batch
-    held later) and replaced when one dies. `run` is synchronous; `start` runs in a thread and returns its waiter."""
+    """`size` forked workers, started at the first job or by `open` (so they inherit what is loaded by then, not
+    the batch held later) and replaced when one dies. `run` is synchronous; `start` runs in a thread and returns
+    its waiter."""
 
-    def __init__(self, size: int, memory_mb: int = MEMORY_MB, seconds: float = JOB_SECONDS) -> None:
+    def __init__(
+        self,
+        size: int,
+        memory_mb: int = MEMORY_MB,
+        seconds: float = JOB_SECONDS,
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
         self.size = max(1, size)
         self.memory_mb = memory_mb
         self.seconds = seconds
+        self.prepare = prepare
         self._context = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
         self.progress: Callable[[int, int], None] | None = None  # told (done, total) as a run's files are checked
 
-    def _spawn(self) -> _Worker:
-        worker = _Worker(self._context, self.memory_mb)
+    def _spawn(self, prepare: Callable[[], None] | None = None) -> _Worker:
+        worker = _Worker(self._context, self.memory_mb, prepare)
         self._all = [known for known in self._all if known.process.is_alive()] + [worker]
         return worker
+
+    def open(self, count: int) -> None:
+        """Start `count` workers now, each running `prepare` while this process goes on; the others start with
+        the jobs (theirs load what they need: a worker started for annotated copies needs no pandera)."""
+        while len(self._idle) < min(count, self.size):
+            self._idle.append(self._spawn(self.prepare))
 
     def run(
         self,
@@ -268,10 +287,11 @@ class WorkerPool:
         return Lost(timed_out=False, signal=-code if code is not None and code < 0 else None, exit_code=code)
 
     def close(self) -> None:
-        """Idle workers leave when told; one still on a job (the run failed meanwhile) is killed."""
+        """Idle workers leave when told; one still on a job (the run failed meanwhile), or never given one (it may
+        still be preparing, for nothing), is killed."""
         for worker in self._all:
             if worker.process.is_alive():
-                worker.end(kill=worker not in self._idle)
+                worker.end(kill=worker not in self._idle or not worker.used)
         self._idle.clear()
         self._all.clear()
 

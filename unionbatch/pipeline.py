@@ -71,7 +71,14 @@ from .review import finding_list_sheet, reference_of
 from .spec import FormSpec, load_specs, share_specs, unit_key
 from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
-from .validate import history_findings, reading_order, take_dates_after_today, valid_id, validate_sheet
+from .validate import (
+    history_findings,
+    prepare_checks,
+    reading_order,
+    take_dates_after_today,
+    valid_id,
+    validate_sheet,
+)
 from .versions import choose_current
 
 if TYPE_CHECKING:
@@ -173,7 +180,7 @@ def worker_pool(
     global _WORKER
     share_specs(specs)
     _WORKER = (specs, policy)
-    pool = WorkerPool(os.cpu_count() or 1, memory_mb, seconds)
+    pool = WorkerPool(os.cpu_count() or 1, memory_mb, seconds, prepare=prepare_checks)
     try:
         yield pool
     finally:
@@ -442,6 +449,9 @@ def run_batch(
         with run_lock(out):
             try:
                 with Ledger(ledger_path) as ledger, worker_pool(specs, policy) as pool:
+                    # a worker loads what checks need (~0.9 s: pandera) while the inbox is scanned and the work
+                    # planned; one, as the others would slow this process down on two cores
+                    pool.open(1)
                     pool.progress = progress  # told as each file is checked (`progress(done, total)`)
                     return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
             except BaseException:

@@ -224,7 +224,10 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
-_WORTH_PARSING = re.compile(rb'hidden="(1|true)"|<f[ >/]')
+# two searches, not one alternation: each starts with a literal, which `re` finds at C speed (the alternation is
+# tried at every byte: 2 ms on a 125 KB sheet)
+_HIDDEN_ROW = re.compile(rb'hidden="(?:1|true)"')
+_FORMULA = re.compile(rb"<f[ >/]")
 
 
 _SHEET_IN_FORMULA = re.compile(r"(?:'((?:[^']|'')+)'|([^\s!'=(),:;+\-*/&<>^\"]+))!")
@@ -234,7 +237,8 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str) -> SheetExtras:
     hidden: set[int] = set()
     uncalculated: list[str] = []
     refers: set[str] = set()
-    if not _WORTH_PARSING.search(archive.read(part)):  # most sheets: no hidden rows, no formulas
+    xml = archive.read(part)
+    if not _HIDDEN_ROW.search(xml) and not _FORMULA.search(xml):  # most sheets: no hidden rows, no formulas
         return frozenset(), (), frozenset()
     with archive.open(part) as stream:
         for _, element in SafeTree.iterparse(stream, events=("end",)):
