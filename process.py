@@ -194,8 +194,8 @@ def remind(
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
         click.echo(console_line(reminder.text(period, now if due else None)))
-    if delivered is not None:
-        click.echo(console_line(delivered))
+    for line in delivered.splitlines() if delivered is not None else []:
+        click.echo(console_line(line))
 
 
 def _moment(when: str | None) -> dt.datetime:

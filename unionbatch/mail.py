@@ -55,6 +55,9 @@ KEPT_SUFFIXES = (
     ".rar",
 )
 SECURITY = ("ssl", "starttls", "none")
+# The From of a mail written while the policy names no office address: a proper address that can never be
+# delivered (RFC 6761 reserves .invalid), replaced by the real one when the mail is sent over SMTP.
+UNSET_ADDRESS = "office-address-unset@invalid"
 TYPE_NAMES = {int: "整数", str: "文字(用英文双引号括起)", bool: " true 或 false"}
 INT_RANGES = {
     "imap_port": (1, 65535),
@@ -90,6 +93,25 @@ class MailSettings:
     @property
     def can_send(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def sender_address(self) -> str:
+        """The office's address for From and the signature: office_address, else the mailbox the units send to
+        (imap_user, when it is an address); "" when the policy names neither."""
+        if self.office_address:
+            return self.office_address
+        return self.imap_user if "@" in self.imap_user else ""
+
+
+def unset_sender_warning(settings: MailSettings, written: int, what: str) -> str | None:
+    """The line that tells the office its `written` mails (.eml, `what`: 回信 / 催报邮件) carry no real From."""
+    if not written or settings.sender_address:
+        return None
+    return (
+        f"注意:策略文件 [email] 中没有办公室邮箱(office_address),outbox 中的 {written} 封{what}发件人"
+        f"暂写为 {settings.office_name} <{UNSET_ADDRESS}>(不是真实地址);"
+        "请填写 office_address,以后用 send 发送时会按它重新填写发件人"
+    )
 
 
 def parse_settings(section: Mapping[str, Any]) -> MailSettings:
@@ -460,7 +482,7 @@ def letter(
     the office's own phone number is not."""
     signature = [settings.office_name]
     signature += [f"联系电话:{settings.office_phone}"] if settings.office_phone else []
-    signature += [f"邮箱:{settings.office_address}"] if settings.office_address else []
+    signature += [f"邮箱:{settings.sender_address}"] if settings.sender_address else []
     text = mask_text("\n".join([f"{addressee}:", "", *(["您好!"] if greeting else []), *paragraphs]))
     return "\n".join([text, "", "谢谢!", "", *signature, f"{day:%Y年%-m月%-d日}"])
 
@@ -484,13 +506,10 @@ def _from_office(message: EmailMessage, settings: MailSettings) -> EmailMessage:
     before SMTP (and the office's address) was configured goes out from that address."""
     for header in ("From", "Date", "Message-ID"):
         del message[header]
-    message["From"] = (
-        Address(settings.office_name, addr_spec=settings.office_address)
-        if settings.office_address
-        else settings.office_name
-    )
+    address = settings.sender_address or UNSET_ADDRESS
+    message["From"] = Address(settings.office_name, addr_spec=address)
     message["Date"] = formatdate(localtime=True)
-    domain = settings.office_address.partition("@")[2] or "localhost"
+    domain = address.partition("@")[2]
     message["Message-ID"] = make_msgid(domain=domain)
     return message
 

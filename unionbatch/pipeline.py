@@ -419,7 +419,7 @@ def _run(
     options: tuple[bool, bool, bool],
     pool: WorkerPool | None,
 ) -> Report:
-    from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
+    from .mail import send_pending, unpack_eml_files, unset_sender_warning  # mail only where used: `validate` starts faster
 
     full_ids, keep_inbox, coalesce = options
     period = folder.name
@@ -479,10 +479,12 @@ def _run(
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
     _start_annotating(first, pool)()
-    queue_replies(report, policy, ledger, out, told)
+    written = queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
         report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
+    elif warning := unset_sender_warning(policy.email, written, "回信"):
+        report.notices.append(warning)
     kill_point("replied")
     report.deferred = coalesce and _more_landing(inbox, scan)
     if not report.deferred:
@@ -629,13 +631,15 @@ def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, st
 
 def queue_replies(
     report: Report, policy: Policy, ledger: Ledger, out: Path, told: Mapping[str, str] | None = None
-) -> None:
-    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice. When a file's
+) -> int:
+    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice (returns how many
+    were written). When a file's
     result turns from accepted to rejected or back in a later run (a duplicate found, an ID barred), one more mail
     says so. Files from senders not on the roster get none: the office decides."""
     from .mail import outbox_name, reply_for, write_eml
 
     told = told or {}
+    written = 0
     for result in report.files:
         due = _reply_due(result, ledger, told)
         if due is None:
@@ -646,6 +650,8 @@ def queue_replies(
             continue
         eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
         ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)), result.status)
+        written += 1
+    return written
 
 
 def _reply_due(result: FileResult, ledger: Ledger, told: Mapping[str, str]) -> tuple[str, str | None] | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .failures import os_reason
 from .ledger import Ledger
-from .mail import letter, reminder_message, send_messages, write_eml
+from .mail import letter, reminder_message, send_messages, unset_sender_warning, write_eml
 from .policy import Policy
 from .report import unit_key
 
@@ -185,7 +185,8 @@ def deliver_reminders(
     for index, message in enumerate(messages):
         write_eml(message, outbox / f"催报_{now:%Y%m%d}_{number + index:03d}.eml")
         remember(index)
-    return f"未设置 SMTP:{len(messages)} 封催报邮件保存在 {outbox}{note}"
+    warning = unset_sender_warning(policy.email, len(messages), "催报邮件")
+    return f"未设置 SMTP:{len(messages)} 封催报邮件保存在 {outbox}{note}" + (f"\n{warning}" if warning else "")
 
 
 def _next_number(outbox: Path, now: dt.datetime) -> int:

@@ -137,6 +137,7 @@ class Report:
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
+    notices: list[str] = field(default_factory=list)  # lines for the office at the end of the summary and in run.log
     deferred: bool = False  # outputs left to the next run: more files were landing (watch)
     checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
 
@@ -259,6 +260,7 @@ def append_log(path: Path, report: Report) -> None:
         for result in report.files
     ]
     lines += [console_line(f"{stamp} {report.period} 未处理 {name} ({reason})") for name, reason in report.refused]
+    lines += [console_line(f"{stamp} {report.period} {notice}") for notice in report.notices]
     with path.open("a", encoding="utf-8") as log:
         log.writelines(f"{line}\n" for line in lines)
 
@@ -312,6 +314,7 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"回信:已发送 {report.mail_sent} 封,失败 {report.mail_failed} 封(失败的下次运行时重试)")
     if report.mail_error:
         lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
+    lines += report.notices
     if report.deferred:
         lines.append("还有文件正在到达:各单位的批注和回信已生成,汇总表和处理报告在这批文件处理完后更新")
     lines.append(f"输出:{report.folder}")
