@@ -329,12 +329,8 @@ def test_without_office_address_the_mailbox_units_send_to_is_the_sender(tmp_path
 
 
 def test_reminders_written_without_an_office_address_say_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--policy", str(bare_policy(tmp_path))]
-        + ["--send"],
-        catch_exceptions=False,
-    )
+    command = ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--send", "--policy"]
+    result = CliRunner().invoke(cli, [*command, str(bare_policy(tmp_path))], catch_exceptions=False)
     written = list((tmp_path / "out" / "2026-11" / "outbox").iterdir())
     assert written and {parse(eml)["From"].addresses[0].addr_spec for eml in written} == {UNSET_ADDRESS}
     assert result.output.splitlines()[-1].startswith("注意:策略文件 [email] 中没有办公室邮箱(office_address)")

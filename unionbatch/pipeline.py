@@ -419,7 +419,8 @@ def _run(
     options: tuple[bool, bool, bool],
     pool: WorkerPool | None,
 ) -> Report:
-    from .mail import send_pending, unpack_eml_files, unset_sender_warning  # mail only where used: `validate` starts faster
+    # mail only where used: `validate` starts faster
+    from .mail import send_pending, unpack_eml_files, unset_sender_warning
 
     full_ids, keep_inbox, coalesce = options
     period = folder.name
