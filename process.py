@@ -139,6 +139,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
     except (RunError, PolicyError) as error:
         raise RunFailed(str(error)) from error
     finally:
+        progress.close()
         if bar is not None:
             bar.finish()
     for line in summary_lines(report):

@@ -258,6 +258,8 @@ class _Told:
 
     def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
+        if progress is not None and total:
+            progress(0, total)  # the checking starts: a progress bar is drawn, run.log's heartbeat begins
 
     def one_more(self) -> None:
         self.done += 1
