@@ -862,7 +862,7 @@ def _write_outputs(
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
     annotated()
-    write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
+    write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))

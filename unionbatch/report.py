@@ -10,7 +10,7 @@ import email.utils
 import json
 import os
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -515,8 +515,21 @@ def code_with_title(finding: Finding) -> str:
     return f"{finding.title}({finding.code})" if finding.title else finding.code
 
 
-def report_sheets(report: Report) -> list[OutSheet]:
-    """The office's 处理报告: files, findings, units not reported."""
+def office_order(results: Sequence[FileResult], rank: Callable[[str], tuple[int, str]] | None) -> list[FileResult]:
+    """The files as the office reads them: by unit in the roster's order (`rank`, the policy's roster_rank), units
+    off the roster by name, files of no known unit last; a unit's files by name."""
+    if rank is None:
+        return list(results)
+
+    def key(result: FileResult) -> tuple[bool, tuple[int, str], str]:
+        return not result.unit, rank(result.unit or ""), result.path.name
+
+    return sorted(results, key=key)
+
+
+def report_sheets(report: Report, rank: Callable[[str], tuple[int, str]] | None = None) -> list[OutSheet]:
+    """The office's 处理报告: files and findings (in the office's order, see `office_order`), units not reported."""
+    ordered = office_order(report.files, rank)
     files = OutSheet(
         "文件",
         [
@@ -542,7 +555,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 result.warnings,
                 mask_text(_relative(result.annotated, report.folder) or ""),
             ]
-            for result in report.files
+            for result in ordered
         ],
         title=f"{report.period} 处理报告",
         total_label="合计",
@@ -550,7 +563,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
             "“计入汇总行数”只算计入汇总的文件(已受理且未被新版替换);退回修改的文件标红,已被新版替换的文件为灰色,"
             "二者都不计入任何汇总。错误数、警告数的合计与“问题清单”的条数相同。"
         ],
-        marks=[_mark(result) for result in report.files],
+        marks=[_mark(result) for result in ordered],
     )
     findings = OutSheet(
         "问题清单",
@@ -577,7 +590,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 mask_text(finding.problem),
                 mask_text(finding.fix),
             ]
-            for result in report.files
+            for result in ordered
             for finding in result.findings
         ],
         title="全部问题",
