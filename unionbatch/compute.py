@@ -122,6 +122,22 @@ class OutSheet:
         ]
 
 
+def period_words(period: str) -> str:
+    """2026-11 as a title says it: 2026年11月."""
+    year, _, month = period.partition("-")
+    return f"{year}年{int(month)}月" if month.isdigit() else period
+
+
+def titled_for(sheet: OutSheet, period: str) -> OutSheet:
+    """The sheet with the period in its title, for 本期 or leading it, unless the title names a year already (an
+    activity's own name, 截至 2026 年 11 月): a printed table says which period it covers."""
+    if sheet.title and "本期" in sheet.title:
+        sheet.title = sheet.title.replace("本期", period_words(period))
+    elif sheet.title and "年" not in sheet.title:
+        sheet.title = f"{period_words(period)}{sheet.title}"
+    return sheet
+
+
 @dataclass
 class Summary:
     sheets: list[OutSheet]

@@ -28,7 +28,7 @@ from .checkcache import (
     save_pickle,
     write_entry,
 )
-from .compute import merge_rows
+from .compute import merge_rows, titled_for
 from .crosscheck import (
     Reconciliation,
     check_senders,
@@ -853,9 +853,9 @@ def _write_outputs(
                 if summary.sheets and (note := left_out_note(report, spec.kind)):
                     summary.sheets[0].notes.insert(0, note)
                 report.totals[spec.kind] |= summary.totals
-                sheets += summary.sheets
+                sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
                 listed = finding_list_sheet(report, spec, reference_of(form_policy))
-                sheets += [listed] if listed is not None else []
+                sheets += [titled_for(listed, report.period)] if listed is not None else []
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
         written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .atomic import write_atomically
-from .compute import OutColumn, OutSheet
+from .compute import OutColumn, OutSheet, period_words
 from .findings import ERROR, WARNING, Finding
 from .privacy import console_line, mask_text
 
@@ -348,7 +348,7 @@ def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
             for kind in kinds
             for unit in report.missing.get(kind, [])
         ],
-        title=f"{report.period} 未报送或被退回的单位",
+        title=f"{period_words(report.period)}未报送或被退回的单位",
     )
 
 
@@ -533,15 +533,15 @@ def report_sheets(report: Report, rank: Callable[[str], tuple[int, str]] | None 
     files = OutSheet(
         "文件",
         [
-            OutColumn("单位", "text", 24),
-            OutColumn("表单", "text", 10),
-            OutColumn("文件", "text", 36),
-            OutColumn("状态", "text", 14),
+            OutColumn("单位", "text", 20),
+            OutColumn("表单", "text", 16),
+            OutColumn("文件", "text", 40, wrap=True),
+            OutColumn("状态", "text", 16),
             OutColumn("行数", "int", 8),
             OutColumn("计入汇总行数", "int", 10, True),
             OutColumn("错误数", "int", 8, True),
             OutColumn("警告数", "int", 8, True),
-            OutColumn("批注文件", "text", 40),
+            OutColumn("批注文件", "text", 46, wrap=True),
         ],
         [
             [
@@ -557,7 +557,7 @@ def report_sheets(report: Report, rank: Callable[[str], tuple[int, str]] | None 
             ]
             for result in ordered
         ],
-        title=f"{report.period} 处理报告",
+        title=f"{period_words(report.period)}处理报告",
         total_label="合计",
         notes=[
             "“计入汇总行数”只算计入汇总的文件(已受理且未被新版替换);退回修改的文件标红,已被新版替换的文件为灰色,"
