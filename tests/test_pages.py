@@ -183,3 +183,13 @@ def test_the_report_s_file_list_shows_whole_form_and_file_names(folder: Path) ->
             text = sheet[f"{headers[name]}{row}"].value or ""
             columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
             assert (sheet.row_dimensions[row].height or 15) >= 15 * math.ceil(columns / (width - 1)), (row, text)
+
+
+def test_detail_sheets_put_the_total_beside_its_amounts_and_wrap_the_source_file(folder: Path) -> None:
+    sheet = load_workbook(folder / "慰问名单汇总.xlsx")["明细"]
+    headers = [cell.value for cell in sheet[2]]
+    assert headers.index("合计(元)") == headers.index("慰问物资折款(元)") + 1  # not after 备注
+    assert headers[-4:] == ["来源单位", "来源文件", "来源工作表", "来源行"]
+    letters = {cell.value: cell.column_letter for cell in sheet[2]}
+    assert sheet[f"{letters['来源文件']}3"].alignment.wrap_text
+    assert column_width(sheet, letters["来源行"]) < 10

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomically
+from .compute import period_words
 from .failures import os_reason
 from .findings import Finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
@@ -428,7 +429,8 @@ def _late(result: FileResult) -> Finding | None:
 
 
 def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None, day: dt.date) -> str:
-    what = f"《{result.path.name}》({result.kind},{report.period})" if result.kind else f"《{result.path.name}》"
+    period = period_words(report.period)
+    what = f"《{result.path.name}》({period}{result.kind})" if result.kind else f"《{result.path.name}》"
     late = _late(result)
     if told:
         opening = (
@@ -438,10 +440,10 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     elif late:
         opening = f"贵单位报送的文件{what}未计入:{late.message}"
     else:
-        opening = f"贵单位报送的文件{what}已处理,结果:{status_text(result)}。"
+        opening = f"贵单位报送的文件{what}已收到,经核对,{_verdict_words(result)}"
     paragraphs = [opening]
     if result.parsed is not None and late is None:  # a form was read: its rows and findings counted
-        paragraphs.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
+        paragraphs.append(_count_words(result))
     paragraphs += result.reply_lines if result.current else []
     if result.changes:
         paragraphs.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
@@ -452,6 +454,23 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     return letter(settings, result.unit or "您好", paragraphs, day, greeting=bool(result.unit)) + (
         "\n\n(此邮件由工会表格处理系统自动发送。)"
     )
+
+
+def _verdict_words(result: FileResult) -> str:
+    """What the check decided, as the office says it (the status's own words in brackets where it helps)."""
+    words = {
+        "已受理": "予以受理。",
+        "已受理(有警告)": "予以受理,有几处请核实(见下文)。",
+        "退回修改": "需要修改后重新报送(退回修改)。",
+    }
+    return words.get(status_text(result), f"结果为“{status_text(result)}”。")
+
+
+def _count_words(result: FileResult) -> str:
+    """表中共 12 行,有 2 处错误、1 处需要核实。 / 表中共 5 行,没有发现问题。"""
+    found = [f"{result.errors} 处错误"] if result.errors else []
+    found += [f"{result.warnings} 处需要核实"] if result.warnings else []
+    return f"表中共 {result.rows} 行,{'有 ' + '、'.join(found) if found else '没有发现问题'}。"
 
 
 def _finding_paragraphs(result: FileResult, settings: MailSettings) -> list[str]:

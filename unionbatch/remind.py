@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compute import period_words
 from .failures import os_reason
 from .ledger import Ledger
 from .mail import letter, reminder_message, send_messages, unset_sender_warning, write_eml
@@ -56,9 +57,10 @@ class Reminder:
         if due and now is not None:
             due += f"({self._countdown(now)})"
         due = f"{due}," if due else ""
+        when = period_words(period)
         if self.status == SENT_BACK:
-            return f"贵单位报送的 {period}《{self.kind}》已被退回,请按回信和批注修改后重新报送,{due}"
-        return f"贵单位尚未报送 {period}《{self.kind}》,{due}请尽快报送,"
+            return f"贵单位报送的{when}《{self.kind}》已被退回,请按回信和批注修改后重新报送,{due}"
+        return f"贵单位尚未报送{when}《{self.kind}》,{due}请尽快报送,"
 
     def _countdown(self, now: dt.datetime) -> str:
         if self.deadline is None:
@@ -200,4 +202,6 @@ def _deadline_word(deadline: dt.datetime) -> str:
 
 
 def _shown(deadline: dt.datetime) -> str:
-    return f"{deadline:%Y-%m-%d}" if deadline.time() == dt.time(23, 59, 59) else f"{deadline:%Y-%m-%d %H:%M}"
+    """2026年12月20日, or 2027年3月20日 17:00 when the deadline is a time of day: as a notice writes it."""
+    day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
+    return day if deadline.time() == dt.time(23, 59, 59) else f"{day} {deadline:%H:%M}"
