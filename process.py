@@ -88,7 +88,7 @@ def cli(context: click.Context) -> None:
 @option(
     "--out", "out", type=PathType("folder"), default=Path("templates"), show_default=True, help="模板保存到的文件夹"
 )
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @functools.partial(guarded, log_folder=None)  # its --out is where templates go, not a run's output folder
 def templates(out: Path, policy_path: Path | None) -> None:
     """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
@@ -104,8 +104,8 @@ def templates(out: Path, policy_path: Path | None) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=PathType("file", exists=True), metavar="文件...")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
-@option("--period", default=None, metavar="期间", help="按哪个期间核对 YYYY-MM(默认本月;也可写 last-month)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
+@option("--period", default=None, metavar="期间", help="按哪个期间核对,如 2026-11(默认本月;写 last-month 表示上月)")
 @guarded
 def validate(files: tuple[Path, ...], policy_path: Path | None, period: str | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
@@ -125,8 +125,8 @@ def validate(files: tuple[Path, ...], policy_path: Path | None, period: str | No
 @cli.command()
 @option("--inbox", type=PathType("folder"), required=True, help="收件箱文件夹")
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹")
-@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认本月;也可写 last-month)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--period", default=None, metavar="期间", help="期间,如 2026-11(默认本月;写 last-month 表示上月)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @option("--full-ids", is_flag=True, help="report.json 中保留完整身份证号和电话(默认打码)")
 @option("--keep-inbox", is_flag=True, help="处理后把文件复制(而不是移动)到 原件/,收件箱保持不变")
 @guarded
@@ -139,6 +139,7 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
     except (RunError, PolicyError) as error:
         raise RunFailed(str(error)) from error
     finally:
+        progress.close()
         if bar is not None:
             bar.finish()
     for line in summary_lines(report):
@@ -148,8 +149,8 @@ def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, fu
 
 @cli.command()
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹(与 run 命令的相同)")
-@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认本月;也可写 last-month)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--period", default=None, metavar="期间", help="期间,如 2026-11(默认本月;写 last-month 表示上月)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @option("--send", "send_mail", is_flag=True, help="给名单中登记了邮箱的单位发送催报邮件")
 @option(
     "--due",
@@ -194,8 +195,8 @@ def remind(
     click.echo(f"{period}:{len(reminders)} 项待报送")
     for reminder in reminders:
         click.echo(console_line(reminder.text(period, now if due else None)))
-    if delivered is not None:
-        click.echo(console_line(delivered))
+    for line in delivered.splitlines() if delivered is not None else []:
+        click.echo(console_line(line))
 
 
 def _moment(when: str | None) -> dt.datetime:
@@ -211,7 +212,7 @@ def _moment(when: str | None) -> dt.datetime:
 @cli.command("fetch-mail")
 @option("--inbox", type=PathType("folder"), required=True, help="收件箱文件夹")
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @guarded
 def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
     """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
@@ -231,7 +232,7 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
 
 @cli.command()
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @guarded
 def send(out: Path, policy_path: Path | None) -> None:
     """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
@@ -253,8 +254,8 @@ def send(out: Path, policy_path: Path | None) -> None:
 @cli.command()
 @option("--inbox", type=PathType("folder", exists=True), required=True, help="收件箱文件夹")
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹")
-@option("--period", default=None, metavar="期间", help="期间 YYYY-MM(默认为处理时的当月)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--period", default=None, metavar="期间", help="期间,如 2026-11(默认为处理时的当月)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @guarded
 def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
     """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
@@ -285,7 +286,7 @@ def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) 
 @click.argument("id_number", metavar="身份证号")
 @option("--reason", required=True, metavar="原因", help="原因,如“2025 年虚报家庭收入”")
 @option("--out", type=PathType("folder"), required=True, help="输出文件夹(台账所在处)")
-@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(TOML)")
+@option("--policy", "policy_path", type=PathType("file"), default=None, help="策略文件(不给时用内置默认值)")
 @guarded
 def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> None:
     """登记虚报人员:此身份证号此后报送时按错误退回(取消补助资格)。"""

@@ -148,8 +148,10 @@ def test_remind_before_and_after_a_run(tmp_path: Path) -> None:
     after = invoke("remind", "--out", str(tmp_path / "o"), "--period", "2026-11", "--policy", policy)
     lines = after.output.splitlines()
     assert lines[0] == f"2026-11:{owed - 1} 项待报送"  # 机关工会 sent its 慰问名单
-    assert "【催报】卫健系统工会:贵单位尚未报送 2026-11《慰问名单》,截止日期为 2026-12-20,请尽快报送,谢谢。" in lines
-    assert not any("机关工会:贵单位尚未报送 2026-11《慰问名单》" in line for line in lines)
+    assert (
+        "【催报】卫健系统工会:贵单位尚未报送2026年11月《慰问名单》,截止日期为 2026年12月20日,请尽快报送,谢谢。" in lines
+    )
+    assert not any("机关工会:贵单位尚未报送2026年11月《慰问名单》" in line for line in lines)
 
 
 def test_remind_says_when_everyone_has_reported(tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def test_reconciliation_counts_are_integers_disagreements_highlighted_and_both_r
     for row in sheet.iter_rows(min_row=3):
         for cell, name in zip(row, header, strict=False):
             if name and "户数" in name and isinstance(cell.value, int | float):
-                assert cell.number_format == "0" and cell.value == int(cell.value), (name, cell.value)
+                assert cell.number_format == write.INT_FORMAT and cell.value == int(cell.value), (name, cell.value)
         if row[header.index("结果")].value == "不一致":
             assert row[0].fill.start_color.rgb.endswith(("FFEB9C", "FFC7CE")), row[0].value
     totals = totals_row(again["送温暖统计汇总.xlsx"]["与名单核对"])

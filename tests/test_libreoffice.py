@@ -76,6 +76,7 @@ def test_standings_open_in_libreoffice_and_prizes_add_up(tmp_path: Path) -> None
         recalculate=True,
     )
     rows = list(csv.reader(exported.read_text(encoding="utf-8").splitlines()))
-    assert [row[:4] for row in rows[2:4]] == [["第 1 名", "甲", "6", "300.00"], ["第 2 名", "乙", "5", "260.00"]]
+    # numbers as shown, with the space's width of padding that keeps them off the next column's text
+    assert [row[:4] for row in rows[2:4]] == [["第 1 名", "甲", "6 ", "300.00 "], ["第 2 名", "乙", "5 ", "260.00 "]]
     total = next(row for row in rows if row and row[0] == "合计")
-    assert (total[2], total[3]) == ("11", "560.00")  # LibreOffice's own SUM of the rows (recomputed on load)
+    assert (total[2], total[3]) == ("11 ", "560.00 ")  # LibreOffice's own SUM of the rows (recomputed on load)

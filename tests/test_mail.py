@@ -19,6 +19,7 @@ from process import cli
 from tests.factory import fill_template, make_people
 from tests.servers import PASSWORD, USER, free_port, imap_server, self_signed_certificate, smtp_server
 from unionbatch.ledger import Ledger
+from unionbatch.mail import UNSET_ADDRESS
 from unionbatch.pipeline import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -285,7 +286,7 @@ def test_replies_queued_before_smtp_was_set_go_out_from_the_office_address(tmp_p
     drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
     run_batch(inbox, out, "2026-11", bare)
     [queued] = (out / "2026-11" / "outbox").iterdir()
-    assert parse(queued)["From"] == "工会办公室"  # no address known when it was written
+    assert parse(queued)["From"] == f"工会办公室 <{UNSET_ADDRESS}>"  # no address known when it was written
     monkeypatch.setenv("UNIONBATCH_SMTP_PASSWORD", PASSWORD)
     with smtp_server() as server:
         policy = smtp_policy(tmp_path, server.port)
@@ -294,6 +295,46 @@ def test_replies_queued_before_smtp_was_set_go_out_from_the_office_address(tmp_p
         [sent] = server.collector.messages
     assert sent["From"] == "市总工会生活女工部 <gonghui@example.org>"
     assert sent["Message-ID"].endswith("@example.org>") and sent["Subject"] == "【已受理】慰问名单 甲工会 2026-11"
+
+
+def bare_policy(folder: Path, email: str = "") -> Path:
+    path = folder / "bare.toml"
+    path.write_text(f'{email}[[roster]]\nunit = "甲工会"\nemails = ["{JIA}"]\n', encoding="utf-8")
+    return path
+
+
+def test_a_reply_written_without_an_office_address_has_a_proper_from_and_the_run_says_so(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    command = ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--policy"]
+    result = CliRunner().invoke(cli, [*command, str(bare_policy(tmp_path))], catch_exceptions=False)
+    [queued] = (out / "2026-11" / "outbox").iterdir()
+    [sender] = parse(queued)["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("工会办公室", UNSET_ADDRESS)
+    warning = f"outbox 中的 1 封回信发件人暂写为 工会办公室 <{UNSET_ADDRESS}>(不是真实地址)"
+    assert warning in result.output
+    assert warning in (out / "run.log").read_text(encoding="utf-8")
+
+
+def test_without_office_address_the_mailbox_units_send_to_is_the_sender(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    drop_eml(inbox, unit_mail(JIA, {"甲.xlsx": list_bytes(tmp_path, "甲工会", A)}), "甲.eml")
+    policy = bare_policy(tmp_path, '[email]\nimap_user = "shouxin@example.org"\n\n')
+    command = ["run", "--inbox", str(inbox), "--out", str(out), "--period", "2026-11", "--policy", str(policy)]
+    result = CliRunner().invoke(cli, command, catch_exceptions=False)
+    [queued] = (out / "2026-11" / "outbox").iterdir()
+    assert parse(queued)["From"].addresses[0].addr_spec == "shouxin@example.org"
+    assert "邮箱:shouxin@example.org" in parse(queued).get_body(("plain",)).get_content()
+    assert "不是真实地址" not in result.output
+
+
+def test_reminders_written_without_an_office_address_say_so(tmp_path: Path) -> None:
+    command = ["remind", "--out", str(tmp_path / "out"), "--period", "2026-11", "--send", "--policy"]
+    result = CliRunner().invoke(cli, [*command, str(bare_policy(tmp_path))], catch_exceptions=False)
+    written = list((tmp_path / "out" / "2026-11" / "outbox").iterdir())
+    assert written and {parse(eml)["From"].addresses[0].addr_spec for eml in written} == {UNSET_ADDRESS}
+    assert result.output.splitlines()[-1].startswith("注意:策略文件 [email] 中没有办公室邮箱(office_address)")
+    assert f"{len(written)} 封催报邮件发件人暂写为 工会办公室 <{UNSET_ADDRESS}>" in result.output
 
 
 def test_send_failures_say_why_in_chinese(tmp_path: Path, monkeypatch) -> None:

@@ -147,3 +147,49 @@ def test_prize_sheets_end_with_sign_off_lines_and_notes_span_the_table(folder: P
     assert (row, 1, width) in spans  # across the table: the print area does not cut it
     budget = [cell.row for cell in sheet["A"] if isinstance(cell.value, str) and "预算" in cell.value]
     assert all((line, 1, width) in spans for line in budget)
+
+
+def title(path: Path, sheet: str) -> str:
+    return load_workbook(path)[sheet]["A1"].value
+
+
+def test_titles_say_which_period_they_cover(folder: Path) -> None:
+    relief = folder / "慰问名单汇总.xlsx"
+    assert title(relief, "实名制发放表") == "2026年11月困难职工慰问金实名制发放表"
+    assert title(relief, "按单位汇总") == "2026年11月慰问名单按单位汇总"
+    assert title(relief, "档案走访") == "困难职工档案2026年11月走访情况(按所属工会)"  # 本期 said as the period
+    assert title(folder / "处理报告.xlsx", "文件") == "2026年11月处理报告"
+    assert title(folder / "处理报告.xlsx", "未报送") == "2026年11月未报送或被退回的单位"
+    assert title(folder / "积分与奖金.xlsx", "个人奖金") == "2026年教职工趣味运动会个人奖金发放表"  # names its year
+
+
+def test_numbers_keep_a_gap_before_the_next_column(folder: Path) -> None:
+    sheet = load_workbook(folder / "慰问名单汇总.xlsx")["实名制发放表"]
+    headers = {cell.value: cell.column_letter for cell in sheet[2]}
+    assert sheet[f"{headers['合计(元)']}3"].number_format == "#,##0.00_ "  # `_ `: a space's width after the figure
+    assert sheet[f"{headers['序号']}3"].number_format == "0_ "
+
+
+def test_the_report_s_file_list_shows_whole_form_and_file_names(folder: Path) -> None:
+    sheet = load_workbook(folder / "处理报告.xlsx")["文件"]
+    headers = {cell.value: cell.column_letter for cell in sheet[2]}
+    forms = [sheet[f"{headers['表单']}{row}"].value or "" for row in range(3, sheet.max_row + 1)]
+    assert "外出活动报名表" in forms  # the longest form name the samples have
+    assert column_width(sheet, headers["表单"]) >= 2 * max(len(form) for form in forms) + 1
+    for name in ("文件", "批注文件"):
+        assert sheet[f"{headers[name]}3"].alignment.wrap_text, name
+        width = column_width(sheet, headers[name])
+        for row in range(3, sheet.max_row + 1):
+            text = sheet[f"{headers[name]}{row}"].value or ""
+            columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+            assert (sheet.row_dimensions[row].height or 15) >= 15 * math.ceil(columns / (width - 1)), (row, text)
+
+
+def test_detail_sheets_put_the_total_beside_its_amounts_and_wrap_the_source_file(folder: Path) -> None:
+    sheet = load_workbook(folder / "慰问名单汇总.xlsx")["明细"]
+    headers = [cell.value for cell in sheet[2]]
+    assert headers.index("合计(元)") == headers.index("慰问物资折款(元)") + 1  # not after 备注
+    assert headers[-4:] == ["来源单位", "来源文件", "来源工作表", "来源行"]
+    letters = {cell.value: cell.column_letter for cell in sheet[2]}
+    assert sheet[f"{letters['来源文件']}3"].alignment.wrap_text
+    assert column_width(sheet, letters["来源行"]) < 10

@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.factory import fill_template, make_people
@@ -76,3 +77,35 @@ def test_run_log_has_a_line_every_n_files_as_the_workers_finish(tmp_path: Path) 
     run_batch(inbox, out, "2026-11", progress=ProgressLog(log, every_files=2, every_seconds=3600))
     counts = [line.split("已核对 ")[1] for line in log.read_text(encoding="utf-8").splitlines()]
     assert counts == ["2/5 个文件", "4/5 个文件", "5/5 个文件"]
+
+
+def progress_lines(log: Path) -> list[str]:
+    return [line.split(" ", 1)[1] for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_file_that_takes_long_still_gets_a_progress_line_every_few_seconds(tmp_path: Path) -> None:
+    inbox, log = tmp_path / "inbox", tmp_path / "progress.log"
+    fill_template(inbox / "大单位.xlsx", "大单位工会", make_people(1500, seed=710))  # seconds to check
+    progress = ProgressLog(log, every_files=50, every_seconds=0.2)
+    try:
+        run_batch(inbox, tmp_path / "out", "2026-11", progress=progress)
+    finally:
+        progress.close()
+    *beats, last = progress_lines(log)
+    assert last == "进度:已核对 1/1 个文件"
+    assert beats and all(beat.startswith("进度:已核对 0/1 个文件,仍在核对(已用时 ") for beat in beats)
+
+
+def test_the_heartbeat_stops_at_the_last_file(tmp_path: Path) -> None:
+    log = tmp_path / "progress.log"
+    progress = ProgressLog(log, every_files=50, every_seconds=0.1)
+    progress(0, 2)
+    time.sleep(0.5)  # no file finishes meanwhile
+    progress(1, 2)
+    progress(2, 2)
+    written = progress_lines(log)
+    time.sleep(0.5)
+    assert progress_lines(log) == written  # nothing after the last file
+    assert written[-1] == "进度:已核对 2/2 个文件"
+    assert "进度:已核对 0/2 个文件,仍在核对(已用时 0 秒)" in written
+    progress.close()

@@ -97,7 +97,7 @@ def test_a_reminder_reads_as_a_letter_from_the_office(tmp_path: Path, monkeypatc
             "乙工会:",
             "",
             "您好!",
-            f"贵单位尚未报送 {PERIOD}《慰问名单》,截止日期为 2026-12-20(还有 1 天截止),请尽快报送。",
+            "贵单位尚未报送2026年11月《慰问名单》,截止日期为 2026年12月20日(还有 1 天截止),请尽快报送。",
             "如已报送,请忽略本邮件;如有疑问,请直接回复本邮件或来电。",
             "",
             "谢谢!",
@@ -152,7 +152,7 @@ def test_after_a_closing_time_no_unit_is_asked_and_a_late_file_never(tmp_path: P
         server.collector.messages.clear()
         after = remind(out, policy, "2027-03-21 09:00")
         assert after == [
-            "《外出活动报名表》已于 2027-03-20 17:00 截止,之后报送的不能计入,不再催报",
+            "《外出活动报名表》已于 2027年3月20日 17:00 截止,之后报送的不能计入,不再催报",
             f"{PERIOD}:今天没有要发的催报。",
         ]
         assert server.collector.messages == []
@@ -182,9 +182,9 @@ def test_due_without_send_lists_and_remembers_nothing(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, [*arguments, "--date", "2026-12-22"], catch_exceptions=False)
         assert result.output.splitlines() == [
             f"{PERIOD}:3 项待报送",
-            f"【催报】甲工会:贵单位尚未报送 {PERIOD}《慰问名单》,截止日期为 2026-12-20(已逾期 2 天),请尽快报送,谢谢。",
-            f"【催报】乙工会:贵单位尚未报送 {PERIOD}《慰问名单》,截止日期为 2026-12-20(已逾期 2 天),请尽快报送,谢谢。",
-            f"【催报】丙工会:贵单位尚未报送 {PERIOD}《慰问名单》,截止日期为 2026-12-20(已逾期 2 天),请尽快报送,谢谢。",
+            "【催报】甲工会:贵单位尚未报送2026年11月《慰问名单》,截止日期为 2026年12月20日(已逾期 2 天),请尽快报送,谢谢。",
+            "【催报】乙工会:贵单位尚未报送2026年11月《慰问名单》,截止日期为 2026年12月20日(已逾期 2 天),请尽快报送,谢谢。",
+            "【催报】丙工会:贵单位尚未报送2026年11月《慰问名单》,截止日期为 2026年12月20日(已逾期 2 天),请尽快报送,谢谢。",
         ]
     assert not (tmp_path / "out").exists()
 

@@ -61,6 +61,10 @@ def test_an_accepted_outing_reply_is_a_letter_stating_the_fee_owed(tmp_path: Pat
     assert str(reply["From"]) == "校工会办公室 <gonghui@example.org>"
     lines = text(reply).splitlines()
     assert lines[:3] == ["教务处:", "", "您好!"]
+    assert lines[3:5] == [
+        "贵单位报送的文件《踏青.xlsx》(2026年11月外出活动报名表)已收到,经核对,予以受理。",
+        "表中共 3 行,没有发现问题。",
+    ]
     assert "贵单位应交费用:家属 2 人 × 25.00 元 = 50.00 元(教职工 1 人免费);请在提交报名表时一并交到工会。" in lines
     signature = lines[lines.index("谢谢!") :]
     assert signature[:6] == [
@@ -95,6 +99,7 @@ def test_problems_are_told_in_words_first_then_where(tmp_path: Path) -> None:
         "名单_批注.xlsx"
     ]
     assert "修改后请回复本邮件,重新附上整张表格。" in body
+    assert "已收到,经核对,需要修改后重新报送(退回修改)。\n表中共 2 行,有 1 处错误。" in body
 
 
 def test_a_late_file_is_not_counted_and_not_asked_to_resubmit(tmp_path: Path) -> None:

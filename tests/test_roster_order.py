@@ -57,3 +57,26 @@ def test_units_in_roster_order_then_by_name_and_their_rows_as_sent(tmp_path: Pat
     stats = folder / "送温暖统计汇总.xlsx"
     assert values(stats, "按单位汇总", "单位") == EXPECTED
     assert list(dict.fromkeys(values(stats, "与名单核对", "单位"))) == EXPECTED
+
+
+def test_the_report_lists_files_and_findings_in_roster_order_then_unknown_units(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("".join(f'[[roster]]\nunit = "{unit}"\n\n' for unit in ROSTER), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for seed, unit in enumerate(["甲工会", "戊工会", "乙工会", "丁工会", "丙工会"]):
+        people = make_people(3, seed=520 + seed, prefix=unit[0])
+        fill_template(inbox / f"{seed}_{unit}_b.xlsx", unit, people)
+        wrong_id = {"D4": people[0].id_number[:17] + ("0" if people[0].id_number[17] != "0" else "1")}
+        fill_template(inbox / f"{seed}_{unit}_a.xlsx", unit, people, edits=wrong_id)  # named first: listed first
+    (inbox / "说明.docx").write_bytes(b"PK\x03\x04 not a workbook")  # no unit known: after every unit
+    run_batch(inbox, tmp_path / "out", PERIOD, policy)
+    report = tmp_path / "out" / PERIOD / "处理报告.xlsx"
+    expected = [f"{seed}_{unit}_{part}.xlsx" for unit, seed in SEEDS.items() for part in "ab"] + ["说明.docx"]
+    assert values(report, "文件", "文件") == expected
+    assert values(report, "文件", "单位")[: len(expected) - 1] == [unit for unit in EXPECTED for _ in "ab"]
+    listed = values(report, "问题清单", "文件")
+    assert list(dict.fromkeys(listed)) == [name for name in expected if name.endswith("_a.xlsx")] + ["说明.docx"]
+
+
+SEEDS = {"乙工会": 2, "丙工会": 4, "甲工会": 0, "丁工会": 3, "戊工会": 1}  # EXPECTED's units, numbered as made above

@@ -102,6 +102,10 @@ def test_the_browser_reports_a_page_script_error(tmp_path: Path) -> None:
     assert any("nosuch is not defined" in line for line in console)
 
 
+def test_the_heading_names_the_period_as_the_office_writes_it(loaded) -> None:
+    assert [heading.text for heading in loaded[0].find_all("h1")] == ["2026年11月报送情况"]
+
+
 def test_grid_cells_say_each_units_state(loaded) -> None:
     grid = _grid(loaded[0])
     assert grid["机关工会"]["慰问名单"].startswith("已受理 机关工会_慰问名单.xlsx")

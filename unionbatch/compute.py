@@ -81,6 +81,22 @@ MARKS = {
 }
 
 
+def period_words(period: str) -> str:
+    """2026-11 as a title says it: 2026年11月."""
+    year, _, month = period.partition("-")
+    return f"{year}年{int(month)}月" if month.isdigit() else period
+
+
+def titled_for(sheet: OutSheet, period: str) -> OutSheet:
+    """The sheet with the period in its title, for 本期 or leading it, unless the title names a year already (an
+    activity's own name, 截至 2026 年 11 月): a printed table says which period it covers."""
+    if sheet.title and "本期" in sheet.title:
+        sheet.title = sheet.title.replace("本期", period_words(period))
+    elif sheet.title and "年" not in sheet.title:
+        sheet.title = f"{period_words(period)}{sheet.title}"
+    return sheet
+
+
 def merge_rows(frames: Iterable[Sheet], spec: FormSpec) -> pd.DataFrame:
     """Concatenate accepted files' rows, each tagged with its unit, file, sheet and Excel row. A unit's own 序号 is not
     carried over (outputs number their rows). Built column by column, each its own block: pd.concat made a frame
@@ -140,6 +156,14 @@ def group_rows(
     return rows
 
 
+SOURCE_LOOKS = {  # the source columns of a 明细: unit and file names wrapped, the sheet and row narrow
+    SOURCE_UNIT: lambda header: OutColumn(header, "text", 16, wrap=True),
+    SOURCE_FILE: lambda header: OutColumn(header, "text", 24, wrap=True),
+    SOURCE_SHEET: lambda header: OutColumn(header, "text", 10, wrap=True),
+    SOURCE_ROW: lambda header: OutColumn(header, "int", 7),
+}
+
+
 def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutColumn:
     return OutColumn(header, kind if kind in ("money", "int") else "text", width, summed)
 
@@ -147,12 +171,15 @@ def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutC
 def detail_sheet(
     spec: FormSpec, frame: pd.DataFrame, computed: Sequence[tuple[OutColumn, str]] = (), name: str = "明细"
 ) -> OutSheet:
-    """Every accepted row: a new 序号, the spec's columns, computed columns, then its source."""
+    """Every accepted row: a new 序号, the spec's columns with the computed ones right after the last amount (合计
+    beside the amounts it adds, not after 备注), then its source, file names wrapped in their column."""
     kept = [column for column in spec.columns if not column.row_number]
-    columns = [OutColumn("序号", "int", 6)]
-    columns += [out_column(c.kind, c.header, c.width, c.key in spec.total_columns) for c in kept]
-    columns += [column for column, _ in computed]
-    columns += [OutColumn(header, "int" if key == SOURCE_ROW else "text", 14) for key, header in SOURCE_COLUMNS]
-    keys = [column.key for column in kept] + [key for _, key in computed] + [key for key, _ in SOURCE_COLUMNS]
+    amounts = [index for index, column in enumerate(kept) if column.kind == "money"]
+    at = amounts[-1] + 1 if amounts else len(kept)
+    own = [out_column(c.kind, c.header, c.width, c.key in spec.total_columns) for c in kept]
+    columns = [OutColumn("序号", "int", 6), *own[:at], *(column for column, _ in computed), *own[at:]]
+    columns += [SOURCE_LOOKS[key](header) for key, header in SOURCE_COLUMNS]
+    own_keys = [column.key for column in kept]
+    keys = [*own_keys[:at], *(key for _, key in computed), *own_keys[at:]] + [key for key, _ in SOURCE_COLUMNS]
     rows = FrameRows(frame, lambda number, values: [number, *values], columns=keys)
     return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True)

@@ -89,16 +89,18 @@ def write_rows(
         (f'<c r="{xl_col_to_name(col)}', f'" s="{formats[column.style()]._get_xf_index()}"')
         for col, column in enumerate(sheet.columns)
     ]
-    if sheet.marks is not None or any(column.wrap for column in sheet.columns):
+    if sheet.marks is not None:
         return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag, row_height)
+    wrapped = any(column.wrap for column in sheet.columns)  # a row as high as its wrapped texts need (a 明细's files)
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
     rows = iter(sheet.rows)
     number = first + 1
     while chunk := list(itertools.islice(rows, 1000)):
         numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
+        tags = [_row_tag(row_height(values), height, row_tag) for values in chunk] if wrapped else None
         if any(len(values) != width for values in chunk):
-            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, row_tag, cells)))
+            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, tags or row_tag, cells)))
             by_column = {
                 index: [values[index] if index < len(values) else None for values in chunk] for index in summed
             }
@@ -109,8 +111,8 @@ def write_rows(
                 for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
             ]
             row_xml = [
-                f"{row_tag.format(n)}{''.join(row)}</row>"
-                for n, row in zip(numbers, zip(*columns, strict=True), strict=True)
+                f"{(tags[index] if tags else row_tag).format(n)}{''.join(row)}</row>"
+                for index, (n, row) in enumerate(zip(numbers, zip(*columns, strict=True), strict=True))
             ]
             worksheet.fh.write("".join(row_xml))
         for index in summed:
@@ -138,8 +140,7 @@ def _write_marked_rows(
     xml = []
     for offset, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True)):
         number = str(first + 1 + offset)
-        height = row_height(values)
-        tag = f'<row r="{{0}}" ht="{height}" customHeight="1">' if height != plain_height else row_tag
+        tag = _row_tag(row_height(values), plain_height, row_tag)
         styles = [formats[column.style(mark)]._get_xf_index() for column in sheet.columns]
         cells = [
             _cell(value, f'<c r="{xl_col_to_name(col)}', f'" s="{style}"', number)
@@ -154,12 +155,19 @@ def _write_marked_rows(
     return totals
 
 
+def _row_tag(height: float | None, plain_height: float | None, plain_tag: str) -> str:
+    """A row's opening tag (its number to be filled in): the sheet's plain one unless the row is higher."""
+    return f'<row r="{{0}}" ht="{height}" customHeight="1">' if height != plain_height else plain_tag
+
+
 def _rows_cell_by_cell(
-    chunk: list[Sequence[Any]], numbers: list[str], row_tag: str, cells: list[tuple[str, str]]
+    chunk: list[Sequence[Any]], numbers: list[str], row_tags: str | list[str], cells: list[tuple[str, str]]
 ) -> list[str]:
+    """Rows some of which are short (fewer values than columns); `row_tags`: one for every row, or each its own."""
+    tags = row_tags if isinstance(row_tags, list) else [row_tags] * len(chunk)
     return [
-        f"{row_tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
-        for n, values in zip(numbers, chunk, strict=True)
+        f"{tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
+        for tag, n, values in zip(tags, numbers, chunk, strict=True)
     ]
 
 

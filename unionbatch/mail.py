@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomically
+from .compute import period_words
 from .failures import os_reason
 from .findings import Finding
 from .inbox import STAGING_DIR, archive_name, finish_moves, free_path, kill_point, place, safe_name
@@ -56,6 +57,9 @@ KEPT_SUFFIXES = (
     ".rar",
 )
 SECURITY = ("ssl", "starttls", "none")
+# The From of a mail written while the policy names no office address: a proper address that can never be
+# delivered (RFC 6761 reserves .invalid), replaced by the real one when the mail is sent over SMTP.
+UNSET_ADDRESS = "office-address-unset@invalid"
 TYPE_NAMES = {int: "整数", str: "文字(用英文双引号括起)", bool: " true 或 false"}
 INT_RANGES = {
     "imap_port": (1, 65535),
@@ -91,6 +95,25 @@ class MailSettings:
     @property
     def can_send(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def sender_address(self) -> str:
+        """The office's address for From and the signature: office_address, else the mailbox the units send to
+        (imap_user, when it is an address); "" when the policy names neither."""
+        if self.office_address:
+            return self.office_address
+        return self.imap_user if "@" in self.imap_user else ""
+
+
+def unset_sender_warning(settings: MailSettings, written: int, what: str) -> str | None:
+    """The line that tells the office its `written` mails (.eml, `what`: 回信 / 催报邮件) carry no real From."""
+    if not written or settings.sender_address:
+        return None
+    return (
+        f"注意:策略文件 [email] 中没有办公室邮箱(office_address),outbox 中的 {written} 封{what}发件人"
+        f"暂写为 {settings.office_name} <{UNSET_ADDRESS}>(不是真实地址);"
+        "请填写 office_address,以后用 send 发送时会按它重新填写发件人"
+    )
 
 
 def parse_settings(section: Mapping[str, Any]) -> MailSettings:
@@ -407,7 +430,8 @@ def _late(result: FileResult) -> Finding | None:
 
 
 def _reply_body(result: FileResult, report: Report, settings: MailSettings, told: str | None, day: dt.date) -> str:
-    what = f"《{result.path.name}》({result.kind},{report.period})" if result.kind else f"《{result.path.name}》"
+    period = period_words(report.period)
+    what = f"《{result.path.name}》({period}{result.kind})" if result.kind else f"《{result.path.name}》"
     late = _late(result)
     if told:
         opening = (
@@ -417,10 +441,10 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     elif late:
         opening = f"贵单位报送的文件{what}未计入:{late.message}"
     else:
-        opening = f"贵单位报送的文件{what}已处理,结果:{status_text(result)}。"
+        opening = f"贵单位报送的文件{what}已收到,经核对,{_verdict_words(result)}"
     paragraphs = [opening]
     if result.parsed is not None and late is None:  # a form was read: its rows and findings counted
-        paragraphs.append(f"共 {result.rows} 行,错误 {result.errors} 个,警告 {result.warnings} 个。")
+        paragraphs.append(_count_words(result))
     paragraphs += result.reply_lines if result.current else []
     if result.changes:
         paragraphs.append(f"本文件替换了此前报送的《{result.changes.previous_file}》。")
@@ -431,6 +455,23 @@ def _reply_body(result: FileResult, report: Report, settings: MailSettings, told
     return letter(settings, result.unit or "您好", paragraphs, day, greeting=bool(result.unit)) + (
         "\n\n(此邮件由工会表格处理系统自动发送。)"
     )
+
+
+def _verdict_words(result: FileResult) -> str:
+    """What the check decided, as the office says it (the status's own words in brackets where it helps)."""
+    words = {
+        "已受理": "予以受理。",
+        "已受理(有警告)": "予以受理,有几处请核实(见下文)。",
+        "退回修改": "需要修改后重新报送(退回修改)。",
+    }
+    return words.get(status_text(result), f"结果为“{status_text(result)}”。")
+
+
+def _count_words(result: FileResult) -> str:
+    """表中共 12 行,有 2 处错误、1 处需要核实。 / 表中共 5 行,没有发现问题。"""
+    found = [f"{result.errors} 处错误"] if result.errors else []
+    found += [f"{result.warnings} 处需要核实"] if result.warnings else []
+    return f"表中共 {result.rows} 行,{'有 ' + '、'.join(found) if found else '没有发现问题'}。"
 
 
 def _finding_paragraphs(result: FileResult, settings: MailSettings) -> list[str]:
@@ -461,7 +502,7 @@ def letter(
     the office's own phone number is not."""
     signature = [settings.office_name]
     signature += [f"联系电话:{settings.office_phone}"] if settings.office_phone else []
-    signature += [f"邮箱:{settings.office_address}"] if settings.office_address else []
+    signature += [f"邮箱:{settings.sender_address}"] if settings.sender_address else []
     text = mask_text("\n".join([f"{addressee}:", "", *(["您好!"] if greeting else []), *paragraphs]))
     return "\n".join([text, "", "谢谢!", "", *signature, f"{day:%Y年%-m月%-d日}"])
 
@@ -485,13 +526,10 @@ def _from_office(message: EmailMessage, settings: MailSettings) -> EmailMessage:
     before SMTP (and the office's address) was configured goes out from that address."""
     for header in ("From", "Date", "Message-ID"):
         del message[header]
-    message["From"] = (
-        Address(settings.office_name, addr_spec=settings.office_address)
-        if settings.office_address
-        else settings.office_name
-    )
+    address = settings.sender_address or UNSET_ADDRESS
+    message["From"] = Address(settings.office_name, addr_spec=address)
     message["Date"] = formatdate(localtime=True)
-    domain = settings.office_address.partition("@")[2] or "localhost"
+    domain = address.partition("@")[2]
     message["Message-ID"] = make_msgid(domain=domain)
     return message
 

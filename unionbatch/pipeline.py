@@ -30,7 +30,7 @@ from .checkcache import (
     save_pickle,
     write_entry,
 )
-from .compute import merge_rows
+from .compute import merge_rows, titled_for
 from .crosscheck import (
     check_senders,
     counted_reconciliations,
@@ -258,6 +258,8 @@ class _Told:
     def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
         self.lock = threading.Lock()
+        if progress is not None and total:
+            progress(0, total)  # the checking starts: a progress bar is drawn, run.log's heartbeat begins
 
     def one_more(self) -> None:
         with self.lock:
@@ -480,7 +482,8 @@ def _run(
     options: tuple[bool, bool, bool],
     pool: WorkerPool | None,
 ) -> Report:
-    from .mail import send_pending, unpack_eml_files  # mail only where used: `validate` starts faster
+    # mail only where used: `validate` starts faster
+    from .mail import send_pending, unpack_eml_files, unset_sender_warning
 
     full_ids, keep_inbox, coalesce = options
     period = folder.name
@@ -540,10 +543,12 @@ def _run(
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
     _start_annotating(first, pool)()
-    queue_replies(report, policy, ledger, out, told)
+    written = queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
         report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
+    elif warning := unset_sender_warning(policy.email, written, "回信"):
+        report.notices.append(warning)
     kill_point("replied")
     report.deferred = coalesce and _more_landing(inbox, scan)
     if not report.deferred:
@@ -690,13 +695,15 @@ def told_statuses(ledger: Ledger, results: Sequence[FileResult]) -> dict[str, st
 
 def queue_replies(
     report: Report, policy: Policy, ledger: Ledger, out: Path, told: Mapping[str, str] | None = None
-) -> None:
-    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice. When a file's
+) -> int:
+    """One reply per emailed submission, written to outbox/ and queued in the ledger; never twice (returns how many
+    were written). When a file's
     result turns from accepted to rejected or back in a later run (a duplicate found, an ID barred), one more mail
     says so. Files from senders not on the roster get none: the office decides."""
     from .mail import outbox_name, reply_for, write_eml
 
     told = told or {}
+    written = 0
     for result in report.files:
         due = _reply_due(result, ledger, told)
         if due is None:
@@ -707,6 +714,8 @@ def queue_replies(
             continue
         eml = write_eml(message, report.folder / OUTBOX_DIR / outbox_name(result, before))
         ledger.queue_reply(key, result.origin.sender, str(eml.relative_to(out)), result.status)
+        written += 1
+    return written
 
 
 def _reply_due(result: FileResult, ledger: Ledger, told: Mapping[str, str]) -> tuple[str, str | None] | None:
@@ -905,16 +914,16 @@ def _write_outputs(
                 if summary.sheets and (note := left_out_note(report, spec.kind)):
                     summary.sheets[0].notes.insert(0, note)
                 report.totals[spec.kind] |= summary.totals
-                sheets += summary.sheets
+                sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
                 listed = finding_list_sheet(report, spec, reference_of(form_policy))
-                sheets += [listed] if listed is not None else []
+                sheets += [titled_for(listed, report.period)] if listed is not None else []
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
         report.outputs.append(folder / output)
         written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
     annotated()
-    write_workbook(folder / "处理报告.xlsx", report_sheets(report), created)
+    write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))

@@ -457,6 +457,7 @@ class Report:
     mail_sent: int = 0
     mail_failed: int = 0
     mail_error: str | None = None
+    notices: list[str] = field(default_factory=list)  # lines for the office at the end of the summary and in run.log
     deferred: bool = False  # outputs left to the next run: more files were landing (watch)
     checks_reused: int = 0  # files whose check was taken from the cache (not in report.json: a rerun's is the same)
 

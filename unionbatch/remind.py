@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compute import period_words
 from .failures import os_reason
 from .ledger import Ledger
-from .mail import letter, reminder_message, send_messages, write_eml
+from .mail import letter, reminder_message, send_messages, unset_sender_warning, write_eml
 from .policy import Policy
 from .spec import unit_key
 
@@ -56,9 +57,10 @@ class Reminder:
         if due and now is not None:
             due += f"({self._countdown(now)})"
         due = f"{due}," if due else ""
+        when = period_words(period)
         if self.status == SENT_BACK:
-            return f"贵单位报送的 {period}《{self.kind}》已被退回,请按回信和批注修改后重新报送,{due}"
-        return f"贵单位尚未报送 {period}《{self.kind}》,{due}请尽快报送,"
+            return f"贵单位报送的{when}《{self.kind}》已被退回,请按回信和批注修改后重新报送,{due}"
+        return f"贵单位尚未报送{when}《{self.kind}》,{due}请尽快报送,"
 
     def _countdown(self, now: dt.datetime) -> str:
         if self.deadline is None:
@@ -185,7 +187,8 @@ def deliver_reminders(
     for index, message in enumerate(messages):
         write_eml(message, outbox / f"催报_{now:%Y%m%d}_{number + index:03d}.eml")
         remember(index)
-    return f"未设置 SMTP:{len(messages)} 封催报邮件保存在 {outbox}{note}"
+    warning = unset_sender_warning(policy.email, len(messages), "催报邮件")
+    return f"未设置 SMTP:{len(messages)} 封催报邮件保存在 {outbox}{note}" + (f"\n{warning}" if warning else "")
 
 
 def _next_number(outbox: Path, now: dt.datetime) -> int:
@@ -199,4 +202,6 @@ def _deadline_word(deadline: dt.datetime) -> str:
 
 
 def _shown(deadline: dt.datetime) -> str:
-    return f"{deadline:%Y-%m-%d}" if deadline.time() == dt.time(23, 59, 59) else f"{deadline:%Y-%m-%d %H:%M}"
+    """2026年12月20日, or 2027年3月20日 17:00 when the deadline is a time of day: as a notice writes it."""
+    day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
+    return day if deadline.time() == dt.time(23, 59, 59) else f"{day} {deadline:%H:%M}"

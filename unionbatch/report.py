@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomically
+from .compute import period_words
 from .findings import ERROR, WARNING, Finding
 from .money import format_yuan
 from .privacy import console_line, mask_text
@@ -69,6 +70,7 @@ def append_log(path: Path, report: Report) -> None:
         for result in report.files
     ]
     lines += [console_line(f"{stamp} {report.period} 未处理 {name} ({reason})") for name, reason in report.refused]
+    lines += [console_line(f"{stamp} {report.period} {notice}") for notice in report.notices]
     with path.open("a", encoding="utf-8") as log:
         log.writelines(f"{line}\n" for line in lines)
 
@@ -122,6 +124,7 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"回信:已发送 {report.mail_sent} 封,失败 {report.mail_failed} 封(失败的下次运行时重试)")
     if report.mail_error:
         lines.append(f"回信未发送(下次运行时重试):{report.mail_error}")
+    lines += report.notices
     if report.deferred:
         lines.append("还有文件正在到达:各单位的批注和回信已生成,汇总表和处理报告在这批文件处理完后更新")
     lines.append(f"输出:{report.folder}")
@@ -155,7 +158,7 @@ def missing_sheet(report: Report, kinds: Sequence[str]) -> OutSheet:
             for kind in kinds
             for unit in report.missing.get(kind, [])
         ],
-        title=f"{report.period} 未报送或被退回的单位",
+        title=f"{period_words(report.period)}未报送或被退回的单位",
     )
 
 
@@ -322,20 +325,33 @@ def code_with_title(finding: Finding) -> str:
     return f"{finding.title}({finding.code})" if finding.title else finding.code
 
 
-def report_sheets(report: Report) -> list[OutSheet]:
-    """The office's 处理报告: files, findings, units not reported."""
+def office_order(results: Sequence[FileResult], rank: Callable[[str], tuple[int, str]] | None) -> list[FileResult]:
+    """The files as the office reads them: by unit in the roster's order (`rank`, the policy's roster_rank), units
+    off the roster by name, files of no known unit last; a unit's files by name."""
+    if rank is None:
+        return list(results)
+
+    def key(result: FileResult) -> tuple[bool, tuple[int, str], str]:
+        return not result.unit, rank(result.unit or ""), result.path.name
+
+    return sorted(results, key=key)
+
+
+def report_sheets(report: Report, rank: Callable[[str], tuple[int, str]] | None = None) -> list[OutSheet]:
+    """The office's 处理报告: files and findings (in the office's order, see `office_order`), units not reported."""
+    ordered = office_order(report.files, rank)
     files = OutSheet(
         "文件",
         [
-            OutColumn("单位", "text", 24),
-            OutColumn("表单", "text", 10),
-            OutColumn("文件", "text", 36),
-            OutColumn("状态", "text", 14),
+            OutColumn("单位", "text", 20),
+            OutColumn("表单", "text", 16),
+            OutColumn("文件", "text", 40, wrap=True),
+            OutColumn("状态", "text", 16),
             OutColumn("行数", "int", 8),
             OutColumn("计入汇总行数", "int", 10, True),
             OutColumn("错误数", "int", 8, True),
             OutColumn("警告数", "int", 8, True),
-            OutColumn("批注文件", "text", 40),
+            OutColumn("批注文件", "text", 46, wrap=True),
         ],
         [
             [
@@ -349,15 +365,15 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 result.warnings,
                 mask_text(relative_path(result.annotated, report.folder) or ""),
             ]
-            for result in report.files
+            for result in ordered
         ],
-        title=f"{report.period} 处理报告",
+        title=f"{period_words(report.period)}处理报告",
         total_label="合计",
         notes=[
             "“计入汇总行数”只算计入汇总的文件(已受理且未被新版替换);退回修改的文件标红,已被新版替换的文件为灰色,"
             "二者都不计入任何汇总。错误数、警告数的合计与“问题清单”的条数相同。"
         ],
-        marks=[_mark(result) for result in report.files],
+        marks=[_mark(result) for result in ordered],
     )
     findings = OutSheet(
         "问题清单",
@@ -384,7 +400,7 @@ def report_sheets(report: Report) -> list[OutSheet]:
                 mask_text(finding.problem),
                 mask_text(finding.fix),
             ]
-            for result in report.files
+            for result in ordered
             for finding in result.findings
         ],
         title="全部问题",

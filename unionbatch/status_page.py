@@ -16,6 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .atomic import write_atomically
+from .compute import period_words
 from .policy import Policy
 from .privacy import console_line
 from .records import ACCEPTED_WITH_WARNINGS, FileResult, Report
@@ -89,7 +90,7 @@ def render_status_page(report: Report, policy: Policy, now: dt.datetime) -> str:
         lstrip_blocks=True,
     )
     return environment.get_template("status.html.j2").render(
-        period=report.period,
+        period=period_words(report.period),
         generated=f"{now:%Y-%m-%d %H:%M}",
         today_iso=now.date().isoformat(),
         forms=forms,

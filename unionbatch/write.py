@@ -65,6 +65,11 @@ def _formats(workbook: Workbook) -> dict[str, Any]:
     }
 
 
+# Numbers end with a space's width of padding (Excel's `_ `): a right-aligned figure does not butt the left-aligned
+# text of the next column.
+MONEY_FORMAT, INT_FORMAT = "#,##0.00_ ", "0_ "
+
+
 def _cell_formats(workbook: Workbook, base: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": workbook.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center"}),
@@ -72,8 +77,8 @@ def _cell_formats(workbook: Workbook, base: dict[str, Any]) -> dict[str, Any]:
             {**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}
         ),
         "total_text": workbook.add_format({**base, "bold": True, "num_format": "@"}),
-        "total_money": workbook.add_format({**base, "bold": True, "num_format": "#,##0.00"}),
-        "total_int": workbook.add_format({**base, "bold": True, "num_format": "0"}),
+        "total_money": workbook.add_format({**base, "bold": True, "num_format": MONEY_FORMAT}),
+        "total_int": workbook.add_format({**base, "bold": True, "num_format": INT_FORMAT}),
         "note": workbook.add_format({"font_name": "宋体", "font_size": 11, "bold": True}),
         "note_wrap": workbook.add_format(
             {"font_name": "宋体", "font_size": 11, "bold": True, "text_wrap": True, "valign": "top"}
@@ -84,7 +89,7 @@ def _cell_formats(workbook: Workbook, base: dict[str, Any]) -> dict[str, Any]:
 
 def _looks(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The data cells' formats by name: text / money / int, each plain or highlighted by a mark (text:rejected)."""
-    numbers = (("text", "@"), ("money", "#,##0.00"), ("int", "0"))
+    numbers = (("text", "@"), ("money", MONEY_FORMAT), ("int", INT_FORMAT))
     looks = {kind: {**base, "num_format": number} for kind, number in numbers}
     for mark, look in MARKS.items():
         looks |= {f"{kind}:{mark}": {**base, "num_format": number, **look} for kind, number in numbers}
