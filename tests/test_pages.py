@@ -109,6 +109,35 @@ def test_wide_detail_sheets_print_landscape(folder: Path) -> None:
     assert sheet.print_title_rows == "$1:$2"  # title and header on every page
 
 
+def _across(sheet) -> float:
+    return sum(column_width(sheet, sheet.cell(2, col).column_letter) for col in range(1, sheet.max_column + 1))
+
+
+@pytest.mark.parametrize(
+    "book, name, whose",
+    [
+        ("报名汇总.xlsx", "报名明细", "姓名"),
+        ("慰问名单汇总.xlsx", "明细", "姓名"),
+        ("送温暖统计汇总.xlsx", "明细", "单位名称"),
+    ],
+)
+def test_the_widest_sheets_print_two_pages_across_with_the_person_on_each(
+    folder: Path, book: str, name: str, whose: str
+) -> None:
+    wide = load_workbook(folder / book)[name]
+    headers = [cell.value for cell in wide[2]]
+    assert _across(wide) > 200  # one page across would print it at about 6 pt
+    assert wide.page_setup.fitToWidth == 2 and wide.page_setup.fitToHeight == 0
+    last = wide.cell(2, headers.index(whose) + 1).column_letter
+    assert wide.print_title_cols == f"$A:${last}"  # 序号 … 姓名 on both pages
+
+
+def test_a_sheet_that_fits_one_landscape_page_across_stays_one(folder: Path) -> None:
+    sheet = load_workbook(folder / "慰问名单汇总.xlsx")["实名制发放表"]
+    assert 100 < _across(sheet) <= 200
+    assert (sheet.page_setup.fitToWidth or 1) == 1 and not sheet.print_title_cols
+
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 

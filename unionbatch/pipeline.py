@@ -245,7 +245,8 @@ def _check_in(
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
     checked()
-    _check_into(results, [index for index, result in enumerate(results) if result is None], jobs, entries, pool, told)
+    unread = [index for index, result in enumerate(results) if result is None]  # an entry that could not be loaded
+    _start_checking(results, unread, jobs, entries, pool, told)()
     for result, entry in zip(results, entries, strict=True):
         if result is not None and entry is not None:
             result.check_key = entry.stem
@@ -294,17 +295,6 @@ def _start_checking(
             results[index] = outcome
 
     return finish
-
-
-def _check_into(
-    results: list[FileResult | None],
-    indices: Sequence[int],
-    jobs: Sequence[tuple[Path, Path | None]],
-    entries: Sequence[Path | None],
-    pool: WorkerPool,
-    told: _Told,
-) -> None:
-    _start_checking(results, indices, jobs, entries, pool, told)()
 
 
 def _given_up(source: Path, name: Path | None, outcome: Lost | JobError, pool: WorkerPool) -> FileResult:

@@ -214,6 +214,7 @@ def _write_totals(
 HEADER_LINE_HEIGHT = 15  # points, one line of 11 pt 宋体
 TALL_ROW_HEIGHT = 30  # points: room for a handwritten signature
 LANDSCAPE_WIDTH = 100  # characters across: wider sheets print landscape, or A4 portrait shrinks them unreadably
+TWO_PAGES_WIDTH = 200  # wider still: two landscape pages across (one would shrink the text to about 6 pt)
 CHART_ROWS = 19  # a 360-pixel chart spans about this many default rows (20 pixels each)
 ISSUER = "工会办公室"
 
@@ -237,7 +238,12 @@ def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_ro
     if sheet.landscape or sum(column.width for column in sheet.columns) > LANDSCAPE_WIDTH:
         worksheet.set_landscape()
     worksheet.repeat_rows(0, header_row)
-    worksheet.fit_to_pages(1, 0)
+    across = sum(column.width for column in sheet.columns)
+    if across > TWO_PAGES_WIDTH and (kept := _leading_columns(sheet)) is not None:
+        worksheet.fit_to_pages(2, 0)  # one page across would print it at 6 pt: two, the person's columns on each
+        worksheet.repeat_columns(0, kept)
+    else:
+        worksheet.fit_to_pages(1, 0)
     worksheet.center_horizontally()
     worksheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     worksheet.print_area(0, 0, max(last_row, header_row), width - 1)
@@ -245,6 +251,13 @@ def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_ro
     # on every printed page: who made the table, when it was printed (&D, so the file stays reproducible), the unit
     unit = "    单位:元" if any(column.kind == "money" for column in sheet.columns) else ""
     worksheet.set_header(f'&L&"宋体"制表单位:{ISSUER}&R&"宋体"制表日期:&D{unit}')
+
+
+def _leading_columns(sheet: OutSheet) -> int | None:
+    """The last of the columns that say whose row it is (序号 … 姓名, or … 单位名称), repeated on each page of a sheet
+    printed two pages across; None when none of its first columns names the person or unit."""
+    headers = [column.header for column in sheet.columns[:4]]
+    return next((index for index, header in enumerate(headers) if header in ("姓名", "单位名称")), None)
 
 
 def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first: int, last: int, at: int) -> int:
