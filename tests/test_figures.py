@@ -250,3 +250,11 @@ def test_readme_quick_start_shows_the_real_output_of_its_commands(recalculated) 
     block = _block_after(readme, "9 月、10 月两条命令的输出(退出码都是 0")
     assert _without_folder(block) == _without_folder(earlier)
     assert [line for line in block if line.startswith("输出:")] == ["输出:out/2026-09", "输出:out/2026-10"]
+
+
+def test_a_form_nobody_sent_this_period_is_said_so_not_summed_to_zeros(recalculated) -> None:
+    _, folder, _, _ = recalculated
+    september = (folder.parent / "earlier.txt").read_text(encoding="utf-8").split("期间 2026-10")[0].splitlines()
+    assert "慰问名单:本期没有收到文件" in september and "送温暖统计表:本期没有收到文件" in september
+    assert not [line for line in september if "0.00 元" in line or "0 人报名" in line]
+    assert any(line.startswith("促进就业统计表:4 个单位报送") for line in september)  # what was sent is summed

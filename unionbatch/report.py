@@ -115,8 +115,9 @@ def summary_lines(report: Report) -> list[str]:
     lines += [f"  已处理过  {name}  (与 {same} 内容相同,未重复计入)" for name, same in report.repeats]
     lines += [f"  稍后处理  {name}  (文件仍在复制中)" for name in report.arriving]
     lines += [f"  未处理    {name}  ({reason})" for name, reason in report.refused]
-    for kind, totals in report.totals.items():
-        lines.append(f"{kind}:{totals['summary']}")
+    received = {result.kind for result in report.files}
+    for kind, totals in report.totals.items():  # a form nobody sent this period: no line of zeros
+        lines.append(f"{kind}:{totals['summary']}" if kind in received else f"{kind}:本期没有收到文件")
     for kind, units in report.missing.items():
         if units:
             lines.append(f"{kind} 未报送/待重报:" + "、".join(f"{unit.name}({unit.status})" for unit in units))
