@@ -182,4 +182,6 @@ def detail_sheet(
     own_keys = [column.key for column in kept]
     keys = [*own_keys[:at], *(key for _, key in computed), *own_keys[at:]] + [key for key, _ in SOURCE_COLUMNS]
     rows = FrameRows(frame, lambda number, values: [number, *values], columns=keys)
-    return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True)
+    whose = spec.person.name if spec.person is not None else spec.unit_column  # 序号 … 姓名, or … 单位名称
+    leading = keys.index(whose) + 1 if whose in keys[:3] else None
+    return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True, leading=leading)

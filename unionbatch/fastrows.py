@@ -98,9 +98,9 @@ def write_rows(
     while chunk := list(itertools.islice(rows, 1000)):
         numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
-        tags = [_row_tag(row_height(values), height, row_tag) for values in chunk] if wrapped else None
+        tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
         if any(len(values) != width for values in chunk):
-            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, tags or row_tag, cells)))
+            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, tags, cells)))
             by_column = {
                 index: [values[index] if index < len(values) else None for values in chunk] for index in summed
             }
@@ -111,8 +111,8 @@ def write_rows(
                 for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
             ]
             row_xml = [
-                f"{(tags[index] if tags else row_tag).format(n)}{''.join(row)}</row>"
-                for index, (n, row) in enumerate(zip(numbers, zip(*columns, strict=True), strict=True))
+                f"{tag.format(n)}{''.join(row)}</row>"
+                for tag, n, row in zip(tags, numbers, zip(*columns, strict=True), strict=True)
             ]
             worksheet.fh.write("".join(row_xml))
         for index in summed:
@@ -161,10 +161,9 @@ def _row_tag(height: float | None, plain_height: float | None, plain_tag: str) -
 
 
 def _rows_cell_by_cell(
-    chunk: list[Sequence[Any]], numbers: list[str], row_tags: str | list[str], cells: list[tuple[str, str]]
+    chunk: list[Sequence[Any]], numbers: list[str], tags: list[str], cells: list[tuple[str, str]]
 ) -> list[str]:
-    """Rows some of which are short (fewer values than columns); `row_tags`: one for every row, or each its own."""
-    tags = row_tags if isinstance(row_tags, list) else [row_tags] * len(chunk)
+    """Rows some of which are short (fewer values than columns), each with its opening tag."""
     return [
         f"{tag.format(n)}{''.join(_cell(value, ref, style, n) for value, (ref, style) in zip(values, cells, strict=False))}</row>"
         for tag, n, values in zip(tags, numbers, chunk, strict=True)

@@ -289,6 +289,7 @@ class OutSheet:
     landscape: bool = False
     tall_rows: bool = False  # room for a handwritten signature
     marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
+    leading: int | None = None  # the last column naming whose row it is: repeated on each page when printed two across
 
     def column_totals(self) -> list[Decimal | None]:
         return [

@@ -239,9 +239,9 @@ def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_ro
         worksheet.set_landscape()
     worksheet.repeat_rows(0, header_row)
     across = sum(column.width for column in sheet.columns)
-    if across > TWO_PAGES_WIDTH and (kept := _leading_columns(sheet)) is not None:
+    if across > TWO_PAGES_WIDTH and sheet.leading is not None:
         worksheet.fit_to_pages(2, 0)  # one page across would print it at 6 pt: two, the person's columns on each
-        worksheet.repeat_columns(0, kept)
+        worksheet.repeat_columns(0, sheet.leading)
     else:
         worksheet.fit_to_pages(1, 0)
     worksheet.center_horizontally()
@@ -251,13 +251,6 @@ def _print_setup(worksheet: Worksheet, sheet: OutSheet, header_row: int, last_ro
     # on every printed page: who made the table, when it was printed (&D, so the file stays reproducible), the unit
     unit = "    单位:元" if any(column.kind == "money" for column in sheet.columns) else ""
     worksheet.set_header(f'&L&"宋体"制表单位:{ISSUER}&R&"宋体"制表日期:&D{unit}')
-
-
-def _leading_columns(sheet: OutSheet) -> int | None:
-    """The last of the columns that say whose row it is (序号 … 姓名, or … 单位名称), repeated on each page of a sheet
-    printed two pages across; None when none of its first columns names the person or unit."""
-    headers = [column.header for column in sheet.columns[:4]]
-    return next((index for index, header in enumerate(headers) if header in ("姓名", "单位名称")), None)
 
 
 def _add_chart(workbook: Workbook, worksheet: Worksheet, sheet: OutSheet, first: int, last: int, at: int) -> int:
