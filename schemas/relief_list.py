@@ -436,7 +436,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     ]
     households = OutColumn("户数", "int", 8, summed=True)
 
-    detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")])
+    detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")], local=True)  # rows of their own file alone
     detail.notes += upper
 
     by_unit = OutSheet(
@@ -457,6 +457,13 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
         notes=upper,
     )
     archive_column = [OutColumn("建档编号", "text", 14)] if register is not None else []
+    signoff_rows = FrameRows(
+        frame,
+        _signoff_row if register is None else _signoff_row_with_archive,
+        named=True,
+        columns=[*SIGNOFF, "archive_no"],  # in the merged order: the roster's, then each unit's own rows
+        local=True,  # each row from its own file's row and the register alone
+    )
     signoff = OutSheet(
         "实名制发放表",
         [
@@ -470,12 +477,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
             OutColumn("领取人签字", "text", 16),
             OutColumn("领取日期", "text", 12),
         ],
-        FrameRows(
-            frame,
-            _signoff_row if register is None else _signoff_row_with_archive,
-            named=True,
-            columns=[*SIGNOFF, "archive_no"],  # in the merged order: the roster's, then each unit's own rows
-        ),
+        signoff_rows,
         title="困难职工慰问金实名制发放表",
         total_label="合计",
         notes=[
@@ -487,6 +489,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
         ],
         landscape=True,
         tall_rows=True,
+        blocks=signoff_rows.blocks(),
     )
     totals = {
         "households": len(frame),

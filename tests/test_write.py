@@ -175,7 +175,8 @@ def test_the_proven_xlsxwriter_packs_at_level_one_and_any_other_at_zipfile_s_def
                 _deflated_size(book.read(member), 1),
                 _deflated_size(book.read(member), 6),
             )
-    assert sizes["fast"][0] == sizes["fast"][1] > sizes["fast"][2]
+    # level 1, closed as a stream of pieces is (a sync flush and an empty last block: a few bytes more)
+    assert sizes["fast"][1] <= sizes["fast"][0] <= sizes["fast"][1] + 8 and sizes["fast"][0] > sizes["fast"][2]
     assert sizes["public"][0] == sizes["public"][2]
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile and xlsxwriter.workbook.Workbook is xlsxwriter.Workbook
     with zipfile.ZipFile(tmp_path / "plain.zip", "w", zipfile.ZIP_DEFLATED) as plain:

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .checkcache import digest
 from .money import rmb_upper
-from .records import OutColumn, OutSheet
+from .records import OutColumn, OutSheet, RowBlock
 from .spec import ROW_BASE, FormSpec
 
 SOURCE_UNIT = "source_unit"
@@ -22,6 +23,7 @@ SOURCE_FILE = "source_file"
 SOURCE_SHEET = "source_sheet"
 SOURCE_ROW = "source_row"
 SOURCE_ORDER = "source_order"  # the file's row number (sheet by sheet): the order rows were sent in
+SOURCE_KEY = "source_key"  # a digest of the file's rows as checked, its unit and name (see merge_rows)
 SOURCE_COLUMNS = (
     (SOURCE_UNIT, "来源单位"),
     (SOURCE_FILE, "来源文件"),
@@ -47,27 +49,49 @@ class FrameRows(Sequence[list[Any]]):
         named: bool = False,
         columns: Sequence[str] | None = None,
         sort_by: Sequence[str] = (),
+        local: bool = False,
     ) -> None:
         self.frame, self.make, self.named = frame, make, named
         self.columns = list(frame.columns if columns is None else columns)
         self.sort_by = list(sort_by)
+        self.local = local
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def __iter__(self) -> Iterator[list[Any]]:
+        return self._rows(0, len(self.frame))
+
+    def _rows(self, start: int, stop: int) -> Iterator[list[Any]]:
+        """Rows `start` … `stop - 1` (in order), numbered from `start + 1`."""
         Row = namedtuple("Row", self.columns) if self.named else None  # type: ignore[misc]
         series = [self.frame[key] for key in self.columns]
         order: Any = None
         if self.sort_by:  # the key columns sorted, not the frame: no copy of every column
             order = self.frame.index.get_indexer(self.frame[self.sort_by].sort_values(self.sort_by).index)
-        for start in range(0, len(self.frame), self.CHUNK):
-            rows = slice(start, start + self.CHUNK) if order is None else order[start : start + self.CHUNK]
+        for begin in range(start, stop, self.CHUNK):
+            end = min(begin + self.CHUNK, stop)
+            rows = slice(begin, end) if order is None else order[begin:end]
             tuples: Iterable[Any] = zip(*(column.iloc[rows].tolist() for column in series), strict=True)
             if Row is not None:
                 tuples = map(Row._make, tuples)
-            for number, values in enumerate(tuples, start=start + 1):
+            for number, values in enumerate(tuples, start=begin + 1):
                 yield self.make(number, values)
+
+    def blocks(self) -> list[RowBlock] | None:
+        """The rows cut into each file's run (SOURCE_KEY, set by merge_rows), each known by that file's key, this
+        sheet's columns and the function making its rows; None unless `local` (each row made from its own frame row
+        and the policy alone, never from another file's rows) and in the frame's order."""
+        if not self.local or self.sort_by or SOURCE_KEY not in self.frame.columns or self.frame.empty:
+            return None
+        keys = self.frame[SOURCE_KEY].to_numpy()
+        starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
+        stops = [*starts[1:], len(keys)]
+        maker = (getattr(self.make, "__module__", ""), getattr(self.make, "__qualname__", repr(self.make)))
+        return [
+            RowBlock(digest(keys[start], self.columns, maker, self.named), start, stop - start, self._rows(start, stop))
+            for start, stop in zip(starts, stops, strict=True)
+        ]
 
     def __getitem__(self, index: int | slice) -> Any:
         rows = list(self)
@@ -97,10 +121,12 @@ def titled_for(sheet: OutSheet, period: str) -> OutSheet:
     return sheet
 
 
-def merge_rows(frames: Iterable[Sheet], spec: FormSpec) -> pd.DataFrame:
-    """Concatenate accepted files' rows, each tagged with its unit, file, sheet and Excel row. A unit's own 序号 is not
-    carried over (outputs number their rows). Built column by column, each its own block: pd.concat made a frame
-    per sheet, then copied every column into one block (W1: +21 MB at the run's peak, now +15)."""
+def merge_rows(frames: Iterable[Sheet], spec: FormSpec, file_keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """Concatenate accepted files' rows, each tagged with its unit, file, sheet and Excel row, and with the file's
+    `file_keys` entry when given (SOURCE_KEY: a digest of all the file's rows can show, which lets the writer keep them
+    rendered). A unit's own 序号 is not carried over (outputs number their rows). Built column by column, each its
+    own block: pd.concat made a frame per sheet, then copied every column into one block (W1: +21 MB at the run's
+    peak, now +15)."""
     keys = [column.key for column in spec.columns if not column.row_number]
     sheets = list(frames)
     if not sheets:
@@ -118,6 +144,9 @@ def merge_rows(frames: Iterable[Sheet], spec: FormSpec) -> pd.DataFrame:
     columns = {key: pd.Series(array, dtype=object, copy=False) for key, array in arrays.items()}
     columns[SOURCE_ROW] = pd.Series(excel_rows)
     columns[SOURCE_ORDER] = pd.Series(order)
+    if file_keys is not None:
+        source_keys = np.repeat(np.array(file_keys, dtype=object), lengths)
+        columns[SOURCE_KEY] = pd.Series(source_keys, dtype=object, copy=False)
     return pd.DataFrame(columns, copy=False)
 
 
@@ -169,10 +198,15 @@ def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutC
 
 
 def detail_sheet(
-    spec: FormSpec, frame: pd.DataFrame, computed: Sequence[tuple[OutColumn, str]] = (), name: str = "明细"
+    spec: FormSpec,
+    frame: pd.DataFrame,
+    computed: Sequence[tuple[OutColumn, str]] = (),
+    name: str = "明细",
+    local: bool = False,
 ) -> OutSheet:
     """Every accepted row: a new 序号, the spec's columns with the computed ones right after the last amount (合计
-    beside the amounts it adds, not after 备注), then its source, file names wrapped in their column."""
+    beside the amounts it adds, not after 备注), then its source, file names wrapped in their column. `local`: every
+    column of `frame` is made from its own row and the policy alone (see FrameRows.blocks)."""
     kept = [column for column in spec.columns if not column.row_number]
     amounts = [index for index, column in enumerate(kept) if column.kind == "money"]
     at = amounts[-1] + 1 if amounts else len(kept)
@@ -181,7 +215,20 @@ def detail_sheet(
     columns += [SOURCE_LOOKS[key](header) for key, header in SOURCE_COLUMNS]
     own_keys = [column.key for column in kept]
     keys = [*own_keys[:at], *(key for _, key in computed), *own_keys[at:]] + [key for key, _ in SOURCE_COLUMNS]
-    rows = FrameRows(frame, lambda number, values: [number, *values], columns=keys)
+    rows = FrameRows(frame, _numbered, columns=keys, local=local)
     whose = spec.person.name if spec.person is not None else spec.unit_column  # 序号 … 姓名, or … 单位名称
     leading = keys.index(whose) + 1 if whose in keys[:3] else None
-    return OutSheet(name, columns, rows, title=f"{spec.kind}明细", total_label="合计", landscape=True, leading=leading)
+    return OutSheet(
+        name,
+        columns,
+        rows,
+        title=f"{spec.kind}明细",
+        total_label="合计",
+        landscape=True,
+        leading=leading,
+        blocks=rows.blocks(),
+    )
+
+
+def _numbered(number: int, values: Sequence[Any]) -> list[Any]:
+    return [number, *values]

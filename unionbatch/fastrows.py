@@ -8,19 +8,22 @@ any release, so this renderer is used only with the xlsxwriter version it was pr
 writes the same workbooks both ways and compares them); on any other, unionbatch/write.py writes the rows through
 xlsxwriter's public API.
 
-With that version the workbook is also packed faster: `FastWorkbook` deflates its parts at zlib's level 1 instead of
-the default 6 (a W1 consolidated workbook holds ~150 MB of sheet XML: ~1.2 s instead of ~3.7 s, a third more bytes).
-It runs xlsxwriter's own `Workbook._store_workbook` code with a ZipFile subclass that asks for that level in place
-of zipfile's; nothing of xlsxwriter's module or of zipfile is changed, and any other Workbook packs as before.
+With that version the workbook is also packed by our own zip writer (unionbatch/segments.py): `FastWorkbook` runs
+xlsxwriter's own `Workbook._store_workbook` code with `SplicingZip` in place of ZipFile, which deflates the parts
+at zlib's level 1 instead of the default 6 (a W1 consolidated workbook holds ~150 MB of sheet XML: ~1.2 s instead of
+~3.7 s, a third more bytes) and splices in the row segments kept from an earlier run (a file that arrives late in
+the month: the other files' rows are not rendered or deflated again). Nothing of xlsxwriter's module is changed, and
+any other Workbook packs as before.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import types
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +33,9 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
+from .checkcache import digest
 from .records import OutSheet
+from .segments import Segment, SegmentStore, SplicingZip, marker, segment_of
 
 PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
 MAX_TEXT = 32767  # Excel's limit for one cell
@@ -43,17 +48,7 @@ def proven(version: str) -> bool:
     return version == PROVEN_XLSXWRITER
 
 
-ZIP_LEVEL = 1  # zlib's fastest; 2 and 3 gain a few per cent of size for up to half as much time again
-
-
-class _FastZip(zipfile.ZipFile):
-    """A ZipFile whose members are deflated at ZIP_LEVEL unless a level is given."""
-
-    def __init__(self, *args: Any, compresslevel: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, compresslevel=ZIP_LEVEL if compresslevel is None else compresslevel, **kwargs)
-
-
-def _packing_with(zip_class: type[zipfile.ZipFile]) -> Callable[[Workbook], None]:
+def _packing_with(zip_class: Callable[..., Any]) -> Callable[[Workbook], None]:
     """xlsxwriter's `Workbook._store_workbook` (which opens its ZipFile with no level) run with `zip_class` for
     `ZipFile`: the same code, its module's names looked up in a copy of them."""
     original = Workbook._store_workbook
@@ -62,18 +57,40 @@ def _packing_with(zip_class: type[zipfile.ZipFile]) -> Callable[[Workbook], None
 
 
 class FastWorkbook(Workbook):
-    """xlsxwriter's Workbook, its parts deflated at ZIP_LEVEL (only with the proven xlsxwriter)."""
+    """xlsxwriter's Workbook packed by segments.SplicingZip (only with the proven xlsxwriter): its parts deflated at
+    ZIP_LEVEL, and the kept row segments written by `write_rows` spliced into their sheets."""
 
-    _store_workbook = _packing_with(_FastZip)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pieces: dict[str, list[Segment]] = {}  # a sheet part's name → its spliced segments by marker number
+        zip_class = functools.partial(SplicingZip, pieces=self.pieces)
+        self._store_workbook = types.MethodType(_packing_with(zip_class), self)  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class Splicing:
+    """Where `write_rows` keeps the segments it renders and finds those it rendered before, and the workbook whose
+    packing splices them in."""
+
+    store: SegmentStore
+    workbook: FastWorkbook
+
+
+RENDERER = 1  # raise when the XML rendered for the same rows changes: kept segments of another renderer are not used
 
 
 def write_rows(
-    worksheet: Worksheet, sheet: OutSheet, first: int, formats: dict[str, Any], row_height: RowHeight
+    worksheet: Worksheet,
+    sheet: OutSheet,
+    first: int,
+    formats: dict[str, Any],
+    row_height: RowHeight,
+    splicing: Splicing | None = None,
 ) -> list[Decimal | None]:
     """The sheet's rows from row `first` on, streamed into the worksheet's row file; returns the sum of each
     `summed` column (None for the others), added up in the same pass. The caller has checked the rows fit in a
-    sheet; strings are cut to Excel's cell limit, so xlsxwriter's per-cell -1/-2 cannot occur."""
-    summed = [index for index, column in enumerate(sheet.columns) if column.summed]
+    sheet; strings are cut to Excel's cell limit, so xlsxwriter's per-cell -1/-2 cannot occur. With `splicing`, a
+    sheet's `blocks` are kept as segments and those kept from an earlier run at the same place spliced in."""
     totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
     if not sheet.rows:
         return totals
@@ -91,17 +108,66 @@ def write_rows(
     ]
     if sheet.marks is not None:
         return _write_marked_rows(worksheet, sheet, first, formats, totals, row_tag, row_height)
+    render = functools.partial(_rendered, sheet=sheet, cells=cells, row_tag=row_tag, row_height=row_height)
+    if splicing is not None and sheet.blocks is not None:
+        layout = digest(PROVEN_XLSXWRITER, RENDERER, sheet.columns, sheet.tall_rows, cells, row_tag)
+        part = f"xl/worksheets/sheet{worksheet.index + 1}.xml"  # how xlsxwriter's packager names the sheet's part
+        spliced = splicing.workbook.pieces.setdefault(part, [])
+        for block in sheet.blocks:
+            key = digest(layout, block.key, first + block.start)
+            segment = splicing.store.get(key)
+            if segment is None or segment.rows != block.size:
+                segment = _segment(render(block.rows, first + block.start + 1), sheet, block.size)
+                splicing.store.put(key, segment)
+            worksheet.fh.write(marker(len(spliced)))
+            spliced.append(segment)
+            _add(totals, segment.totals)
+    else:
+        for xml, chunk_totals in render(sheet.rows, first + 1):
+            worksheet.fh.write(xml)
+            _add(totals, chunk_totals)
+    worksheet.previous_row = last + 1
+    return totals
+
+
+def _segment(rendered: Iterable[tuple[str, list[Decimal | None]]], sheet: OutSheet, rows: int) -> Segment:
+    parts: list[str] = []
+    totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
+    for xml, chunk_totals in rendered:
+        parts.append(xml)
+        _add(totals, chunk_totals)
+    return segment_of("".join(parts).encode(), totals, rows)
+
+
+def _add(totals: list[Decimal | None], more: Sequence[Decimal | None]) -> None:
+    for index, value in enumerate(more):
+        if value is not None:
+            totals[index] += value  # type: ignore[operator]
+
+
+def _rendered(
+    rows: Iterable[Sequence[Any]],
+    number: int,
+    sheet: OutSheet,
+    cells: list[tuple[str, str]],
+    row_tag: str,
+    row_height: RowHeight,
+) -> Iterator[tuple[str, list[Decimal | None]]]:
+    """The XML of `rows` from Excel row `number` (from 1) on, a thousand rows at a time, each with the sums of the
+    sheet's summed columns over those rows."""
+    width = len(sheet.columns)
+    summed = [index for index, column in enumerate(sheet.columns) if column.summed]
+    height = row_height(())
     wrapped = any(column.wrap for column in sheet.columns)  # a row as high as its wrapped texts need (a 明细's files)
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
-    rows = iter(sheet.rows)
-    number = first + 1
+    rows = iter(rows)
     while chunk := list(itertools.islice(rows, 1000)):
         numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
         tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
         if any(len(values) != width for values in chunk):
-            worksheet.fh.write("".join(_rows_cell_by_cell(chunk, numbers, tags, cells)))
-            by_column = {
+            xml = "".join(_rows_cell_by_cell(chunk, numbers, tags, cells))
+            by_column: Any = {
                 index: [values[index] if index < len(values) else None for values in chunk] for index in summed
             }
         else:
@@ -110,17 +176,16 @@ def write_rows(
                 _column_xml(values, numbers, ref, style, shown)
                 for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
             ]
-            row_xml = [
+            xml = "".join(
                 f"{tag.format(n)}{''.join(row)}</row>"
                 for tag, n, row in zip(tags, numbers, zip(*columns, strict=True), strict=True)
-            ]
-            worksheet.fh.write("".join(row_xml))
+            )
+        chunk_totals: list[Decimal | None] = [None] * width
         for index in summed:
-            totals[index] += sum(  # type: ignore[operator]
+            chunk_totals[index] = sum(
                 (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
             )
-    worksheet.previous_row = last + 1
-    return totals
+        yield xml, chunk_totals
 
 
 def _write_marked_rows(

@@ -68,6 +68,7 @@ from .recognise import recognise_book, sheet_findings, unrecognised_finding
 from .records import REJECTED, FileResult, MailOrigin, MissingUnit, Reconciliation, Report
 from .report import append_lines, append_log, form_report_sheets, left_out_note, report_sheets, write_json
 from .review import finding_list_sheet, reference_of
+from .segments import SegmentStore
 from .spec import FormSpec, load_specs, share_specs, unit_key
 from .status_page import write_status_page
 from .unzip import is_zip, unpack_zip_files
@@ -872,17 +873,8 @@ def _write_outputs(
     stale = {
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
-    frames = {
-        kind: merge_rows(
-            (
-                (r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names)
-                for r in sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))  # office order
-            ),
-            spec,
-        )
-        for kind, spec in specs.items()
-        if stale
-    }
+    frames = {kind: _merged(report, kind, spec, policy) for kind, spec in specs.items() if stale}
+    segments = SegmentStore(folder.parent / CACHE_DIR / "segments" / report.period)
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
@@ -907,16 +899,31 @@ def _write_outputs(
                 sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
                 listed = finding_list_sheet(report, spec, reference_of(form_policy))
                 sheets += [titled_for(listed, report.period)] if listed is not None else []
-        write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created)
+        write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created, segments=segments)
         report.outputs.append(folder / output)
         written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
+    if stale:
+        segments.prune()
     annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
+
+
+def _merged(report: Report, kind: str, spec: FormSpec, policy: Policy) -> pd.DataFrame:
+    """The form's counted rows in office order, each file's known by a digest of what its rows can show: the
+    processor, the forms' policy, the file's bytes, name, unit and sheets."""
+    files = sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))  # office order
+    base = (engine_digest({kind: spec}), policy_digest(policy.forms, policy.limits))
+    keys = [digest(base, r.sha256, r.path.name, r.unit, r.parsed.sheet_names, len(r.parsed.frame)) for r in files]
+    return merge_rows(
+        ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in files),
+        spec,
+        keys if all(r.sha256 for r in files) else None,  # a file not known by its bytes: rendered afresh
+    )
 
 
 def _shown(

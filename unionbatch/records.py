@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -290,12 +290,25 @@ class OutSheet:
     tall_rows: bool = False  # room for a handwritten signature
     marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
     leading: int | None = None  # the last column naming whose row it is: repeated on each page when printed two across
+    blocks: Sequence[RowBlock] | None = None  # `rows` cut into runs the writer may keep rendered between runs
 
     def column_totals(self) -> list[Decimal | None]:
         return [
             sum((Decimal(row[index] or 0) for row in self.rows), Decimal(0)) if column.summed else None
             for index, column in enumerate(self.columns)
         ]
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows `start` … `start + size - 1` of a sheet (`rows`, iterable once), known by `key`: a digest of everything
+    they show (the file they come from, its check, the policy, the processor). Equal keys at the same place are the
+    same XML, so the writer may splice in what it rendered for them before."""
+
+    key: str
+    start: int
+    size: int
+    rows: Iterable[Sequence[Any]]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .atomic import replacing
 from .compute import MARKS
 from .fastrows import MAX_TEXT
 from .records import OutSheet
+from .segments import SegmentStore
 
 MAX_ROWS = 1_048_576
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
@@ -40,17 +41,27 @@ def _ok(code: int | None) -> None:
 
 
 def write_workbook(
-    path: Path, sheets: list[OutSheet], created: dt.datetime, xlsxwriter_version: str = xlsxwriter.__version__
+    path: Path,
+    sheets: list[OutSheet],
+    created: dt.datetime,
+    xlsxwriter_version: str = xlsxwriter.__version__,
+    segments: SegmentStore | None = None,
 ) -> Path:
     """`xlsxwriter_version` picks how data rows are written: by the fast renderer when it was proven against that
-    version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise."""
+    version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise. With the fast renderer and
+    `segments`, the sheets' row blocks are kept there and those kept before spliced in (unionbatch/segments.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_rows = rows_writer(xlsxwriter_version)
-    book = fastrows.FastWorkbook if fastrows.proven(xlsxwriter_version) else xlsxwriter.Workbook  # packed faster
+    fast = fastrows.proven(xlsxwriter_version)
     with replacing(path, path.with_name(f".{path.stem}.tmp.xlsx")) as temporary:
-        workbook = book(str(temporary), {**WORKBOOK_OPTIONS, "constant_memory": True})
+        options = {**WORKBOOK_OPTIONS, "constant_memory": True}
+        workbook = (
+            fastrows.FastWorkbook(str(temporary), options) if fast else xlsxwriter.Workbook(str(temporary), options)
+        )
         workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
         formats = _formats(workbook)
+        write_rows = rows_writer(xlsxwriter_version)
+        if isinstance(workbook, fastrows.FastWorkbook) and segments is not None:
+            write_rows = functools.partial(write_rows, splicing=fastrows.Splicing(segments, workbook))
         for sheet in sheets:
             _write_sheet(workbook, sheet, formats, write_rows)
         workbook.close()

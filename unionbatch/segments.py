@@ -1,0 +1,191 @@
+"""Rendered rows kept between runs, and the zip writer that splices them into a workbook without deflating them again.
+
+A consolidated workbook's big sheets (a city's 明细: 100,000 rows) are rows from many files. When one file arrives
+late in the month, the rows of the other 499 are the same XML as in the last run, at the same place. Each file's
+rows (a `RowBlock`) are rendered once, deflated on their own into a raw deflate stream that ends on a byte
+boundary without closing it (zlib's Z_SYNC_FLUSH, as pigz joins its blocks), and kept here under a key naming
+everything the XML depends on: the sheet's layout, the block's content, its first row. The next run splices a
+kept segment back in, byte for byte, instead of rendering and deflating its rows again; the zip member's CRC-32
+is combined from the pieces' CRCs (the CRC is affine in its start value, so combining needs only the length of
+what follows). The result is an ordinary deflate stream that any unzip reads; tests compare the workbooks with
+freshly written ones.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .checkcache import load_pickle, make_folder, remove_temporaries, save_pickle
+
+ZIP_LEVEL = 1  # zlib's fastest; 2 and 3 gain a few per cent of size for up to half as much time again
+_FINAL_EMPTY_BLOCK = b"\x03\x00"  # a last, empty fixed-Huffman block: closes a stream of sync-flushed pieces
+_ZIP32_LIMIT = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Rows rendered as XML and deflated on their own: `data` is a raw deflate stream ending on a byte boundary and
+    not final; `length` and `crc` are those of the XML; `totals` the sums of the sheet's summed columns over the
+    rows (None for the others); `rows` how many rows it holds."""
+
+    data: bytes
+    length: int
+    crc: int
+    totals: tuple[Decimal | None, ...]
+    rows: int
+
+
+def deflated(xml: bytes, level: int = ZIP_LEVEL) -> bytes:
+    """`xml` as a raw deflate stream that other pieces may follow (byte-aligned, not final)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(xml) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def segment_of(xml: bytes, totals: Sequence[Decimal | None], rows: int) -> Segment:
+    return Segment(deflated(xml), len(xml), zlib.crc32(xml), tuple(totals), rows)
+
+
+_ZEROS = bytes(1 << 20)
+
+
+def _crc_of_zeros(length: int, start: int) -> int:
+    crc = start
+    while length:
+        step = min(length, len(_ZEROS))
+        crc = zlib.crc32(memoryview(_ZEROS)[:step], crc)
+        length -= step
+    return crc
+
+
+def crc32_combine(first: int, second: int, second_length: int) -> int:
+    """The CRC-32 of A + B from crc(A), crc(B) and len(B): crc(B, start) is affine in `start`, so
+    crc(A + B) = crc(B, crc(A)) = crc(B, 0) ^ crc(zeros, crc(A)) ^ crc(zeros, 0), zeros being len(B) zero bytes."""
+    return second ^ _crc_of_zeros(second_length, first) ^ _crc_of_zeros(second_length, 0)
+
+
+class SegmentStore:
+    """The kept segments of a period's consolidated workbooks (OUT/.cache/segments/PERIOD), one file each,
+    owner-only, written whole or not at all (checkcache's entries: a damaged one reads as missing). `prune`
+    removes those no workbook of this run used."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+        self.hits = 0
+        make_folder(folder)
+        remove_temporaries(folder)
+
+    def get(self, key: str) -> Segment | None:
+        self.used.add(key)
+        found = load_pickle(self.folder / f"{key}.segment")
+        if isinstance(found, Segment):
+            self.hits += 1
+            return found
+        return None
+
+    def put(self, key: str, segment: Segment) -> None:
+        self.used.add(key)
+        with suppress(OSError):  # without it the next run renders these rows again, nothing worse
+            save_pickle(self.folder / f"{key}.segment", segment)
+
+    def prune(self) -> None:
+        for path in self.folder.glob("*.segment"):
+            if path.stem not in self.used:
+                path.unlink(missing_ok=True)
+
+
+MARKER = "\x00"  # XML cannot hold NUL: a kept segment's place in a sheet's rows is written as NUL, its number, NUL
+
+
+def marker(number: int) -> str:
+    return f"{MARKER}{number}{MARKER}"
+
+
+class SplicingZip:
+    """The few calls xlsxwriter's Workbook._store_workbook makes of a ZipFile (`write` of each part's temporary
+    file, `close`), writing a plain zip (no zip64: an Excel sheet stays far below 4 GB) with every part deflated at
+    ZIP_LEVEL, and the kept segments of `pieces` (a part's name → its segments by number) spliced in where its
+    XML holds their markers."""
+
+    def __init__(self, filename: str, mode: str = "w", pieces: dict[str, list[Segment]] | None = None, **_: Any):
+        assert mode == "w"
+        self.compression = zlib.DEFLATED
+        self.pieces = pieces or {}
+        self.stream = open(filename, "wb")  # noqa: SIM115  # closed by close(), as ZipFile
+        self.entries: list[tuple[bytes, int, int, int, int]] = []
+
+    def write(self, filename: str, arcname: str, *_: Any, **__: Any) -> None:
+        with open(filename, "rb") as part:
+            xml = part.read()
+        segments = self.pieces.get(arcname)
+        if segments is None:
+            self._add(arcname, [deflated(xml)], zlib.crc32(xml), len(xml))
+            return
+        texts = xml.split(MARKER.encode())  # text, number, text, number, …, text
+        data, crc, length = [], 0, 0
+        for index, piece in enumerate(texts):
+            if index % 2:
+                segment = segments[int(piece)]
+                data.append(segment.data)
+                crc, length = crc32_combine(crc, segment.crc, segment.length), length + segment.length
+            elif piece:
+                data.append(deflated(piece))
+                crc, length = zlib.crc32(piece, crc), length + len(piece)
+        self._add(arcname, data, crc, length)
+
+    def _add(self, name: str, data: Iterable[bytes], crc: int, length: int) -> None:
+        encoded = name.encode("ascii")
+        offset = self.stream.tell()
+        pieces = [*data, _FINAL_EMPTY_BLOCK]
+        size = sum(len(piece) for piece in pieces)
+        if max(offset, size, length) > _ZIP32_LIMIT:
+            raise OverflowError(f"{name}: larger than a zip without zip64 holds")
+        self.stream.write(_LOCAL.pack(0x04034B50, 20, 0, 8, 0, _DOS_DATE, crc, size, length, len(encoded), 0))
+        self.stream.write(encoded)
+        for piece in pieces:
+            self.stream.write(piece)
+        self.entries.append((encoded, crc, size, length, offset))
+
+    def close(self) -> None:
+        start = self.stream.tell()
+        for name, crc, size, length, offset in self.entries:
+            self.stream.write(
+                _CENTRAL.pack(
+                    0x02014B50,
+                    0x314,
+                    20,
+                    0,
+                    8,
+                    0,
+                    _DOS_DATE,
+                    crc,
+                    size,
+                    length,
+                    len(name),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0o600 << 16,
+                    offset,
+                )
+            )
+            self.stream.write(name)
+        end = self.stream.tell()
+        count = len(self.entries)
+        self.stream.write(_END.pack(0x06054B50, 0, 0, count, count, end - start, start, 0))
+        self.stream.close()
+
+
+# xlsxwriter dates its parts 1980-01-31 00:00 (portable across zip readers); the DOS date of that day
+_DOS_DATE = (1980 - 1980) << 9 | 1 << 5 | 31
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
