@@ -87,9 +87,9 @@ class FrameRows(Sequence[list[Any]]):
         keys = self.frame[SOURCE_KEY].to_numpy()
         starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
         stops = [*starts[1:], len(keys)]
-        maker = (getattr(self.make, "__module__", ""), getattr(self.make, "__qualname__", repr(self.make)))
+        shape = digest(self.columns, self.make, self.named)  # a function by its name: its code is the processor's
         return [
-            RowBlock(digest(keys[start], self.columns, maker, self.named), start, stop - start, self._rows(start, stop))
+            RowBlock(digest(keys[start], shape), start, stop - start, self._rows(start, stop))
             for start, stop in zip(starts, stops, strict=True)
         ]
 

@@ -6,8 +6,7 @@ rows (a `RowBlock`) are rendered once, deflated on their own into a raw deflate 
 boundary without closing it (zlib's Z_SYNC_FLUSH, as pigz joins its blocks), and kept here under a key naming
 everything the XML depends on: the sheet's layout, the block's content, its first row. The next run splices a
 kept segment back in, byte for byte, instead of rendering and deflating its rows again; the zip member's CRC-32
-is combined from the pieces' CRCs (the CRC is affine in its start value, so combining needs only the length of
-what follows). The result is an ordinary deflate stream that any unzip reads; tests compare the workbooks with
+is combined from the pieces' CRCs (zlib's crc32_combine: combining needs only the length of what follows). The result is an ordinary deflate stream that any unzip reads; tests compare the workbooks with
 freshly written ones.
 """
 
@@ -52,22 +51,48 @@ def segment_of(xml: bytes, totals: Sequence[Decimal | None], rows: int) -> Segme
     return Segment(deflated(xml), len(xml), zlib.crc32(xml), tuple(totals), rows)
 
 
-_ZEROS = bytes(1 << 20)
+_POLY = 0xEDB88320  # CRC-32's polynomial, reflected
 
 
-def _crc_of_zeros(length: int, start: int) -> int:
-    crc = start
+def _times(a: int, b: int) -> int:
+    """a × b modulo the CRC polynomial (zlib's multmodp)."""
+    product, bit = 0, 1 << 31
+    while True:
+        if a & bit:
+            product ^= b
+            if not a & (bit - 1):
+                return product
+        bit >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+
+
+def _squares() -> list[int]:
+    """x^(2^k) modulo the polynomial, k = 0 … 31 (zlib's x2n_table)."""
+    powers, power = [], 1 << 30  # x^1
+    for _ in range(32):
+        powers.append(power)
+        power = _times(power, power)
+    return powers
+
+
+_X2N = _squares()
+
+
+def _shift(length: int) -> int:
+    """x^(8 × length) modulo the polynomial: what appending `length` bytes does to a CRC (zlib's x2nmodp)."""
+    product, k = 1 << 31, 3  # x^0; a byte is 2^3 bits
     while length:
-        step = min(length, len(_ZEROS))
-        crc = zlib.crc32(memoryview(_ZEROS)[:step], crc)
-        length -= step
-    return crc
+        if length & 1:
+            product = _times(_X2N[k & 31], product)
+        length >>= 1
+        k += 1
+    return product
 
 
 def crc32_combine(first: int, second: int, second_length: int) -> int:
-    """The CRC-32 of A + B from crc(A), crc(B) and len(B): crc(B, start) is affine in `start`, so
-    crc(A + B) = crc(B, crc(A)) = crc(B, 0) ^ crc(zeros, crc(A)) ^ crc(zeros, 0), zeros being len(B) zero bytes."""
-    return second ^ _crc_of_zeros(second_length, first) ^ _crc_of_zeros(second_length, 0)
+    """The CRC-32 of A + B from crc(A), crc(B) and len(B), as zlib's crc32_combine (which Python's zlib does not
+    offer): crc(A) carried over len(B) bytes, then crc(B) added. A few dozen operations, whatever the length."""
+    return _times(_shift(second_length), first) ^ second
 
 
 class SegmentStore:
