@@ -55,6 +55,7 @@ class FrameRows(Sequence[list[Any]]):
         self.columns = list(frame.columns if columns is None else columns)
         self.sort_by = list(sort_by)
         self.local = local
+        self._columns: list[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -65,18 +66,26 @@ class FrameRows(Sequence[list[Any]]):
     def _rows(self, start: int, stop: int) -> Iterator[list[Any]]:
         """Rows `start` … `stop - 1` (in order), numbered from `start + 1`."""
         Row = namedtuple("Row", self.columns) if self.named else None  # type: ignore[misc]
-        series = [self.frame[key] for key in self.columns]
+        arrays = self._arrays()
         order: Any = None
         if self.sort_by:  # the key columns sorted, not the frame: no copy of every column
             order = self.frame.index.get_indexer(self.frame[self.sort_by].sort_values(self.sort_by).index)
         for begin in range(start, stop, self.CHUNK):
             end = min(begin + self.CHUNK, stop)
             rows = slice(begin, end) if order is None else order[begin:end]
-            tuples: Iterable[Any] = zip(*(column.iloc[rows].tolist() for column in series), strict=True)
+            tuples: Iterable[Any] = zip(*(array[rows].tolist() for array in arrays), strict=True)
             if Row is not None:
                 tuples = map(Row._make, tuples)
             for number, values in enumerate(tuples, start=begin + 1):
                 yield self.make(number, values)
+
+    def _arrays(self) -> list[Any]:
+        """The columns, taken once (a sheet's blocks read them in turn): as numpy arrays where their values read the
+        same from one (objects, numbers: not copied, and sliced faster than a Series), else as the Series."""
+        if self._columns is None:
+            series = [self.frame[key] for key in self.columns]
+            self._columns = [column.to_numpy() if column.dtype.kind in "Oifb" else column.iloc for column in series]
+        return self._columns
 
     def blocks(self) -> list[RowBlock] | None:
         """The rows cut into each file's run (SOURCE_KEY, set by merge_rows), each known by that file's key, this

@@ -12,6 +12,7 @@ freshly written ones.
 
 from __future__ import annotations
 
+import pickle
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .checkcache import load_pickle, make_folder, remove_temporaries, save_pickle
+from .checkcache import load_pickle, make_folder, remove_temporaries, write_entry
 
 ZIP_LEVEL = 1  # zlib's fastest; 2 and 3 gain a few per cent of size for up to half as much time again
 _FINAL_EMPTY_BLOCK = b"\x03\x00"  # a last, empty fixed-Huffman block: closes a stream of sync-flushed pieces
@@ -118,7 +119,7 @@ class SegmentStore:
     def put(self, key: str, segment: Segment) -> None:
         self.used.add(key)
         with suppress(OSError):  # without it the next run renders these rows again, nothing worse
-            save_pickle(self.folder / f"{key}.segment", segment)
+            write_entry(self.folder / f"{key}.segment", pickle.dumps(segment, protocol=pickle.HIGHEST_PROTOCOL))
 
     def prune(self) -> None:
         for path in self.folder.glob("*.segment"):

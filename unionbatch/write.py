@@ -237,7 +237,14 @@ def _header_lines(sheet: OutSheet) -> int:
 
 def _lines(value: Any, width: int) -> int:
     """Lines a text wraps to in a column `width` characters wide."""
-    return max(1, -(-_display_width(str(value or "")) // max(width - 1, 1)))
+    return _text_lines(str(value or ""), width)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_lines(text: str, width: int) -> int:
+    """Each distinct text measured once: a 明细's wrapped columns (unit, file, sheet) repeat a file's name on every
+    one of its rows."""
+    return max(1, -(-_display_width(text) // max(width - 1, 1)))
 
 
 def _display_width(text: str) -> int:
