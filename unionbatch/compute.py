@@ -141,7 +141,9 @@ def merge_rows(frames: Iterable[Sheet], spec: FormSpec, file_keys: Sequence[str]
     if not sheets:
         return pd.DataFrame(columns=keys + [key for key, _ in SOURCE_COLUMNS] + [SOURCE_ORDER], dtype=object)
     lengths = [len(frame) for frame, _, _, _ in sheets]
-    arrays = {key: np.concatenate([frame[key].to_numpy(dtype=object) for frame, _, _, _ in sheets]) for key in keys}
+    # each frame as one array (a column at a time cost a Series each: 0.2 ms, 7,000 of them for a city's lists)
+    matrices = [_matrix(frame, keys) for frame, _, _, _ in sheets]
+    arrays = {key: np.concatenate([matrix[:, index] for matrix in matrices]) for index, key in enumerate(keys)}
     arrays[SOURCE_UNIT] = np.repeat(np.array([unit for _, unit, _, _ in sheets], dtype=object), lengths)
     arrays[SOURCE_FILE] = np.repeat(np.array([file for _, _, file, _ in sheets], dtype=object), lengths)
     order = np.concatenate([frame.index.to_numpy(dtype=np.int64) for frame, _, _, _ in sheets])
@@ -157,6 +159,14 @@ def merge_rows(frames: Iterable[Sheet], spec: FormSpec, file_keys: Sequence[str]
         source_keys = np.repeat(np.array(file_keys, dtype=object), lengths)
         columns[SOURCE_KEY] = pd.Series(source_keys, dtype=object, copy=False)
     return pd.DataFrame(columns, copy=False)
+
+
+def _matrix(frame: pd.DataFrame, keys: Sequence[str]) -> Any:
+    """The frame's `keys` columns, in that order, as one array of objects (KeyError for a column it lacks)."""
+    positions = frame.columns.get_indexer(keys)
+    if (positions < 0).any():
+        raise KeyError([key for key, position in zip(keys, positions, strict=True) if position < 0])
+    return frame.to_numpy(dtype=object)[:, positions].reshape(len(frame), len(keys))
 
 
 UPPER_AS_OF_RUN = "注:大写金额是本次处理时算出的;在表中改动数字后合计公式会重新计算,大写不会随之改变,请重新核对。"
