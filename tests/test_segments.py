@@ -105,20 +105,24 @@ def test_a_workbook_spliced_from_kept_segments_is_the_workbook_written_afresh(tm
     assert f'<c r="A{2 + sum(second.values())}" s="' in xml and f"<v>{sum(second.values())}</v>" in xml  # last 序号
 
 
-def test_a_damaged_or_other_sized_segment_is_rendered_again(tmp_path: Path) -> None:
+def test_a_damaged_segment_is_rendered_again(tmp_path: Path) -> None:
     store = SegmentStore(tmp_path / "segments")
     files = {"甲": 40, "乙": 60}
     write.write_workbook(tmp_path / "1" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=store)
-    for path in store.folder.glob("*.segment"):
+    fresh = _contents(write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", [blocked_sheet(files)], CREATED))
+    kept_files = sorted(store.folder.glob("*.segment"))
+    for path, at in zip(kept_files, (-5, 60), strict=False):  # one in its rows, one in its metadata
         data = bytearray(path.read_bytes())
-        data[-5] ^= 0xFF
+        data[at] ^= 0xFF
         path.write_bytes(bytes(data))
     again = SegmentStore(store.folder)
     spliced = write.write_workbook(tmp_path / "2" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=again)
-    assert again.hits == 0
-    assert _contents(spliced) == _contents(
-        write.write_workbook(tmp_path / "3" / "汇总.xlsx", [blocked_sheet(files)], CREATED)
-    )
+    assert _contents(spliced) == fresh
+    assert again.hits == 1  # the damaged metadata was not taken; the damaged rows were, found out when packing
+    assert not kept_files[0].exists()  # …and the workbook written again afresh, without them
+    third = SegmentStore(store.folder)
+    spliced = write.write_workbook(tmp_path / "3" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=third)
+    assert _contents(spliced) == fresh and third.hits == 1  # the one rendered again in place of the other is sound
 
 
 def test_rows_are_cut_into_blocks_only_when_each_is_its_own_file_s_alone(tmp_path: Path) -> None:

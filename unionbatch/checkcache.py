@@ -37,7 +37,7 @@ from .inbox import kill_point
 
 CACHE_DIR = ".cache"
 MAGIC = b"UBCACHE2"  # 2: an entry holds (valid_until, result)
-_DIGEST_SIZE = hashlib.sha256().digest_size
+DIGEST_SIZE = hashlib.sha256().digest_size
 TEMPORARY_PREFIX = ".tmp-"
 _PACKAGE = Path(__file__).resolve().parent
 _LIBRARIES = ("python-calamine", "pandas", "pandera", "numpy", "python-stdnum", "openpyxl", "xlsxwriter")
@@ -213,7 +213,7 @@ def read_entry(path: Path) -> bytes | None:
             data = stream.read()
     except OSError:
         return None
-    head = len(MAGIC) + _DIGEST_SIZE
+    head = len(MAGIC) + DIGEST_SIZE
     if len(data) < head or not data.startswith(MAGIC):
         return None
     payload = data[head:]

@@ -118,7 +118,7 @@ def write_rows(
             segment = splicing.store.get(key)
             if segment is None or segment.rows != block.size:
                 segment = _segment(render(block.rows, first + block.start + 1), sheet, block.size)
-                splicing.store.put(key, segment)
+                segment = splicing.store.put(key, segment)  # its stream on disk until the workbook is packed
             worksheet.fh.write(marker(len(spliced)))
             spliced.append(segment)
             _add(totals, segment.totals)

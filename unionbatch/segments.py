@@ -12,17 +12,18 @@ freshly written ones.
 
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .checkcache import load_pickle, make_folder, remove_temporaries, write_entry
+from .checkcache import DIGEST_SIZE, MAGIC, make_folder, read_entry, remove_temporaries, write_entry
 
 ZIP_LEVEL = 1  # zlib's fastest; 2 and 3 gain a few per cent of size for up to half as much time again
 _FINAL_EMPTY_BLOCK = b"\x03\x00"  # a last, empty fixed-Huffman block: closes a stream of sync-flushed pieces
@@ -31,15 +32,39 @@ _ZIP32_LIMIT = 0xFFFFFFFF
 
 @dataclass(frozen=True)
 class Segment:
-    """Rows rendered as XML and deflated on their own: `data` is a raw deflate stream ending on a byte boundary and
-    not final; `length` and `crc` are those of the XML; `totals` the sums of the sheet's summed columns over the
-    rows (None for the others); `rows` how many rows it holds."""
+    """Rows rendered as XML and deflated on their own, into a raw deflate stream ending on a byte boundary and not
+    final: `length` and `crc` are those of the XML; `totals` the sums of the sheet's summed columns over the rows
+    (None for the others); `rows` how many rows it holds. The stream is `data`, or kept at `path` (read when the
+    workbook is packed: a city's segments are 190 MB, not held in memory while its sheets are written)."""
 
-    data: bytes
+    data: bytes | None
     length: int
     crc: int
     totals: tuple[Decimal | None, ...]
     rows: int
+    path: Path | None = None
+    size: int = 0  # of the stream
+
+    def stream(self) -> bytes:
+        """The deflated rows (SegmentLost if the kept file went missing or was damaged since it was looked up)."""
+        if self.data is not None:
+            return self.data
+        whole = read_entry(self.path) if self.path is not None else None
+        if whole is None or len(whole) < _HEAD.size:
+            raise SegmentLost(self.path)
+        (meta_size,) = _HEAD.unpack_from(whole)
+        data = whole[_HEAD.size + meta_size :]
+        if len(data) != self.size:
+            raise SegmentLost(self.path)
+        return data
+
+
+class SegmentLost(Exception):
+    """A kept segment could not be read back when its workbook was packed: the workbook is written again afresh."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(f"kept rows unreadable: {path}")
+        self.path = path
 
 
 def deflated(xml: bytes, level: int = ZIP_LEVEL) -> bytes:
@@ -49,7 +74,8 @@ def deflated(xml: bytes, level: int = ZIP_LEVEL) -> bytes:
 
 
 def segment_of(xml: bytes, totals: Sequence[Decimal | None], rows: int) -> Segment:
-    return Segment(deflated(xml), len(xml), zlib.crc32(xml), tuple(totals), rows)
+    data = deflated(xml)
+    return Segment(data, len(xml), zlib.crc32(xml), tuple(totals), rows, size=len(data))
 
 
 _POLY = 0xEDB88320  # CRC-32's polynomial, reflected
@@ -109,22 +135,55 @@ class SegmentStore:
         remove_temporaries(folder)
 
     def get(self, key: str) -> Segment | None:
+        """The segment kept under `key` (its stream left on disk), if there is one of ours."""
         self.used.add(key)
-        found = load_pickle(self.folder / f"{key}.segment")
-        if isinstance(found, Segment):
-            self.hits += 1
-            return found
-        return None
+        path = self.folder / f"{key}.segment"
+        meta = _read_meta(path)
+        if meta is None:
+            return None
+        self.hits += 1
+        length, crc, totals, rows, size = meta
+        return Segment(None, length, crc, totals, rows, path, size)
 
-    def put(self, key: str, segment: Segment) -> None:
+    def put(self, key: str, segment: Segment) -> Segment:
+        """Keeps `segment`; returns it as kept (its stream on disk), or as it is if it could not be written."""
         self.used.add(key)
-        with suppress(OSError):  # without it the next run renders these rows again, nothing worse
-            write_entry(self.folder / f"{key}.segment", pickle.dumps(segment, protocol=pickle.HIGHEST_PROTOCOL))
+        path = self.folder / f"{key}.segment"
+        data = segment.stream()
+        meta = pickle.dumps((segment.length, segment.crc, segment.totals, segment.rows, len(data)))
+        try:
+            write_entry(path, _HEAD.pack(len(meta)) + meta + data)
+        except OSError:  # without it the next run renders these rows again, nothing worse
+            return segment
+        return Segment(None, segment.length, segment.crc, segment.totals, segment.rows, path, len(data))
 
     def prune(self) -> None:
         for path in self.folder.glob("*.segment"):
             if path.stem not in self.used:
                 path.unlink(missing_ok=True)
+
+
+_HEAD = struct.Struct("<I")  # a kept segment: MAGIC, the digest of what follows, the size of the metadata, the
+# metadata (length, crc, totals, rows, size of the stream), the stream
+
+
+def _read_meta(path: Path) -> tuple[int, int, tuple[Decimal | None, ...], int, int] | None:
+    """A kept segment's metadata, read without its stream (which `Segment.stream` reads and verifies)."""
+    try:
+        with open(path, "rb") as kept:
+            info = os.fstat(kept.fileno())
+            if info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
+                return None
+            head = kept.read(len(MAGIC) + DIGEST_SIZE + _HEAD.size)
+            if len(head) < len(MAGIC) + DIGEST_SIZE + _HEAD.size or not head.startswith(MAGIC):
+                return None
+            (meta_size,) = _HEAD.unpack_from(head, len(MAGIC) + DIGEST_SIZE)
+            meta = pickle.loads(kept.read(meta_size))
+    except Exception:  # noqa: BLE001  # missing, unreadable or not ours: rendered again
+        return None
+    if not isinstance(meta, tuple) or len(meta) != 5:
+        return None
+    return meta
 
 
 MARKER = "\x00"  # XML cannot hold NUL: a kept segment's place in a sheet's rows is written as NUL, its number, NUL
@@ -159,7 +218,11 @@ class SplicingZip:
         for index, piece in enumerate(texts):
             if index % 2:
                 segment = segments[int(piece)]
-                data.append(segment.data)
+                try:
+                    data.append(segment.stream())
+                except SegmentLost:
+                    self.stream.close()
+                    raise
                 crc, length = crc32_combine(crc, segment.crc, segment.length), length + segment.length
             elif piece:
                 data.append(deflated(piece))

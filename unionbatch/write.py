@@ -7,6 +7,7 @@ xlsxwriter return code is checked: -1 / -2 mean data was silently dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import unicodedata
@@ -25,7 +26,7 @@ from .atomic import replacing
 from .compute import MARKS
 from .fastrows import MAX_TEXT
 from .records import OutSheet
-from .segments import SegmentStore
+from .segments import SegmentLost, SegmentStore
 
 MAX_ROWS = 1_048_576
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
@@ -50,6 +51,26 @@ def write_workbook(
     """`xlsxwriter_version` picks how data rows are written: by the fast renderer when it was proven against that
     version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise. With the fast renderer and
     `segments`, the sheets' row blocks are kept there and those kept before spliced in (unionbatch/segments.py)."""
+    try:
+        return _write_workbook(path, sheets, created, xlsxwriter_version, segments)
+    except SegmentLost as lost:  # a kept segment damaged since it was looked up: every row rendered afresh
+        if lost.path is not None:
+            lost.path.unlink(missing_ok=True)
+        return _write_workbook(path, _fresh(sheets), created, xlsxwriter_version, None)
+
+
+def _fresh(sheets: list[OutSheet]) -> list[OutSheet]:
+    """The sheets again, their kept blocks' rows to be read from the start (a block's rows are read once)."""
+    return [dataclasses.replace(sheet, blocks=None) for sheet in sheets]
+
+
+def _write_workbook(
+    path: Path,
+    sheets: list[OutSheet],
+    created: dt.datetime,
+    xlsxwriter_version: str,
+    segments: SegmentStore | None,
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fast = fastrows.proven(xlsxwriter_version)
     with replacing(path, path.with_name(f".{path.stem}.tmp.xlsx")) as temporary:
