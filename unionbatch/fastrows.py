@@ -2,8 +2,9 @@
 
 Writing a big sheet through xlsxwriter's write_* costs ~14 µs a cell (a city's consolidated workbooks: 41 s, against
 7 s here). The rows are rendered here as the very XML xlsxwriter's constant-memory mode writes for them and streamed
-into its row file, through its private `_write_single_row`, `_check_dimensions`, `previous_row`, `fh`,
-`Format._get_xf_index`, `XMLwriter._escape_control_characters` and `utility._preserve_whitespace`. Those can change in
+into its row file, through its private `_write_single_row`, `_check_dimensions`, `previous_row`, `fh`, `index` (and
+the packager's naming of sheet parts by it), `Format._get_xf_index`, `XMLwriter._escape_control_characters` and
+`utility._preserve_whitespace`. Those can change in
 any release, so this renderer is used only with the xlsxwriter version it was proven against (tests/test_write.py
 writes the same workbooks both ways and compares them); on any other, unionbatch/write.py writes the rows through
 xlsxwriter's public API.
@@ -111,17 +112,7 @@ def write_rows(
     render = functools.partial(_rendered, sheet=sheet, cells=cells, row_tag=row_tag, row_height=row_height)
     if splicing is not None and sheet.blocks is not None:
         layout = digest(PROVEN_XLSXWRITER, RENDERER, sheet.columns, sheet.tall_rows, cells, row_tag)
-        part = f"xl/worksheets/sheet{worksheet.index + 1}.xml"  # how xlsxwriter's packager names the sheet's part
-        spliced = splicing.workbook.pieces.setdefault(part, [])
-        for block in sheet.blocks:
-            key = digest(layout, block.key, first + block.start)
-            segment = splicing.store.get(key)
-            if segment is None or segment.rows != block.size:
-                segment = _segment(render(block.rows, first + block.start + 1), sheet, block.size)
-                segment = splicing.store.put(key, segment)  # its stream on disk until the workbook is packed
-            worksheet.fh.write(marker(len(spliced)))
-            spliced.append(segment)
-            _add(totals, segment.totals)
+        _write_blocks(worksheet, sheet, first, totals, splicing, (layout, render))
     else:
         for xml, chunk_totals in render(sheet.rows, first + 1):
             worksheet.fh.write(xml)
@@ -130,13 +121,33 @@ def write_rows(
     return totals
 
 
-def _segment(rendered: Iterable[tuple[str, list[Decimal | None]]], sheet: OutSheet, rows: int) -> Segment:
-    parts: list[str] = []
-    totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
-    for xml, chunk_totals in rendered:
-        parts.append(xml)
-        _add(totals, chunk_totals)
-    return segment_of("".join(parts).encode(), totals, rows)
+def _write_blocks(
+    worksheet: Worksheet,
+    sheet: OutSheet,
+    first: int,
+    totals: list[Decimal | None],
+    splicing: Splicing,
+    rendering: tuple[str, Callable[[Iterable[Sequence[Any]], int], Iterator[tuple[str, list[Decimal | None]]]]],
+) -> None:
+    """Each of the sheet's blocks as a segment: the one kept for it at this place (known by the sheet's `layout`
+    digest, the block's key and its first row), else rendered and kept; a marker in the rows where the packing
+    splices it in. `totals` gets each block's."""
+    layout, render = rendering
+    part = f"xl/worksheets/sheet{worksheet.index + 1}.xml"  # how xlsxwriter's packager names the sheet's part
+    spliced = splicing.workbook.pieces.setdefault(part, [])
+    for block in sheet.blocks or ():
+        key = digest(layout, block.key, first + block.start)
+        segment = splicing.store.get(key)
+        if segment is None or segment.rows != block.size:
+            block_totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
+            parts = []
+            for xml, chunk_totals in render(block.rows, first + block.start + 1):
+                parts.append(xml)
+                _add(block_totals, chunk_totals)
+            segment = splicing.store.put(key, segment_of("".join(parts).encode(), block_totals, block.size))
+        worksheet.fh.write(marker(len(spliced)))
+        spliced.append(segment)
+        _add(totals, segment.totals)
 
 
 def _add(totals: list[Decimal | None], more: Sequence[Decimal | None]) -> None:
