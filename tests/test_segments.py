@@ -151,7 +151,7 @@ def test_a_late_file_keeps_the_other_files_rows_and_the_workbook_equals_a_cold_r
     for unit, seed in (("A工会", 1), ("C工会", 2)):
         fill_template(inbox / f"{unit}_慰问名单.xlsx", unit, make_people(5, seed))
     run_batch(inbox, out, PERIOD, None)
-    store = out / ".cache" / "segments" / PERIOD
+    store = out / ".cache" / "segments" / PERIOD / "慰问名单汇总"
     before = kept(store)
     assert len(before) == 4  # two files × (明细, 实名制发放表)
     fill_template(inbox / "B工会_慰问名单.xlsx", "B工会", make_people(4, 3))  # between the two in office order

@@ -874,7 +874,6 @@ def _write_outputs(
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
     frames = {kind: _merged(report, kind, spec, policy) for kind, spec in specs.items() if stale}
-    segments = SegmentStore(folder.parent / CACHE_DIR / "segments" / report.period)
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
@@ -899,13 +898,13 @@ def _write_outputs(
                 sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
                 listed = finding_list_sheet(report, spec, reference_of(form_policy))
                 sheets += [titled_for(listed, report.period)] if listed is not None else []
+        segments = SegmentStore(folder.parent / CACHE_DIR / "segments" / report.period / Path(output).stem)
         write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created, segments=segments)
+        segments.prune()  # the rows of files this workbook no longer shows, or at other places
         report.outputs.append(folder / output)
         written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
-    if stale:
-        segments.prune()
     annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
     write_json(folder / "report.json", report.to_json(full_ids))
