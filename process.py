@@ -17,11 +17,23 @@ import click
 
 from chinese_click import ChineseGroup, ChineseOption, PathType
 from unionbatch.findings import mask_text
-from unionbatch.isolate import head_start
+from unionbatch.ledger import Ledger
+from unionbatch.pipeline import (
+    LEDGER,
+    RUN_LOG,
+    RunError,
+    bar_person,
+    check_batch,
+    fetch_into_inbox,
+    resolve_period,
+    run_batch,
+    send_queued,
+)
+from unionbatch.policy import PolicyError, load_policy
 from unionbatch.privacy import console_line, masked_logging, owner_only_files
-
-# The engine (pandas and the rest, ~1 s) is imported by each command where it starts: `run` forks its first
-# worker before, so that the worker's own imports and preparation overlap this process's.
+from unionbatch.progress import ProgressLog
+from unionbatch.report import append_traceback, finding_lines, summary_lines
+from unionbatch.spec import load_specs
 
 EXIT_RUN_FAILED = 2
 option = functools.partial(click.option, cls=ChineseOption)  # help notes (必填, 默认) in Chinese
@@ -54,9 +66,6 @@ def guarded(command: Callable[..., Any], log_folder: str | None = "out") -> Call
 
 
 def _processor_bug(error: Exception, out: Path | None) -> str:
-    from unionbatch.pipeline import RUN_LOG
-    from unionbatch.report import append_traceback
-
     text = "".join(traceback.format_exception(error))
     line = f"程序内部出错({type(error).__name__}),本次处理未完成;请把"
     if out is not None:
@@ -83,8 +92,6 @@ def cli(context: click.Context) -> None:
 @functools.partial(guarded, log_folder=None)  # its --out is where templates go, not a run's output folder
 def templates(out: Path, policy_path: Path | None) -> None:
     """生成所有表单的空白模板(报名表的项目列取自策略文件中的活动)。"""
-    from unionbatch.policy import PolicyError, load_policy
-    from unionbatch.spec import load_specs
     from unionbatch.template import write_templates
 
     try:
@@ -102,11 +109,6 @@ def templates(out: Path, policy_path: Path | None) -> None:
 @guarded
 def validate(files: tuple[Path, ...], policy_path: Path | None, period: str | None) -> None:
     """只校验文件,不汇总。有错误时退出码为 1。"""
-    from unionbatch.pipeline import RunError, check_batch, resolve_period
-    from unionbatch.policy import PolicyError, load_policy
-    from unionbatch.report import finding_lines
-    from unionbatch.spec import load_specs
-
     try:
         policy = load_policy(policy_path, load_specs())
         month = resolve_period(period)
@@ -130,24 +132,16 @@ def validate(files: tuple[Path, ...], policy_path: Path | None, period: str | No
 @guarded
 def run(inbox: Path, out: Path, period: str | None, policy_path: Path | None, full_ids: bool, keep_inbox: bool) -> None:
     """处理收件箱中的全部文件,输出到 OUT/期间/;处理完的文件移到 OUT/期间/原件/。"""
-    with head_start("unionbatch.pipeline:WORKER_STEPS"):  # the run's first worker: a new file's check starts sooner
-        from unionbatch.pipeline import RUN_LOG, RunError, run_batch
-        from unionbatch.policy import PolicyError
-        from unionbatch.progress import ProgressLog
-        from unionbatch.report import summary_lines
-
-        bar = TerminalProgress() if sys.stderr.isatty() else None
-        progress = ProgressLog(out / RUN_LOG, also=bar)
-        try:
-            report = run_batch(
-                inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox, progress=progress
-            )
-        except (RunError, PolicyError) as error:
-            raise RunFailed(str(error)) from error
-        finally:
-            progress.close()
-            if bar is not None:
-                bar.finish()
+    bar = TerminalProgress() if sys.stderr.isatty() else None
+    progress = ProgressLog(out / RUN_LOG, also=bar)
+    try:
+        report = run_batch(inbox, out, period, policy_path, full_ids=full_ids, keep_inbox=keep_inbox, progress=progress)
+    except (RunError, PolicyError) as error:
+        raise RunFailed(str(error)) from error
+    finally:
+        progress.close()
+        if bar is not None:
+            bar.finish()
     for line in summary_lines(report):
         click.echo(line)
     sys.exit(report.exit_code)
@@ -175,12 +169,8 @@ def remind(
     out: Path, period: str | None, policy_path: Path | None, send_mail: bool, due: bool, when: str | None
 ) -> None:
     """列出本期未报送或被退回的单位和给每个单位的催报通知;--send 时发邮件,--due 时只取今天该发的(供每天的定时任务运行)。"""
-    from unionbatch.ledger import Ledger
-    from unionbatch.mail import MailError
-    from unionbatch.pipeline import LEDGER, RunError, resolve_period
-    from unionbatch.policy import PolicyError, load_policy
-    from unionbatch.remind import ReminderError, deliver_reminders, due_reminders, due_today
-    from unionbatch.spec import load_specs
+    from unionbatch.mail import MailError  # mail and templates are imported by the commands that use them:
+    from unionbatch.remind import ReminderError, deliver_reminders, due_reminders, due_today  # `validate` starts faster
 
     try:
         now = _moment(when)
@@ -211,8 +201,6 @@ def remind(
 
 def _moment(when: str | None) -> dt.datetime:
     """--date as a moment: a date alone is the start of that day."""
-    from unionbatch.pipeline import RunError
-
     if when is None:
         return dt.datetime.now().replace(microsecond=0)
     try:
@@ -229,8 +217,6 @@ def _moment(when: str | None) -> dt.datetime:
 def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None:
     """从 IMAP 邮箱收取新邮件,把表格附件存入收件箱(每封只收一次)。"""
     from unionbatch.mail import MailError
-    from unionbatch.pipeline import RunError, fetch_into_inbox
-    from unionbatch.policy import PolicyError
 
     try:
         fetched = fetch_into_inbox(inbox, out, policy_path)
@@ -251,8 +237,6 @@ def fetch_mail_command(inbox: Path, out: Path, policy_path: Path | None) -> None
 def send(out: Path, policy_path: Path | None) -> None:
     """发送尚未发出的回信(没有 SMTP 设置时,回信保存在 OUT/期间/outbox/)。"""
     from unionbatch.mail import MailError
-    from unionbatch.pipeline import RunError, send_queued
-    from unionbatch.policy import PolicyError
 
     try:
         delivery, waiting = send_queued(out, policy_path)
@@ -275,10 +259,6 @@ def send(out: Path, policy_path: Path | None) -> None:
 @guarded
 def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) -> None:
     """监视收件箱:文件一到就处理,并随时更新本期汇总。按 Ctrl-C 停止。"""
-    from unionbatch.pipeline import RunError, resolve_period
-    from unionbatch.policy import PolicyError, load_policy
-    from unionbatch.report import summary_lines
-    from unionbatch.spec import load_specs
     from unionbatch.watch import watch_inbox  # watchdog only when watching: a fast start for the other commands
 
     try:  # a broken policy or period refuses at once, not after 正在监视… at the first file
@@ -310,10 +290,6 @@ def watch(inbox: Path, out: Path, period: str | None, policy_path: Path | None) 
 @guarded
 def bar(id_number: str, reason: str, out: Path, policy_path: Path | None) -> None:
     """登记虚报人员:此身份证号此后报送时按错误退回(取消补助资格)。"""
-    from unionbatch.pipeline import LEDGER, RunError, bar_person
-    from unionbatch.policy import PolicyError, load_policy
-    from unionbatch.spec import load_specs
-
     try:
         policy = load_policy(policy_path, load_specs())
         masked = bar_person(policy.ledger_path or out / LEDGER, id_number, reason)

@@ -4,26 +4,20 @@ dies (abort, SIGKILL, a Rust allocation failure) or overruns its time costs only
 A job whose worker died is tried once more, alone (nothing else running, so neither the machine's load nor the
 kernel's choice of an OOM victim decides it); dying again, it is given up as `Lost`. A job that overruns its time
 is given up at once: its worker is killed.
-
-A command can fork its first worker before it imports anything heavy (`head_start`): that worker imports and
-prepares what its jobs need while the command starts up, and the command's first pool adopts it, handing it what
-a worker forked later would inherit, and capping its memory then.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
-import pickle
 import resource
 import signal
 import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -56,47 +50,23 @@ class JobError(Exception):
         self.text = text
 
 
-Step = Callable[[], None] | str
-"""Something a worker does before it is needed: a function, or "module:name" naming one (or a tuple of steps) that
-the worker imports itself, or "module", imported."""
-
-
-@dataclass(frozen=True)
-class _Setup:
-    """What an adopted worker is sent first: its memory cap, and `function(*arguments)` to run (what a worker
-    forked by the pool inherits)."""
-
-    memory_mb: int
-    function: Callable[..., None]
-    arguments: tuple[Any, ...]
-
-
-def _worker_main(connection: Connection, memory_mb: int | None, prepare: Sequence[Step]) -> None:
-    """Run jobs until told to stop. The first `prepare` step is taken before the first job, the others while no job
-    is waiting (a job that comes waits only for the step under way). `memory_mb` None: capped by the setup a pool
-    sends when it adopts it."""
-    if memory_mb is not None:
-        _cap_memory(memory_mb)
+def _worker_main(connection: Connection, memory_mb: int, prepare: Sequence[Callable[[], None]]) -> None:
+    """Run jobs until told to stop. The first `prepare` step is taken before the first job; the others whenever no
+    job is waiting, before or between jobs (a job that comes waits only for the step under way)."""
+    _cap_memory(memory_mb)
     os.environ["RUST_BACKTRACE"] = "0"  # a panic's message is enough on the console; the job gets a finding
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    steps, first = list(prepare), True
+    steps = list(prepare)
     while True:
-        while steps and (first or not connection.poll()):
-            more: list[Step] = []
+        while steps and (len(steps) == len(prepare) or not connection.poll()):
             with suppress(Exception):  # only a head start: what failed here fails again in the job that needs it
-                more = _take(steps.pop(0))
-            steps[:0] = more
-            first = first and bool(more)  # a step naming more steps: the first of them is still the first
+                steps.pop(0)()
         try:
             job = connection.recv()
         except EOFError:
             return
         if job is None:
             return
-        if isinstance(job, _Setup):
-            _cap_memory(job.memory_mb)
-            job.function(*job.arguments)  # raising, the worker dies: its first job is retried in another
-            continue
         function, arguments = job
         try:
             reply: tuple[bool, Any] = (True, function(*arguments))
@@ -105,22 +75,6 @@ def _worker_main(connection: Connection, memory_mb: int | None, prepare: Sequenc
                 raise
             reply = (False, traceback.format_exc())
         connection.send(reply)
-
-
-def _take(step: Step) -> list[Step]:
-    """Take one step; what it names that is more steps (a tuple) comes back, to be taken next."""
-    if callable(step):
-        step()
-        return []
-    module, _, name = step.partition(":")
-    found = importlib.import_module(module)
-    if not name:
-        return []
-    found = getattr(found, name)
-    if isinstance(found, tuple):
-        return list(found)
-    found()
-    return []
 
 
 _cap_mb = MEMORY_MB
@@ -157,38 +111,22 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context: Any, memory_mb: int | None, prepare: Sequence[Step]) -> None:
+    def __init__(self, context: Any, memory_mb: int, prepare: Sequence[Callable[[], None]]) -> None:
         ours, theirs = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(theirs, memory_mb, tuple(prepare)), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(theirs, memory_mb, prepare), daemon=True)
         self.process.start()
         theirs.close()
         self.connection: Connection = ours
         self.job: int | None = None
         self.deadline = 0.0
         self.used = False  # given a job once
-        self.sending: threading.Thread | None = None  # the setup of an adopted worker, on its way
-
-    def set_up(self, setup: _Setup) -> None:
-        """Send the setup, pickled here and now, from a thread: larger than the pipe holds, it would wait here for
-        the worker to read it, which it does once its preparation (imports) is done."""
-        message = pickle.dumps(setup, protocol=pickle.HIGHEST_PROTOCOL)
-        self.sending = threading.Thread(target=self._send_quietly, args=(message,), name="unionbatch-setup")
-        self.sending.daemon = True
-        self.sending.start()
-
-    def _send_quietly(self, message: bytes) -> None:
-        with _quietly():  # the worker died meanwhile: its first job finds it dead
-            self.connection.send_bytes(message)
 
     def give(self, index: int, job: tuple[Callable[..., Any], tuple[Any, ...]], seconds: float) -> None:
-        if self.sending is not None:  # after the setup, never interleaved with it
-            self.sending.join()
-            self.sending = None
         self.job, self.deadline, self.used = index, time.monotonic() + seconds, True
         self.connection.send(job)
 
     def end(self, kill: bool = False) -> None:
-        if kill or self.sending is not None:
+        if kill:
             self.process.kill()
         else:
             with _quietly():
@@ -208,66 +146,31 @@ class _quietly:
         return kind is not None and issubclass(kind, OSError)
 
 
-_EARLY: list[_Worker] = []  # forked by head_start, not adopted yet
-
-
-@contextmanager
-def head_start(prepare: Step) -> Iterator[None]:
-    """One worker forked now, before this process imports what its jobs need: it takes the `prepare` steps (its
-    imports among them: "module:name") while this process goes on; the first pool made inside adopts it. Not
-    adopted by the end (the command stopped before it made one), it is killed."""
-    worker = _Worker(multiprocessing.get_context("fork"), None, (prepare,))
-    _EARLY.append(worker)
-    try:
-        yield
-    finally:
-        if worker in _EARLY:
-            _EARLY.remove(worker)
-            worker.end(kill=True)
-
-
 class WorkerPool:
     """`size` forked workers, started at the first job or by `open` (so they inherit what is loaded by then, not
-    the batch held later) and replaced when one dies; one forked earlier by `head_start` can be adopted.
-    `run` is synchronous; `start` runs in a thread and returns its waiter."""
+    the batch held later) and replaced when one dies. `run` is synchronous; `start` runs in a thread and returns
+    its waiter."""
 
     def __init__(
         self,
         size: int,
         memory_mb: int = MEMORY_MB,
         seconds: float = JOB_SECONDS,
-        prepare: Step | tuple[Step, ...] | None = None,
+        prepare: Callable[[], None] | Sequence[Callable[[], None]] = (),
     ) -> None:
         self.size = max(1, size)
         self.memory_mb = memory_mb
         self.seconds = seconds
-        self.prepare: tuple[Step, ...] = prepare if isinstance(prepare, tuple) else (prepare,) if prepare else ()
+        self.prepare = (prepare,) if callable(prepare) else tuple(prepare)  # steps: see _worker_main
         self._context = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
         self.progress: Callable[[int, int], None] | None = None  # told (done, total) as a run's files are checked
 
-    def _spawn(self, prepare: Sequence[Step] = ()) -> _Worker:
+    def _spawn(self, prepare: Sequence[Callable[[], None]] = ()) -> _Worker:
         worker = _Worker(self._context, self.memory_mb, prepare)
-        self._keep(worker)
-        return worker
-
-    def _keep(self, worker: _Worker) -> None:
         self._all = [known for known in self._all if known.process.is_alive()] + [worker]
-
-    def adopt(self, setup: Callable[..., None], arguments: tuple[Any, ...]) -> bool:
-        """Take the worker `head_start` forked, if there is one (alive), as an idle worker: it is sent the pool's
-        memory cap and `setup(*arguments)` (pickled now: what a worker forked here would inherit instead)."""
-        while _EARLY:
-            worker = _EARLY.pop()
-            if not worker.process.is_alive():
-                worker.end(kill=True)
-                continue
-            worker.set_up(_Setup(self.memory_mb, setup, arguments))
-            self._keep(worker)
-            self._idle.append(worker)
-            return True
-        return False
+        return worker
 
     def open(self, count: int) -> None:
         """Start `count` workers now, each running `prepare` while this process goes on; the others start with
