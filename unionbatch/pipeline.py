@@ -76,6 +76,7 @@ from .validate import (
     prepare_checks,
     reading_order,
     take_dates_after_today,
+    unique_keys,
     valid_id,
     validate_sheet,
 )
@@ -108,6 +109,9 @@ def check_file(source: Path, specs: Mapping[str, FormSpec], policy: Policy, name
     result = _placed(_check_file(source, str(name or source), specs, policy), source, name)
     if result.parsed is not None:
         result.parsed = result.parsed.for_batch()
+        # found here, in the worker, and kept with the check: the batch's duplicate check across files (on the way
+        # to a new file's answer) then reads them instead of finding them again in every reused file (~0.3 ms each)
+        result.parsed.keys = unique_keys(result.parsed)
     return result
 
 
