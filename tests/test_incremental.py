@@ -527,3 +527,18 @@ def test_a_reused_check_with_the_same_result_is_not_recorded_again_and_a_changed
     restored = ledger_state(out)
     assert restored["第0工会_慰问名单.xlsx"][0] != "rejected" and restored["第0工会_慰问名单.xlsx"][2] == 4
     assert restored["第0工会_慰问名单.xlsx"][1] != before["第0工会_慰问名单.xlsx"][1]  # recorded again
+
+
+def test_a_new_file_listing_a_person_of_a_reused_file_is_a_duplicate_in_both(small_period) -> None:
+    """The duplicate check across files reads each reused check's kept keys (found when the file was checked):
+    the person a new file repeats is found in the reused file, both files get the error, as in a cold run."""
+    inbox, out = small_period
+    repeated = make_people(4, 50)[1]  # 第0工会's second person
+    fill_template(inbox / "新港街道工会_慰问名单.xlsx", "新港街道工会", [*make_people(2, 41), repeated])
+    second = run(inbox, out, None)
+    assert second.checks_reused == 3
+    reused = next(result for result in second.files if result.path.name == "第0工会_慰问名单.xlsx")
+    assert reused.parsed is not None and reused.parsed.keys is not None and len(reused.parsed.keys) == 4
+    assert "duplicate_across_files" in codes(second, "新港街道工会_慰问名单.xlsx")
+    assert "duplicate_across_files" in codes(second, "第0工会_慰问名单.xlsx")
+    assert "duplicate_across_files" not in codes(second, "第1工会_慰问名单.xlsx")

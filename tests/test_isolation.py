@@ -193,6 +193,35 @@ def test_a_worker_opened_early_prepares_before_its_first_job_and_one_started_for
     assert PREPARED not in os.environ
 
 
+LATER = "UNIONBATCH_TEST_PREPARED_LATER"
+
+
+def prepare_slowly() -> None:
+    time.sleep(0.3)  # the first job is waiting by the time this is done
+    mark_prepared()
+
+
+def mark_later() -> None:
+    os.environ[LATER] = str(os.getpid())
+
+
+def steps_taken() -> tuple[bool, bool]:
+    return prepared_here(), os.environ.get(LATER) == str(os.getpid())
+
+
+def test_a_workers_later_preparation_waits_while_a_job_is_waiting_and_is_taken_when_it_is_idle() -> None:
+    """The annotated copies' imports (the later step) never delay a new file's check (the first job)."""
+    pool = WorkerPool(1, prepare=(prepare_slowly, mark_later))
+    try:
+        pool.open(1)
+        assert pool.run(steps_taken, [()]) == [(True, False)]
+        time.sleep(0.5)  # idle: the later step is taken now
+        assert pool.run(steps_taken, [()]) == [(True, True)]
+    finally:
+        pool.close()
+    assert LATER not in os.environ
+
+
 def test_a_worker_still_preparing_for_nothing_is_not_waited_for_at_close() -> None:
     """A run with nothing to check closes its pool at once: the worker it opened is stopped, mid-preparation."""
     pool = WorkerPool(1, prepare=lambda: time.sleep(60))

@@ -70,7 +70,7 @@ def _flag_duplicates(results: dict[int, FileResult], flagged: set[tuple[int, int
             continue
         forms[parsed.spec.kind] = parsed.spec
         firsts = first[parsed.spec.kind]
-        for row, value in unique_keys(parsed):
+        for row, value in parsed.keys if parsed.keys is not None else unique_keys(parsed):
             here = (at, row)
             place = firsts.setdefault(value, here)
             if place != here:

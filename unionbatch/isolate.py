@@ -50,14 +50,17 @@ class JobError(Exception):
         self.text = text
 
 
-def _worker_main(connection: Connection, memory_mb: int, prepare: Callable[[], None] | None) -> None:
+def _worker_main(connection: Connection, memory_mb: int, prepare: Sequence[Callable[[], None]]) -> None:
+    """Run jobs until told to stop. The first `prepare` step is taken before the first job; the others whenever no
+    job is waiting, before or between jobs (a job that comes waits only for the step under way)."""
     _cap_memory(memory_mb)
     os.environ["RUST_BACKTRACE"] = "0"  # a panic's message is enough on the console; the job gets a finding
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    if prepare is not None:
-        with suppress(Exception):  # only a head start: what failed here fails again in the job that needs it
-            prepare()
+    steps = list(prepare)
     while True:
+        while steps and (len(steps) == len(prepare) or not connection.poll()):
+            with suppress(Exception):  # only a head start: what failed here fails again in the job that needs it
+                steps.pop(0)()
         try:
             job = connection.recv()
         except EOFError:
@@ -108,7 +111,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context: Any, memory_mb: int, prepare: Callable[[], None] | None) -> None:
+    def __init__(self, context: Any, memory_mb: int, prepare: Sequence[Callable[[], None]]) -> None:
         ours, theirs = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(theirs, memory_mb, prepare), daemon=True)
         self.process.start()
@@ -153,18 +156,18 @@ class WorkerPool:
         size: int,
         memory_mb: int = MEMORY_MB,
         seconds: float = JOB_SECONDS,
-        prepare: Callable[[], None] | None = None,
+        prepare: Callable[[], None] | Sequence[Callable[[], None]] = (),
     ) -> None:
         self.size = max(1, size)
         self.memory_mb = memory_mb
         self.seconds = seconds
-        self.prepare = prepare
+        self.prepare = (prepare,) if callable(prepare) else tuple(prepare)  # steps: see _worker_main
         self._context = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
         self.progress: Callable[[int, int], None] | None = None  # told (done, total) as a run's files are checked
 
-    def _spawn(self, prepare: Callable[[], None] | None = None) -> _Worker:
+    def _spawn(self, prepare: Sequence[Callable[[], None]] = ()) -> _Worker:
         worker = _Worker(self._context, self.memory_mb, prepare)
         self._all = [known for known in self._all if known.process.is_alive()] + [worker]
         return worker

@@ -115,6 +115,7 @@ class ParsedSheet:
     found: dict[tuple[int, str], Any] = field(default_factory=dict)  # what `raw` leaves: see for_batch
     parts: tuple[Location, ...] = ()  # every sheet read, in workbook order (`location` is the first)
     summaries: tuple[SheetFigures, ...] = ()  # 汇总 sheets over the parts: their figures, to check
+    keys: list[tuple[int, str]] | None = None  # validate.unique_keys of the checked rows (pipeline.check_file)
 
     @property
     def spec(self) -> FormSpec:
