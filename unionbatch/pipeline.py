@@ -51,6 +51,7 @@ from .inbox import (
     Busy,
     Scan,
     finish_moves,
+    flushed_copies,
     free_path,
     is_candidate,
     kill_point,
@@ -522,7 +523,10 @@ def _run(
         [job.received for job in work],
         (cache, [job.sha256 for job in work]),
     )
-    gc.freeze()  # the checked batch is held to the end of the run: full collections need not walk it again
+    # the checked batch is held to the end of the run: once collected, the collector need not walk it again at its
+    # full collections (what is garbage is collected first: frozen, it would outlive the run)
+    gc.collect()
+    gc.freeze()
     cache.prune()
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
@@ -539,16 +543,20 @@ def _run(
         if parsed is not None and parsed.spec.reply_lines is not None and result.current:  # e.g. the fee owed
             result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
     told = told_statuses(ledger, results)
-    _record(ledger, report, out, cache)
-    kill_point("recorded")
-    # the units first: the copies of new files and of files due a reply, then the replies, then the office's outputs
+    # the units first: the copies of new files and of files due a reply (made by the workers while this process
+    # records the batch), then the replies, then the office's outputs
     annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
     answered_now = [job[0].source is not None or _reply_due(job[0], ledger, told) is not None for job in annotations]
     first = [job for job, now in zip(annotations, answered_now, strict=True) if now]
     rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
-    _start_annotating(first, pool)()
+    annotated_first = _start_annotating(first, pool)
+    try:
+        _record(ledger, report, out, cache)
+        kill_point("recorded")
+    finally:
+        annotated_first()  # also when recording failed: no copy is still being written once the run ends
     written = queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)
@@ -556,17 +564,48 @@ def _run(
     elif warning := unset_sender_warning(policy.email, written, "回信"):
         report.notices.append(warning)
     kill_point("replied")
-    report.deferred = coalesce and _more_landing(inbox, scan)
-    if not report.deferred:
-        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
-    kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
-    ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
+    moves += [(r.source, r.target, r.sha256, r.keep_source) for r in repeats]
+    copying = _copying(moves)  # the archive's copies written and flushed to disk while the outputs are made
+    report.deferred = coalesce and _more_landing(inbox, scan)
+    try:
+        if not report.deferred:
+            _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
+    except BaseException:
+        copying(failed=True)  # done before the run's temporaries are removed
+        raise
+    copies = copying()
+    kill_point("outputs_written")
+    ledger.plan_moves(moves)
     kill_point("moves_planned")
-    finish_moves(ledger, out, verify=False)
+    finish_moves(ledger, out, verify=False, copies=copies)
     _remove_empty_folders(out / STAGING_DIR)
     append_log(out / RUN_LOG, report)
     return report
+
+
+def _copying(moves: Sequence[tuple[Path, Path, str, bool]]) -> Callable[..., dict[Path, Path]]:
+    """`flushed_copies(moves)` in a thread (copying and flushing wait on the disk, not on this process); the
+    returned function waits for them (with `failed`, ignoring what went wrong: the run's own failure is told)."""
+    made: list[dict[Path, Path]] = []
+    errors: list[BaseException] = []
+
+    def copy() -> None:
+        try:
+            made.append(flushed_copies(moves))
+        except BaseException as error:  # noqa: BLE001  # raised where the run waits for the copies
+            errors.append(error)
+
+    thread = threading.Thread(target=copy, name="unionbatch-archive", daemon=True)
+    thread.start()
+
+    def wait(failed: bool = False) -> dict[Path, Path]:
+        thread.join()
+        if errors and not failed:
+            raise errors[0]
+        return made[0] if made else {}
+
+    return wait
 
 
 def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[str, str]]) -> list[Path]:
