@@ -16,7 +16,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,12 +274,11 @@ def _link_free(source: Path, target: Path) -> Path | None:
             raise
 
 
-def finish_moves(ledger: Ledger, out: Path, verify: bool = True, copies: Mapping[Path, Path] | None = None) -> None:
+def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
     """Carry out every move the ledger has planned (`Ledger.plan_moves`). With `verify` (what a run killed
     half-way left), a move whose source is gone or holds other bytes now is dropped, and one whose bytes are at
-    the target already only loses its source name. Without, the copies are made first (`flushed_copies`, or
-    `copies` made so beforehand) and the moves recorded done together at the end: a kill before leaves them all to
-    the verifying pass."""
+    the target already only loses its source name. Without, the copies are made first (`flushed_copies`) and the
+    moves recorded done together at the end: a kill before leaves them all to the verifying pass."""
     moves = ledger.pending_moves()
     if verify:
         for source, target, sha, keep_source in moves:
@@ -287,7 +286,7 @@ def finish_moves(ledger: Ledger, out: Path, verify: bool = True, copies: Mapping
             kill_point("moved")
             ledger.move_done(source, target, placed, out)
         return
-    copies = flushed_copies(moves) if copies is None else copies
+    copies = flushed_copies(moves)
     done = []
     try:
         for source, target, _, keep_source in moves:

@@ -51,7 +51,6 @@ from .inbox import (
     Busy,
     Scan,
     finish_moves,
-    flushed_copies,
     free_path,
     is_candidate,
     kill_point,
@@ -564,48 +563,17 @@ def _run(
     elif warning := unset_sender_warning(policy.email, written, "回信"):
         report.notices.append(warning)
     kill_point("replied")
-    moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
-    moves += [(r.source, r.target, r.sha256, r.keep_source) for r in repeats]
-    copying = _copying(moves)  # the archive's copies written and flushed to disk while the outputs are made
     report.deferred = coalesce and _more_landing(inbox, scan)
-    try:
-        if not report.deferred:
-            _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
-    except BaseException:
-        copying(failed=True)  # done before the run's temporaries are removed
-        raise
-    copies = copying()
+    if not report.deferred:
+        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
     kill_point("outputs_written")
-    ledger.plan_moves(moves)
+    moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
+    ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
     kill_point("moves_planned")
-    finish_moves(ledger, out, verify=False, copies=copies)
+    finish_moves(ledger, out, verify=False)
     _remove_empty_folders(out / STAGING_DIR)
     append_log(out / RUN_LOG, report)
     return report
-
-
-def _copying(moves: Sequence[tuple[Path, Path, str, bool]]) -> Callable[..., dict[Path, Path]]:
-    """`flushed_copies(moves)` in a thread (copying and flushing wait on the disk, not on this process); the
-    returned function waits for them (with `failed`, ignoring what went wrong: the run's own failure is told)."""
-    made: list[dict[Path, Path]] = []
-    errors: list[BaseException] = []
-
-    def copy() -> None:
-        try:
-            made.append(flushed_copies(moves))
-        except BaseException as error:  # noqa: BLE001  # raised where the run waits for the copies
-            errors.append(error)
-
-    thread = threading.Thread(target=copy, name="unionbatch-archive", daemon=True)
-    thread.start()
-
-    def wait(failed: bool = False) -> dict[Path, Path]:
-        thread.join()
-        if errors and not failed:
-            raise errors[0]
-        return made[0] if made else {}
-
-    return wait
 
 
 def _within_mail_limit(emls: Sequence[Path], limit_mb: int, refused: list[tuple[str, str]]) -> list[Path]:
