@@ -224,9 +224,9 @@ def per_head_monthly(income: Decimal, expense: Decimal, household: Decimal) -> D
 
 def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
-    for row, record in sheet.records():
-        tier, income, household = record["tier"], _decimal_or_none(record["income"]), _household(record["household"])
-        expense = _decimal_or_none(record["expense"]) or Decimal(0)
+    for row, tier, income, household, expense in sheet.rows_of("tier", "income", "household", "expense"):
+        income, household = _decimal_or_none(income), _household(household)
+        expense = _decimal_or_none(expense) or Decimal(0)
         if tier not in TIERS or income is None or income < 0 or expense < 0:
             continue
         if tier == "意外致困":
@@ -266,11 +266,11 @@ def tier_eligibility(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
 
 def amount_standard(sheet: ParsedSheet, policy: ReliefPolicy) -> list[Finding]:
     findings = []
-    for row, record in sheet.records():
-        tier, paid = record["tier"], _decimal_or_none(record["amount"])
+    for row, tier, stated, household in sheet.rows_of("tier", "amount", "household"):
+        paid = _decimal_or_none(stated)
         if tier not in TIERS or paid is None:
             continue
-        standard = policy.standard(tier, _household(record["household"]))
+        standard = policy.standard(tier, _household(household))
         if paid < standard:
             findings.append(sheet.finding("below_standard", row, "amount", tier=tier, standard=format_yuan(standard)))
     return findings

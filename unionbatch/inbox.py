@@ -16,7 +16,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,10 +201,11 @@ def archive_name(folder: Path, name: str, taken: set[str]) -> Path:
     return path
 
 
-def place(source: Path, target: Path, keep_source: bool = False) -> Path:
+def place(source: Path, target: Path, keep_source: bool = False, copied: Path | None = None) -> Path:
     """Move (or copy, `keep_source`) `source` to `target`, or to the next free name if `target` exists: never
     overwrites. A hard link then unlinking the source (a killed run leaves both names, the same bytes); across
-    file systems a copy, flushed to disk, linked in place. Returns where the bytes went."""
+    file systems a copy, flushed to disk, linked in place (`copied`: that copy, made beforehand by
+    `flushed_copies`). Returns where the bytes went."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if not keep_source:
         placed = _link_free(source, target)
@@ -213,12 +214,10 @@ def place(source: Path, target: Path, keep_source: bool = False) -> Path:
             source.unlink()
             make_private(placed)  # the office's copy kept its mode (often 0644); under OUT it is the owner's only
             return placed
-    temporary = target.with_name(f".{target.name}.{os.getpid()}{MOVING_SUFFIX}")
-    shutil.copyfile(source, temporary)
-    shutil.copystat(source, temporary)
-    make_private(temporary)
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
+    temporary = copied
+    if temporary is None:
+        temporary = _copy(source, target)
+        _flush(temporary)
     kill_point("copied")
     placed = _link_free(temporary, target)
     if placed is None:  # a file system without hard links: rename, after checking the name is free
@@ -228,6 +227,34 @@ def place(source: Path, target: Path, keep_source: bool = False) -> Path:
     if not keep_source:
         source.unlink()
     return placed
+
+
+def flushed_copies(moves: Iterable[tuple[Path, Path, str, bool]]) -> dict[Path, Path]:
+    """source → its copy beside the target, for the moves (source, target, SHA-256, keep the source) that copy:
+    every copy written first, then each flushed to disk. Flushed one after another, a batch's copies cost ~0.3 ms a
+    file; each flushed as soon as written, ~5 ms (ext4 commits its journal at every flush)."""
+    copies = {}
+    for source, target, _, keep_source in moves:
+        if keep_source and os.path.lexists(source):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copies[source] = _copy(source, target)
+    for temporary in copies.values():
+        _flush(temporary)
+    return copies
+
+
+def _copy(source: Path, target: Path) -> Path:
+    """A copy of `source` (its times, the owner's mode) under a hidden name beside `target`, not yet flushed."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}{MOVING_SUFFIX}")
+    shutil.copyfile(source, temporary)
+    shutil.copystat(source, temporary)
+    make_private(temporary)
+    return temporary
+
+
+def _flush(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _link_free(source: Path, target: Path) -> Path | None:
@@ -250,14 +277,26 @@ def _link_free(source: Path, target: Path) -> Path | None:
 def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
     """Carry out every move the ledger has planned (`Ledger.plan_moves`). With `verify` (what a run killed
     half-way left), a move whose source is gone or holds other bytes now is dropped, and one whose bytes are at
-    the target already only loses its source name."""
-    for source, target, sha, keep_source in ledger.pending_moves():
-        if verify:
+    the target already only loses its source name. Without, the copies are made first (`flushed_copies`) and the
+    moves recorded done together at the end: a kill before leaves them all to the verifying pass."""
+    moves = ledger.pending_moves()
+    if verify:
+        for source, target, sha, keep_source in moves:
             placed = _carry_out(source, target, sha, keep_source)
-        else:  # planned by this run: only a file taken out of the inbox meanwhile is not there
-            placed = place(source, target, keep_source) if os.path.lexists(source) else target
-        kill_point("moved")
-        ledger.move_done(source, target, placed, out)
+            kill_point("moved")
+            ledger.move_done(source, target, placed, out)
+        return
+    copies = flushed_copies(moves)
+    done = []
+    try:
+        for source, target, _, keep_source in moves:
+            placed = target  # a file taken out of the inbox before it was copied is not there
+            if os.path.lexists(source) or source in copies:
+                placed = place(source, target, keep_source, copies.get(source))
+            kill_point("moved")
+            done.append((source, target, placed))
+    finally:
+        ledger.moves_done(done, out)
 
 
 def _carry_out(source: Path, target: Path, sha: str, keep_source: bool) -> Path:

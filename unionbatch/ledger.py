@@ -370,13 +370,18 @@ class Ledger:
 
     def move_done(self, source: Path, target: Path, placed: Path, out: Path) -> None:
         """The move from `source` is done; it went to `placed` (a free name) if `target` was taken after all."""
+        self.moves_done([(source, target, placed)], out)
+
+    def moves_done(self, moves: Iterable[tuple[Path, Path, Path]], out: Path) -> None:
+        """`move_done` for each (source, target, placed), in one transaction."""
         with self.transaction():
-            if placed != target and placed.is_relative_to(out) and target.is_relative_to(out):
-                self.db.execute(
-                    "UPDATE submissions SET stored_path = ? WHERE stored_path = ?",
-                    (str(placed.relative_to(out)), str(target.relative_to(out))),
-                )
-            self.db.execute("DELETE FROM moves WHERE source = ?", (str(source),))
+            for source, target, placed in moves:
+                if placed != target and placed.is_relative_to(out) and target.is_relative_to(out):
+                    self.db.execute(
+                        "UPDATE submissions SET stored_path = ? WHERE stored_path = ?",
+                        (str(placed.relative_to(out)), str(target.relative_to(out))),
+                    )
+                self.db.execute("DELETE FROM moves WHERE source = ?", (str(source),))
 
     def mark_unpacked(self, sha256: str, eml_name: str, first_seen: dt.datetime) -> None:
         self.db.execute(

@@ -153,6 +153,10 @@ class ParsedSheet:
         for row, values in zip(self.frame.index, zip(*columns, strict=True), strict=True):
             yield int(row), dict(zip(keys, values, strict=True))
 
+    def rows_of(self, *keys: str) -> Iterator[tuple[Any, ...]]:
+        """(Excel row, the value of each of `keys`) for every data row: `records` for the few columns a rule reads."""
+        return zip(self.frame.index.tolist(), *(self.frame[key].tolist() for key in keys), strict=True)
+
     @property
     def row_count(self) -> int:
         return len(self.frame)

@@ -46,7 +46,7 @@ def history_findings(parsed: ParsedSheet, policy: Any, history: History) -> list
     """The form's rules that look at earlier periods (the ledger); run where the ledger is open."""
     key = parsed.spec.key_column
     if parsed.spec.history_rules and key and parsed.has_column(key):
-        history.prefetch(parsed.frame[key])
+        history.prefetch(parsed.frame[key].tolist())
     return [finding for rule in parsed.spec.history_rules for finding in rule(parsed, policy, history)]
 
 
@@ -76,7 +76,7 @@ def cell_findings(parsed: ParsedSheet) -> list[Finding]:
 
     present = tuple(column.key for column in parsed.spec.columns if parsed.has_column(column.key))
     try:
-        pandera_schema(parsed.spec, present).validate(parsed.frame, lazy=True)
+        pandera_schema(parsed.spec, present).validate(parsed.frame, lazy=True, inplace=True)  # coerces nothing: no copy
     except pa.errors.SchemaErrors as errors:
         checked = {key for key, _, _ in _cell_rules(parsed.spec, present)}
         return [
@@ -118,9 +118,8 @@ def _cell_rules(spec: FormSpec, present: tuple[str, ...]) -> CellRules:
 
 def _rows_hold(rules: CellRules, frame: pd.DataFrame) -> pd.Series:
     """Whether every checked cell of each row passes its column's rules."""
-    holds = [True] * len(frame)
-    for key, predicates, shortcut in rules:
-        holds = [row and cell for row, cell in zip(holds, _all_hold(predicates, shortcut, frame[key]), strict=True)]
+    columns = [_all_hold(predicates, shortcut, frame[key]) for key, predicates, shortcut in rules]
+    holds = list(map(all, zip(*columns, strict=True))) if columns else [True] * len(frame)
     return pd.Series(holds, index=frame.index, dtype=bool)
 
 
@@ -203,6 +202,8 @@ def use_current_names(parsed: ParsedSheet) -> None:
     for column in parsed.spec.columns:
         if column.legacy and len(parsed.frame):
             legacy = column.legacy_map
+            if legacy.keys().isdisjoint(parsed.frame[column.key].tolist()):
+                continue  # no old name in the column (most files)
             parsed.frame[column.key] = parsed.frame[column.key].map(lambda value, old=legacy: old.get(value, value))
 
 
