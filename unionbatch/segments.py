@@ -123,9 +123,10 @@ def crc32_combine(first: int, second: int, second_length: int) -> int:
 
 
 class SegmentStore:
-    """The kept segments of a period's consolidated workbooks (OUT/.cache/segments/PERIOD), one file each,
-    owner-only, written whole or not at all (checkcache's entries: a damaged one reads as missing). `prune`
-    removes those no workbook of this run used."""
+    """The kept segments of one of a period's consolidated workbooks (OUT/.cache/segments/PERIOD/WORKBOOK), one file
+    each, owner-only, written whole or not at all (checkcache's entries); one whose metadata is damaged reads as
+    missing, one whose rows are is found out when packing (`Segment.stream`). `prune` removes those this store did not
+    look up or keep: the rows of files the workbook no longer shows, or shows at other places."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
