@@ -55,7 +55,7 @@ class FrameRows(Sequence[list[Any]]):
         self.columns = list(frame.columns if columns is None else columns)
         self.sort_by = list(sort_by)
         self.local = local
-        self._columns: list[Any] | None = None
+        self._column_arrays: list[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -82,10 +82,12 @@ class FrameRows(Sequence[list[Any]]):
     def _arrays(self) -> list[Any]:
         """The columns, taken once (a sheet's blocks read them in turn): as numpy arrays where their values read the
         same from one (objects, numbers: not copied, and sliced faster than a Series), else as the Series."""
-        if self._columns is None:
+        if self._column_arrays is None:
             series = [self.frame[key] for key in self.columns]
-            self._columns = [column.to_numpy() if column.dtype.kind in "Oifb" else column.iloc for column in series]
-        return self._columns
+            self._column_arrays = [
+                column.to_numpy() if column.dtype.kind in "Oifb" else column.iloc for column in series
+            ]
+        return self._column_arrays
 
     def blocks(self) -> list[RowBlock] | None:
         """The rows cut into each file's run (SOURCE_KEY, set by merge_rows), each known by that file's key, this

@@ -909,7 +909,8 @@ def _write_outputs(
     stale = {
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
-    frames = {kind: _merged(report, kind, spec, policy) for kind, spec in specs.items() if stale}
+    processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
+    frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items() if stale}
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
@@ -948,12 +949,11 @@ def _write_outputs(
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
 
 
-def _merged(report: Report, kind: str, spec: FormSpec, policy: Policy) -> pd.DataFrame:
+def _merged(report: Report, kind: str, spec: FormSpec, policy: Policy, processor: tuple[str, str]) -> pd.DataFrame:
     """The form's counted rows in office order, each file's known by a digest of what its rows can show: the
-    processor, the forms' policy, the file's bytes, name, unit and sheets."""
+    `processor` and the forms' policy (their digests), the file's bytes, name, unit and sheets."""
     files = sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))  # office order
-    base = (engine_digest({kind: spec}), policy_digest(policy.forms, policy.limits))
-    keys = [digest(base, r.sha256, r.path.name, r.unit, r.parsed.sheet_names, len(r.parsed.frame)) for r in files]
+    keys = [digest(processor, r.sha256, r.path.name, r.unit, r.parsed.sheet_names, len(r.parsed.frame)) for r in files]
     return merge_rows(
         ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in files),
         spec,
