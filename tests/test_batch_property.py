@@ -76,3 +76,33 @@ def test_every_person_counted_once_on_a_counted_version_and_every_total_is_the_s
         assert sorted(ids) == sorted(p.id_number for p in people)
         saved = json.loads((folder / "report.json").read_text(encoding="utf-8"))["totals"]["慰问名单"]
         assert (saved["households"], Decimal(saved["amount"]), Decimal(saved["goods"])) == (len(people), cash, goods)
+
+
+def _repeated_by_walking(files: list[tuple[int, list[tuple[int, str]]]]) -> dict[str, list[tuple[int, int]]]:
+    """The plain walk the vectorised pass replaces: every key's first place, then the keys seen again."""
+    first: dict[str, tuple[int, int]] = {}
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for at, keys in files:
+        for row, value in keys:
+            place = first.setdefault(value, (at, row))
+            if place != (at, row):
+                seen.setdefault(value, [place]).append((at, row))
+    return seen
+
+
+keyed_files = st.lists(
+    st.tuples(st.integers(0, 40), st.lists(st.sampled_from("abcdefgh"), max_size=6)),
+    max_size=8,
+    unique_by=lambda f: f[0],
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keyed_files)
+def test_repeated_keys_are_those_of_a_plain_walk_in_its_order(files) -> None:
+    from unionbatch.crosscheck import _repeated_keys
+
+    batch = [(at, [(row, value) for row, value in enumerate(values, start=4)]) for at, values in files]
+    found = _repeated_keys(batch)
+    expected = _repeated_by_walking(batch)
+    assert list(found.items()) == list(expected.items())

@@ -542,3 +542,24 @@ def test_a_new_file_listing_a_person_of_a_reused_file_is_a_duplicate_in_both(sma
     assert "duplicate_across_files" in codes(second, "新港街道工会_慰问名单.xlsx")
     assert "duplicate_across_files" in codes(second, "第0工会_慰问名单.xlsx")
     assert "duplicate_across_files" not in codes(second, "第1工会_慰问名单.xlsx")
+
+
+def test_a_kept_checks_rows_are_read_back_only_when_used_and_equal_those_checked(tmp_path: Path) -> None:
+    """A late file's run loads every kept check before the batch stages that decide its answer; the kept rows (a
+    frame of Decimals) are built only when the outputs need them, and are those the check found."""
+    import pickle
+
+    from unionbatch.pipeline import check_file
+    from unionbatch.policy import load_policy
+    from unionbatch.spec import load_specs
+
+    fill_template(tmp_path / "a.xlsx", "甲工会", make_people(5, seed=7))
+    policy = load_policy(None, load_specs())
+    parsed = check_file(tmp_path / "a.xlsx", policy.specs, policy).parsed
+    kept = pickle.loads(pickle.dumps(parsed))
+    assert "frame" not in vars(kept)
+    again = pickle.loads(pickle.dumps(kept))  # kept as it was read: still not built, still the same rows
+    assert kept.frame.equals(parsed.frame) and list(kept.frame.index) == list(parsed.frame.index)
+    assert "frame" in vars(kept)
+    assert again.frame.equals(parsed.frame)
+    assert kept.keys == parsed.keys and kept.unit == "甲工会"

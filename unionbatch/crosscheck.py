@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from .compute import decimal_sum
 from .findings import make_finding
 from .money import format_figure
@@ -61,20 +64,17 @@ def settle_versions(results: Sequence[FileResult]) -> None:
 def _flag_duplicates(results: dict[int, FileResult], flagged: set[tuple[int, int]]) -> None:
     """Add an error to each row whose key (the spec's `unique` columns: 身份证号) also appears in another unit's
     file of the same form, once; `results` by their position in the batch, which `flagged` records with the row."""
-    first: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)  # form → key → where first seen
-    seen: dict[tuple[str, str], list[tuple[int, int]]] = {}  # only the keys seen more than once
     forms: dict[str, FormSpec] = {}
+    files: dict[str, list[tuple[int, list[tuple[int, str]]]]] = defaultdict(list)  # form → (position, its keys)
     for at, result in results.items():
         parsed = result.parsed
-        if parsed is None:
-            continue
-        forms[parsed.spec.kind] = parsed.spec
-        firsts = first[parsed.spec.kind]
-        for row, value in parsed.keys if parsed.keys is not None else unique_keys(parsed):
-            here = (at, row)
-            place = firsts.setdefault(value, here)
-            if place != here:
-                seen.setdefault((parsed.spec.kind, value), [place]).append(here)
+        if parsed is not None:
+            forms[parsed.spec.kind] = parsed.spec
+            files[parsed.spec.kind].append((at, parsed.keys if parsed.keys is not None else unique_keys(parsed)))
+    seen: dict[tuple[str, str], list[tuple[int, int]]] = {}  # only the keys seen more than once
+    for kind, keyed in files.items():
+        for value, places in _repeated_keys(keyed).items():
+            seen[kind, value] = places
     for (kind, value), places in seen.items():
         units = {unit_key(results[at].unit or "") for at, _ in places}
         if len(units) < 2 or not usable_key(forms[kind], value):
@@ -99,6 +99,26 @@ def _flag_duplicates(results: dict[int, FileResult], flagged: set[tuple[int, int
                     **wording(parsed.spec),
                 )
             )
+
+
+def _repeated_keys(files: list[tuple[int, list[tuple[int, str]]]]) -> dict[str, list[tuple[int, int]]]:
+    """Each key found more than once among `files` (position, its keys), with its places in the order of `files`,
+    the keys in the order of their second sighting. Which keys repeat is found in one vectorised pass (a late
+    file's run looks at every kept file's keys: W10, 1 M of them), and only those are walked here."""
+    values = [value for _, keys in files for _, value in keys]
+    repeated = np.flatnonzero(pd.Series(values, dtype=object).duplicated(keep=False).to_numpy())
+    starts = np.cumsum([0] + [len(keys) for _, keys in files])
+    places: dict[str, list[tuple[int, int]]] = {}
+    second: dict[str, int] = {}  # key → where it was seen the second time
+    for index in repeated.tolist():
+        file = int(np.searchsorted(starts, index, side="right")) - 1
+        at, keys = files[file]
+        row, value = keys[index - int(starts[file])]
+        found = places.setdefault(value, [])
+        found.append((at, row))
+        if len(found) == 2:
+            second[value] = index
+    return {value: places[value] for value in sorted(second, key=second.__getitem__)}
 
 
 def _words(kind: str, rule: Reconcile) -> dict[str, str]:

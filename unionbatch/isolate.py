@@ -8,6 +8,7 @@ is given up at once: its worker is killed.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import resource
@@ -54,6 +55,7 @@ def _worker_main(connection: Connection, memory_mb: int, prepare: Sequence[Calla
     """Run jobs until told to stop. The first `prepare` step is taken before the first job; the others whenever no
     job is waiting, before or between jobs (a job that comes waits only for the step under way)."""
     _cap_memory(memory_mb)
+    gc.freeze()  # what it inherits lives as long as it does: its collections need not walk the parent's objects
     os.environ["RUST_BACKTRACE"] = "0"  # a panic's message is enough on the console; the job gets a finding
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     steps = list(prepare)
@@ -178,6 +180,12 @@ class WorkerPool:
         while len(self._idle) < min(count, self.size):
             self._idle.append(self._spawn(self.prepare))
 
+    def open_spare(self) -> None:
+        """One more worker now, if the pool has room, given the next job: it inherits what this process has loaded
+        since the others were forked, where they would still be loading it themselves."""
+        if sum(worker.process.is_alive() for worker in self._all) < self.size:
+            self._idle.append(self._spawn())
+
     def run(
         self,
         function: Callable[..., Any],
@@ -262,7 +270,7 @@ class WorkerPool:
                 index, solo = alone.popleft(), True
             else:
                 return
-            worker = self._idle.pop() if self._idle else self._spawn()
+            worker = self._idle.pop() if self._idle else self._spawn()  # the latest forked or freed
             attempts[index] += 1
             worker.give(index, (function, jobs[index]), self.seconds)
             busy[worker.connection] = worker

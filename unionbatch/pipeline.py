@@ -197,9 +197,10 @@ def _prepare_copies() -> None:
     from . import annotate  # noqa: F401  # openpyxl and the marking code (~0.25 s)
 
 
-WORKER_STEPS = (prepare_checks, _prepare_copies)
-"""An opened worker's head start: what checks need (~0.8 s) before its first job, then, while it waits for the batch
-stages, what annotated copies need: a new file's copy is then made in ~0.03 s instead of ~0.3 s."""
+WORKER_STEPS = (prepare_checks,)
+"""An opened worker's head start: what checks need (~0.5 s) before its first job. What annotated copies need
+(openpyxl) this process loads while it waits for the new files' checks, and the worker forked for their copies
+inherits it (`open_spare`)."""
 
 
 def _worker_check_kept(source: Path, name: Path | None, entry: Path | None) -> FileResult | bytes:
@@ -270,6 +271,8 @@ def _check_in(
             if isinstance(loaded, FileResult):
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
+    if first:
+        _prepare_copies()  # while the new files are checked: the worker forked for their copies inherits openpyxl
     checked()
     unread = [index for index, result in enumerate(results) if result is None]  # an entry that could not be loaded
     _start_checking(results, unread, jobs, entries, pool, told)()
@@ -536,10 +539,6 @@ def _run(
         [job.received for job in work],
         (cache, [job.sha256 for job in work]),
     )
-    # the checked batch is held to the end of the run: once collected, the collector need not walk it again at its
-    # full collections (what is garbage is collected first: frozen, it would outlive the run)
-    gc.collect()
-    gc.freeze()
     cache.prune()
     for result, job in zip(results, work, strict=True):
         result.source = job.source if job.source != job.target else None
@@ -564,12 +563,19 @@ def _run(
     rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
+    if first and pool is not None:  # forked now, it holds openpyxl: the copy waits for no worker's own preparing
+        pool.open_spare()
     annotated_first = _start_annotating(first, pool)
     try:
         _record(ledger, report, out, cache)
         kill_point("recorded")
     finally:
         annotated_first()  # also when recording failed: no copy is still being written once the run ends
+    # the checked batch is held to the end of the run: once collected, the collector need not walk it again at its
+    # full collections (what is garbage is collected first: frozen, it would outlive the run); once the copies are
+    # made, as a collection takes ~0.1 s of the cores a late file's answer needs
+    gc.collect()
+    gc.freeze()
     written = queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
         delivery = send_pending(policy.email, ledger, out)

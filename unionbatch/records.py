@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import os
+import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -102,6 +103,9 @@ class TotalRow:
     values: dict[str, Any]  # column key → raw value as found
 
 
+_FRAME_PICKLE = "_frame_pickle"
+
+
 @dataclass
 class ParsedSheet:
     file: str
@@ -116,6 +120,22 @@ class ParsedSheet:
     parts: tuple[Location, ...] = ()  # every sheet read, in workbook order (`location` is the first)
     summaries: tuple[SheetFigures, ...] = ()  # 汇总 sheets over the parts: their figures, to check
     keys: list[tuple[int, str]] | None = None  # validate.unique_keys of the checked rows (pipeline.check_file)
+
+    # Pickled, the frame is kept as its own pickle and read back only when first used: a run loads the period's
+    # kept checks (500 files: ~0.45 s of frames, their Decimals built one by one) before the batch stages that
+    # decide a new file's answer, and those read the frames of few files (versions, figures across forms); the
+    # rest are read when the outputs are written, after the unit's copy and reply.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if "frame" in state:
+            state[_FRAME_PICKLE] = pickle.dumps(state.pop("frame"), protocol=pickle.HIGHEST_PROTOCOL)
+        return state
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance lacks: the frame not yet read back
+        if name == "frame" and _FRAME_PICKLE in self.__dict__:
+            self.frame = pickle.loads(self.__dict__.pop(_FRAME_PICKLE))
+            return self.frame
+        raise AttributeError(name)
 
     @property
     def spec(self) -> FormSpec:
