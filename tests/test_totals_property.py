@@ -71,3 +71,33 @@ def test_merged_rows_keep_values_as_they_are_and_leave_out_the_units_own_numbers
         ["乙", "乙.xlsx", "名单", 9],
         ["丙", "丙.xlsx", "后勤处", 5],
     ]
+
+
+cell = st.one_of(st.none(), money, st.sampled_from(["", "无", "1,000"]), st.integers(0, 3))
+grouped = st.lists(
+    st.tuples(st.sampled_from(["甲", "乙", "丙"]), st.sampled_from(["因病", None]), cell, cell), max_size=30
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(grouped, st.booleans())
+def test_group_rows_counts_and_adds_each_groups_amounts_in_order_of_first_appearance(rows, together) -> None:
+    """Rows of a group together (a 明细 by unit) or scattered (by category): each group's count and Decimal sums
+    (an amount only: text and whole numbers add nothing), the groups as first met."""
+    from unionbatch.compute import group_rows
+
+    if together:
+        rows = sorted(rows, key=lambda row: row[0])
+    frame = pd.DataFrame(rows, columns=["unit", "cause", "a", "b"], dtype=object)
+    expected: dict[tuple, list] = {}
+    for unit, cause, *amounts in rows:
+        found = expected.setdefault((unit, cause), [0, Decimal(0), Decimal(0)])
+        found[0] += 1
+        for index, amount in enumerate(amounts, start=1):
+            if isinstance(amount, Decimal):
+                found[index] += amount
+    assert group_rows(frame, ["unit", "cause"], ["a", "b"]) == [[*key, *found] for key, found in expected.items()]
+    by_unit: dict[str, int] = {}
+    for unit, *_ in rows:
+        by_unit[unit] = by_unit.get(unit, 0) + 1
+    assert [row[:2] for row in group_rows(frame, ["unit"], [])] == [[unit, n] for unit, n in by_unit.items()]

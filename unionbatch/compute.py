@@ -5,7 +5,8 @@ A form's spec builds its output sheets from these helpers; the writer renders an
 
 from __future__ import annotations
 
-from collections import Counter, namedtuple
+import itertools
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -180,30 +181,57 @@ def upper_line(what: str, amount: Decimal) -> str:
 
 
 def decimal_sum(values: Iterable[Any]) -> Decimal:
-    return sum((value for value in values if isinstance(value, Decimal)), Decimal(0))
+    listed = values.tolist() if isinstance(values, pd.Series) else values  # a Series' cells one by one: ~3 x slower
+    return sum([value for value in listed if isinstance(value, Decimal)], Decimal(0))
 
 
 def group_rows(
     frame: pd.DataFrame, by: Sequence[str], sums: Sequence[str], order: Sequence[Sequence[str]] | None = None
 ) -> list[list[Any]]:
     """One row per group, in order of first appearance: the group's values, its row count, then the Decimal sum
-    of each column (what is not an amount adds nothing). Added up in plain loops: a groupby made a frame per group."""
+    of each column (what is not an amount adds nothing). Groups are numbered once; where each group's rows are
+    together (a 明细 by unit: each file's rows in one run) a group's amounts are added by the builtin sum over its
+    run, else row by row into the group's number: over a city's 1 M rows the loop by label took ~0.6 s a column,
+    a groupby made a frame per group."""
     if frame.empty:
         return []
-    labels = list(zip(*(frame[column].tolist() for column in by), strict=True))
-    counts = Counter(labels)
-    totals = []
-    for column in sums:
-        total = dict.fromkeys(counts, Decimal(0))
-        for label, value in zip(labels, frame[column].tolist(), strict=True):
-            if isinstance(value, Decimal):
-                total[label] += value
-        totals.append(total)
-    rows = [[*label, count, *(total[label] for total in totals)] for label, count in counts.items()]
+    labels = zip(*(frame[column].tolist() for column in by), strict=True)
+    numbers: dict[tuple[Any, ...], int] = {}
+    groups = np.fromiter((numbers.setdefault(label, len(numbers)) for label in labels), np.intp, len(frame))
+    counts = np.bincount(groups, minlength=len(numbers)).tolist()
+    together = bool(np.all(groups[1:] >= groups[:-1]))  # numbered as first met: together iff never decreasing
+    add = _run_sums(np.cumsum([0, *counts]).tolist()) if together else _row_sums(groups.tolist(), len(numbers))
+    totals = [add(frame[column].tolist()) for column in sums]
+    rows = [[*label, counts[number], *(total[number] for total in totals)] for label, number in numbers.items()]
     if order:
         rank = [{value: position for position, value in enumerate(values)} for values in order]
         rows.sort(key=lambda row: tuple(r.get(row[i], len(r)) for i, r in enumerate(rank)))
     return rows
+
+
+def _run_sums(bounds: list[int]) -> Callable[[list[Any]], list[Decimal]]:
+    """The Decimal sum of each group's values, the groups one after another between `bounds`."""
+
+    def add(values: list[Any]) -> list[Decimal]:
+        return [
+            sum([value for value in values[start:end] if isinstance(value, Decimal)], Decimal(0))
+            for start, end in itertools.pairwise(bounds)
+        ]
+
+    return add
+
+
+def _row_sums(groups: list[int], count: int) -> Callable[[list[Any]], list[Decimal]]:
+    """The Decimal sum of each of `count` groups' values, each row's group number in `groups`."""
+
+    def add(values: list[Any]) -> list[Decimal]:
+        totals = [Decimal(0)] * count
+        for group, value in zip(groups, values, strict=True):
+            if isinstance(value, Decimal):
+                totals[group] += value
+        return totals
+
+    return add
 
 
 SOURCE_LOOKS = {  # the source columns of a 明细: unit and file names wrapped, the sheet and row narrow
