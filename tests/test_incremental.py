@@ -563,3 +563,57 @@ def test_a_kept_checks_rows_are_read_back_only_when_used_and_equal_those_checked
     assert "frame" in vars(kept)
     assert again.frame.equals(parsed.frame)
     assert kept.keys == parsed.keys and kept.unit == "甲工会"
+
+
+def copies_made(out: Path) -> dict[str, tuple[int, int]]:
+    """Annotated copy → (inode, modification time): a copy made again is a new file (written beside, renamed)."""
+    folder = out / PERIOD / "批注"
+    return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in sorted(folder.iterdir())}
+
+
+def test_a_copy_is_made_again_only_for_a_new_file_new_findings_or_a_copy_altered_since(period) -> None:
+    """A late file's run makes its own annotated copy, not again those of every file with findings; a copy the
+    office altered or removed is made again, as is one whose file's findings changed."""
+    inbox, out = period
+    before = copies_made(out)
+    assert len(before) >= 3
+    new_file(inbox)
+    fill_template(
+        inbox / "新港街道工会_慰问名单.xlsx",
+        "新港街道工会",
+        [*make_people(5, 41), with_changes(make_people(1, 41)[0], phone="12")],
+    )
+    second = run(inbox, out)
+    after = copies_made(out)
+    assert {name: made for name, made in after.items() if name in before} == before
+    assert "新港街道工会_慰问名单_批注.xlsx" in set(after) - set(before)
+    copies = {result.path.name: result.annotated for result in second.files if result.findings}
+    assert {path.name for path in copies.values() if path is not None} == set(after)  # reused copies reported too
+    altered, removed, *kept = sorted(before)
+    folder = out / PERIOD / "批注"
+    (folder / altered).write_bytes((folder / altered).read_bytes() + b"\0")
+    (folder / removed).unlink()
+    run(inbox, out)
+    again = copies_made(out)
+    assert again[altered] != before[altered] and removed in again
+    assert {name: again[name] for name in kept} == {name: before[name] for name in kept}
+
+
+def test_a_kept_files_copy_is_made_again_when_a_late_file_changes_its_findings(small_period) -> None:
+    """A file with a mistake, then a late file repeating one of its people: the first file's copy is made again,
+    with the duplicate marked, as a cold run makes it."""
+    inbox, out = small_period
+    people = make_people(3, 60)
+    fill_template(inbox / "甲工会_慰问名单.xlsx", "甲工会", [with_changes(people[0], phone="12"), *people[1:]])
+    run(inbox, out, None)
+    before = copies_made(out)["甲工会_慰问名单_批注.xlsx"]
+    fill_template(inbox / "乙工会_慰问名单.xlsx", "乙工会", [people[2], *make_people(2, 61)])
+    second = run(inbox, out, None)
+    assert "duplicate_across_files" in codes(second, "甲工会_慰问名单.xlsx")
+    assert copies_made(out)["甲工会_慰问名单_批注.xlsx"] != before
+    from openpyxl import load_workbook
+
+    from tests.annotated import listed
+
+    workbook = load_workbook(out / PERIOD / "批注" / "甲工会_慰问名单_批注.xlsx")
+    assert any("乙工会" in str(row) for row in listed(workbook["错误清单"]))

@@ -565,7 +565,8 @@ def _run(
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
     if first and pool is not None:  # forked now, it holds openpyxl: the copy waits for no worker's own preparing
         pool.open_spare()
-    annotated_first = _start_annotating(first, pool)
+    copies = KeptCopies(out / CACHE_DIR / "copies" / f"{period}.pickle", engine_digest(specs))
+    annotated_first = _start_annotating(first, pool, copies)
     try:
         _record(ledger, report, out, cache)
         kill_point("recorded")
@@ -585,7 +586,7 @@ def _run(
     kill_point("replied")
     report.deferred = coalesce and _more_landing(inbox, scan)
     if not report.deferred:
-        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, rest)
+        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, (rest, copies))
     kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
@@ -897,16 +898,15 @@ def _write_outputs(
     full_ids: bool,
     pool: WorkerPool | None,
     ledger: Ledger | None = None,
-    annotations: Sequence[AnnotationJob] | None = None,
+    annotations: tuple[Sequence[AnnotationJob], KeptCopies] | None = None,
 ) -> None:
-    """The period's outputs; the annotated copies `annotations` (default: every file's with findings) are made by
-    the workers meanwhile."""
+    """The period's outputs; the annotated copies `annotations` (default: every file's with findings, each made
+    afresh), with the copies kept by earlier runs, are made by the workers meanwhile."""
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
     folder = report.folder
-    if annotations is None:
-        annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
-    annotated = _start_annotating(annotations, pool)
+    jobs, copies = annotations or (_annotation_jobs(report.files, folder / ANNOTATED_DIR), None)
+    annotated = _start_annotating(jobs, pool, copies)
     for kind in specs:
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     shown = _shown(report, specs, policy, created, ledger)
@@ -1011,14 +1011,19 @@ def _annotation_jobs(results: Sequence[FileResult], folder: Path) -> list[Annota
     ]
 
 
-def _start_annotating(jobs: Sequence[AnnotationJob], pool: WorkerPool | None) -> Callable[[], None]:
+def _start_annotating(
+    jobs: Sequence[AnnotationJob], pool: WorkerPool | None, kept: KeptCopies | None = None
+) -> Callable[[], None]:
     """Annotated copies of the files with findings (openpyxl, ~0.1 s a file), made by the run's worker processes
-    while this one writes the consolidated workbooks. The returned function waits for them and records where
-    each went."""
+    while this one writes the consolidated workbooks. With `kept`, a copy made by an earlier run for the same file,
+    findings and processor, and unaltered since, is kept, not made again. The returned function waits for them and
+    records where each went."""
+    if kept is not None:
+        jobs = [job for job in jobs if not kept.reuse(*job)]
     if pool is None:
         for result, job in jobs:
             result.annotated, result.annotation_note = _annotate(*job)
-        return lambda: None
+        return kept.made(jobs) if kept is not None else lambda: None
     waiting = pool.start(_annotate, [job for _, job in jobs])
 
     def finish() -> None:
@@ -1027,8 +1032,49 @@ def _start_annotating(jobs: Sequence[AnnotationJob], pool: WorkerPool | None) ->
                 log.error("无法生成 %s 的批注副本:%s", result.path.name, mask_text(str(outcome)))
                 outcome = (None, None)
             result.annotated, result.annotation_note = outcome
+        if kept is not None:
+            kept.made(jobs)()
 
     return finish
+
+
+class KeptCopies:
+    """The period's annotated copies as the runs made them: each copy's name → (a digest of what it was made from:
+    the processor, the file's bytes, its findings; the copy's own digest; the note on what it could not keep).
+    A late file's run then makes only its own copy, not again those of every file with findings (W10: 25 copies
+    of 2,000 rows, ~1 s each)."""
+
+    def __init__(self, path: Path, processor: str) -> None:
+        self.path, self.processor = path, processor
+        self.copies: dict[str, tuple[str, str | None, str | None]] = load_pickle(path) or {}
+
+    def _made_from(self, result: FileResult, findings: list[Finding]) -> str | None:
+        return digest(self.processor, result.sha256, findings) if result.sha256 else None
+
+    def reuse(self, result: FileResult, job: tuple[Path, list[Finding], Path]) -> bool:
+        """Whether the copy `job` would make is there already, as made (the result is then told where it is)."""
+        _, findings, target = job
+        made_from = self._made_from(result, findings)
+        known = self.copies.get(target.name)
+        if made_from is None or known is None or known[0] != made_from or file_digest(target) != known[1]:
+            return False
+        result.annotated, result.annotation_note = target, known[2]
+        return True
+
+    def made(self, jobs: Sequence[AnnotationJob]) -> Callable[[], None]:
+        """Records the copies `jobs` made (once they are made) and keeps the record."""
+
+        def record() -> None:
+            for result, (_, findings, target) in jobs:
+                made_from = self._made_from(result, findings)
+                if made_from is None or result.annotated != target:
+                    self.copies.pop(target.name, None)  # not made: the next run tries again
+                else:
+                    self.copies[target.name] = (made_from, file_digest(target), result.annotation_note)
+            with suppress(OSError):  # without it the next run makes the copies again, nothing worse
+                save_pickle(self.path, self.copies)
+
+        return record
 
 
 def _annotate(source: Path, findings: list[Finding], target: Path) -> tuple[Path | None, str | None]:
