@@ -617,3 +617,18 @@ def test_a_kept_files_copy_is_made_again_when_a_late_file_changes_its_findings(s
 
     workbook = load_workbook(out / PERIOD / "批注" / "甲工会_慰问名单_批注.xlsx")
     assert any("乙工会" in str(row) for row in listed(workbook["错误清单"]))
+
+
+def test_watch_loads_what_checks_and_copies_need_once_so_each_runs_workers_start_ready() -> None:
+    """watch forks each run's workers from its own process: pandera (with its backends) and openpyxl are loaded
+    there once, not by every worker of every run after a file lands."""
+    probe = (
+        "import sys\n"
+        "from unionbatch import watch\n"
+        "before = {name in sys.modules for name in ('pandera', 'openpyxl', 'pandera.backends.pandas.builtin_checks')}\n"
+        "watch.prepare_workers()\n"
+        "after = all(name in sys.modules for name in ('pandera', 'openpyxl', 'pandera.backends.pandas.builtin_checks'))\n"
+        "print(before == {False}, after)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["True", "True"]

@@ -193,7 +193,7 @@ def worker_pool(
         pool.close()
 
 
-def _prepare_copies() -> None:
+def prepare_copies() -> None:
     from . import annotate  # noqa: F401  # openpyxl and the marking code (~0.25 s)
 
 
@@ -272,7 +272,7 @@ def _check_in(
                 results[index] = _placed(loaded, *jobs[index])
                 told.one_more()
     if first:
-        _prepare_copies()  # while the new files are checked: the worker forked for their copies inherits openpyxl
+        prepare_copies()  # while the new files are checked: the worker forked for their copies inherits openpyxl
     checked()
     unread = [index for index, result in enumerate(results) if result is None]  # an entry that could not be loaded
     _start_checking(results, unread, jobs, entries, pool, told)()

@@ -19,9 +19,18 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .inbox import is_candidate
-from .pipeline import RunError, run_batch
+from .pipeline import RunError, prepare_copies, run_batch
 from .policy import PolicyError
 from .records import Report
+from .validate import prepare_checks
+
+
+def prepare_workers() -> None:
+    """What a file's check and its annotated copy load at first use (pandera and its backends, the division list,
+    the phone metadata, openpyxl: ~0.7 s), loaded once in this process: each run's workers are forked from it,
+    so a file that lands is checked and answered without waiting for them (+25 MB here)."""
+    prepare_checks()
+    prepare_copies()
 
 
 class _Nudge(FileSystemEventHandler):
@@ -44,6 +53,7 @@ def watch_inbox(
     debounce: float = 1.0,
 ) -> None:
     """Process the inbox now and after every burst of changes, until `stop` is set."""
+    prepare_workers()
     pending = threading.Event()
     observer = Observer()
     observer.schedule(_Nudge(pending), str(inbox), recursive=False)
