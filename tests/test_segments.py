@@ -5,6 +5,7 @@ the same rows."""
 from __future__ import annotations
 
 import hashlib
+import os
 import zipfile
 import zlib
 from decimal import Decimal
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.factory import fill_template, make_people
 from tests.test_write import CREATED, _contents
-from unionbatch import write
+from unionbatch import fastrows, write
 from unionbatch.compute import SOURCE_KEY, FrameRows
 from unionbatch.pipeline import run_batch
 from unionbatch.records import OutColumn, OutSheet
@@ -103,6 +104,19 @@ def test_a_workbook_spliced_from_kept_segments_is_the_workbook_written_afresh(tm
     total = sum(Decimal(index) / 4 for count in second.values() for index in range(count))
     assert f"<v>{float(total):.16G}</v>" in xml
     assert f'<c r="A{2 + sum(second.values())}" s="' in xml and f"<v>{sum(second.values())}</v>" in xml  # last 序号
+
+
+def test_many_rows_are_rendered_by_several_processes_into_the_workbook_written_afresh(tmp_path: Path) -> None:
+    files = {f"第{number:02}单位": 210 for number in range(60)}  # 12,600 rows: shared out
+    assert sum(files.values()) >= fastrows.SHARED_ROWS and (os.cpu_count() or 1) > 1
+    store = SegmentStore(tmp_path / "segments")
+    shared = write.write_workbook(tmp_path / "1" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=store)
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", [blocked_sheet(files)], CREATED)
+    assert _contents(shared) == _contents(fresh)
+    assert len(kept(store.folder)) == 60 and store.hits == 0  # every block kept, by this process or a child
+    again = SegmentStore(store.folder)
+    spliced = write.write_workbook(tmp_path / "2" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=again)
+    assert _contents(spliced) == _contents(fresh) and again.hits == 60
 
 
 def test_a_damaged_segment_is_rendered_again(tmp_path: Path) -> None:

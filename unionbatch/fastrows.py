@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +36,8 @@ from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
 from .checkcache import digest
-from .records import OutSheet
+from .isolate import forked
+from .records import OutSheet, RowBlock
 from .segments import Segment, SegmentStore, SplicingZip, marker, segment_of
 
 PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
@@ -127,7 +129,7 @@ def _write_blocks(
     first: int,
     totals: list[Decimal | None],
     splicing: Splicing,
-    rendering: tuple[str, Callable[[Iterable[Sequence[Any]], int], Iterator[tuple[str, list[Decimal | None]]]]],
+    rendering: tuple[str, Render],
 ) -> None:
     """Each of the sheet's blocks as a segment: the one kept for it at this place (known by the sheet's `layout`
     digest, the block's key and its first row), else rendered and kept; a marker in the rows where the packing
@@ -135,19 +137,70 @@ def _write_blocks(
     layout, render = rendering
     part = f"xl/worksheets/sheet{worksheet.index + 1}.xml"  # how xlsxwriter's packager names the sheet's part
     spliced = splicing.workbook.pieces.setdefault(part, [])
-    for block in sheet.blocks or ():
-        key = digest(layout, block.key, first + block.start)
-        segment = splicing.store.get(key)
-        if segment is None or segment.rows != block.size:
-            block_totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
-            parts = []
-            for xml, chunk_totals in render(block.rows, first + block.start + 1):
-                parts.append(xml)
-                _add(block_totals, chunk_totals)
-            segment = splicing.store.put(key, segment_of("".join(parts).encode(), block_totals, block.size))
+    keyed = [(digest(layout, block.key, first + block.start), block) for block in sheet.blocks or ()]
+    found = {key: splicing.store.get(key) for key, _ in keyed}
+    missing = [(key, block) for key, block in keyed if not _fits(found[key], block)]
+    zeros = tuple(Decimal(0) if column.summed else None for column in sheet.columns)
+    found |= _rendered_blocks(missing, _Keeping(first, splicing.store, render, zeros))
+    for key, _ in keyed:
+        segment = found[key]
+        assert segment is not None
         worksheet.fh.write(marker(len(spliced)))
         spliced.append(segment)
         _add(totals, segment.totals)
+
+
+Render = Callable[[Iterable[Sequence[Any]], int], Iterator[tuple[str, list[Decimal | None]]]]  # rows, first number
+
+
+@dataclass(frozen=True)
+class _Keeping:
+    """How a sheet's blocks are rendered and kept: the sheet's first data row, the store, the rendering, and the
+    sheet's totals before any row (0 for a summed column, None for the others)."""
+
+    first: int
+    store: SegmentStore
+    render: Render
+    zeros: tuple[Decimal | None, ...]
+
+    def kept(self, key: str, block: RowBlock) -> Segment:
+        """The block rendered, deflated and kept in the store under `key`."""
+        totals = list(self.zeros)
+        parts = []
+        for xml, chunk_totals in self.render(block.rows, self.first + block.start + 1):
+            parts.append(xml)
+            _add(totals, chunk_totals)
+        return self.store.put(key, segment_of("".join(parts).encode(), totals, block.size))
+
+    def keep(self, blocks: Sequence[tuple[str, RowBlock]]) -> None:
+        for key, block in blocks:
+            self.kept(key, block)
+
+
+SHARED_ROWS = 10_000  # missing rows from which their rendering is shared with forked processes
+MAX_PROCESSES = 4  # beyond that, reading back and packing the segments outweighs what more cores would render
+
+
+def _rendered_blocks(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping) -> dict[str, Segment]:
+    """The blocks rendered and kept, by key. Many rows (a full run's 明细: a block a file) are shared out, one
+    share a core: all but this process's rendered and kept by forked children (the rows are in this process's
+    memory: too many to send), then read back from the store; a share a child left undone is rendered here."""
+    processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+    if processes < 2 or sum(block.size for _, block in blocks) < SHARED_ROWS:
+        return {key: keeping.kept(key, block) for key, block in blocks}
+    shares = [blocks[index::processes] for index in range(processes)]
+    children = [(share, forked(functools.partial(keeping.keep, share))) for share in shares[1:]]
+    segments = {key: keeping.kept(key, block) for key, block in shares[0]}
+    for share, finished in children:
+        done = finished()
+        for key, block in share:
+            segment = keeping.store.made_elsewhere(key) if done else None
+            segments[key] = segment if segment is not None and _fits(segment, block) else keeping.kept(key, block)
+    return segments
+
+
+def _fits(segment: Segment | None, block: RowBlock) -> bool:
+    return segment is not None and segment.rows == block.size
 
 
 def _add(totals: list[Decimal | None], more: Sequence[Decimal | None]) -> None:

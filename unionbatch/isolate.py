@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -300,3 +301,21 @@ class WorkerPool:
 
 
 _RUNNING = object()
+
+
+def forked(function: Callable[[], None]) -> Callable[[], bool]:
+    """function() in a forked child process, which sees this process's memory as it is at the fork (nothing is
+    pickled either way: it leaves what it makes on disk); returns the waiter, True when the child finished. For a
+    share of work on data too large to send to the workers (a consolidated sheet's rows). A child that fails or is
+    killed leaves its share undone, for this process to do."""
+    for stream in (sys.stdout, sys.stderr):  # what is buffered is this process's to write, not the child's too
+        with suppress(Exception):
+            stream.flush()
+    child = multiprocessing.get_context("fork").Process(target=function, daemon=True)
+    child.start()
+
+    def finished() -> bool:
+        child.join()
+        return child.exitcode == 0
+
+    return finished
