@@ -43,7 +43,8 @@ from .segments import Segment, SegmentStore, SplicingZip, marker, segment_of
 PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
 MAX_TEXT = 32767  # Excel's limit for one cell
 
-RowHeight = Callable[[Sequence[Any]], float | None]  # a row's values → its height in points (None: the default)
+# a row's values → its height in points (None: the default), from the values of the sheet's wrapped columns alone
+RowHeight = Callable[[Sequence[Any]], float | None]
 
 
 def proven(version: str) -> bool:
@@ -222,20 +223,21 @@ def _rendered(
     width = len(sheet.columns)
     summed = [index for index, column in enumerate(sheet.columns) if column.summed]
     height = row_height(())
-    wrapped = any(column.wrap for column in sheet.columns)  # a row as high as its wrapped texts need (a 明细's files)
+    wrapped = [index for index, column in enumerate(sheet.columns) if column.wrap]  # a row as high as they need
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
     rows = iter(rows)
     while chunk := list(itertools.islice(rows, 1000)):
         numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
-        tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
         if any(len(values) != width for values in chunk):
+            tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
             xml = "".join(_rows_cell_by_cell(chunk, numbers, tags, cells))
             by_column: Any = {
                 index: [values[index] if index < len(values) else None for values in chunk] for index in summed
             }
         else:
             by_column = list(zip(*chunk, strict=True))
+            tags = _row_tags(chunk, [by_column[index] for index in wrapped], (row_height, height, row_tag))
             columns = [
                 _column_xml(values, numbers, ref, style, shown)
                 for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
@@ -246,10 +248,36 @@ def _rendered(
             )
         chunk_totals: list[Decimal | None] = [None] * width
         for index in summed:
-            chunk_totals[index] = sum(
-                (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
-            )
+            chunk_totals[index] = _total(by_column[index])
         yield xml, chunk_totals
+
+
+def _total(values: Sequence[Any]) -> Decimal:
+    """The sum of a column's values, blanks as 0 (added in C when every value is an amount: a 明细's are)."""
+    if set(map(type, values)) <= {Decimal}:
+        return sum(values, Decimal(0))
+    return sum((value if type(value) is Decimal else Decimal(value or 0) for value in values), Decimal(0))
+
+
+def _row_tags(
+    chunk: Sequence[Sequence[Any]],
+    wrapped: Sequence[Sequence[Any]],
+    heights: tuple[RowHeight, float | None, str],
+) -> list[str]:
+    """Each row's opening tag (its number to be filled in): as high as its wrapped columns' texts (`wrapped`: those
+    columns' values) need. Rows whose wrapped texts are the same have the same height, asked for once (a 明细's
+    wrapped columns are its file's unit and name, the same on all of the file's rows)."""
+    row_height, plain_height, plain_tag = heights
+    if not wrapped:
+        return [plain_tag] * len(chunk)
+    if not all(set(map(type, values)) <= {str, type(None)} for values in wrapped):  # a key must be what it shows
+        return [_row_tag(row_height(values), plain_height, plain_tag) for values in chunk]
+    keys = list(zip(*wrapped, strict=True))
+    tag_of = {
+        key: _row_tag(row_height(values), plain_height, plain_tag)
+        for key, values in dict(zip(keys, chunk, strict=True)).items()
+    }
+    return [tag_of[key] for key in keys]
 
 
 def _write_marked_rows(
@@ -304,6 +332,7 @@ _EXACT = 2**53  # ints up to this are exact as floats
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins a column's texts
 _LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
+_SPACE = re.compile(r"\s")
 
 
 def _column_xml(
@@ -312,7 +341,11 @@ def _column_xml(
     """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
     `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
     or a text needing escaping or cutting, goes through `_cell`."""
+    if all(value is None for value in values):  # a column the files leave empty (a 明细's 性别, 备注 …)
+        return [f"{ref}{n}{style}/>" for n in numbers]
     if shown is not None:
+        if set(map(type, values)) <= {int} and min(values) >= -_EXACT and max(values) <= _EXACT:  # 序号, 来源行
+            return [f"{ref}{n}{style}><v>{v}</v></c>" for n, v in zip(numbers, values, strict=True)]
         return [
             # an int as it is (what %.16G makes of it, when exact as a float); 0 == -0.0: zero is not memoised
             f"{ref}{n}{style}><v>{v if type(v) is int and -_EXACT <= v <= _EXACT else shown[v] if v else f'{float(v):.16G}'}</v></c>"
@@ -324,6 +357,8 @@ def _column_xml(
         return [
             f'{ref}{n}{style} t="inlineStr"><is><t>{v}</t></is></c>'
             if type(v) is str and v
+            else f"{ref}{n}{style}/>"
+            if v is None
             else _cell(v, ref, style, n)
             for n, v in zip(numbers, values, strict=True)
         ]
@@ -344,11 +379,19 @@ def _plain_texts(values: Sequence[Any]) -> bool:
     joined = "\x01".join(texts)  # a text holding \x01 itself makes the count differ: not plain
     return (
         joined.count("\x01") == max(len(texts) - 1, 0)
-        and max(map(len, texts), default=0) <= MAX_TEXT
+        and (len(joined) <= MAX_TEXT or max(map(len, texts), default=0) <= MAX_TEXT)
         and not _ESCAPED.search(joined)
         and ("_x" not in joined or not _LITERAL_CODE.search(joined))
-        and all(text == text.strip() for text in texts)  # str.strip and re's \s: the same Unicode spaces
+        # no space at either end of a text (str.strip and re's \s: the same Unicode spaces): most columns have none
+        and (_spaceless(joined) or all(text == text.strip() for text in texts))
     )
+
+
+def _spaceless(text: str) -> bool:
+    """No whitespace in `text` (of those re's \\s and str.strip know, the same): ASCII ones found by substring."""
+    if text.isascii():  # the other ASCII spaces (\x1c-\x1f) are escaped: not plain anyway
+        return not any(space in text for space in " \t\n\r\x0b\x0c")
+    return not _SPACE.search(text)
 
 
 def _cell(value: object, ref: str, style: str, row: str) -> str:
