@@ -64,20 +64,37 @@ class FastWorkbook(Workbook):
     """xlsxwriter's Workbook packed by segments.SplicingZip (only with the proven xlsxwriter): its parts deflated at
     ZIP_LEVEL, and the kept row segments written by `write_rows` spliced into their sheets."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, discard: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pieces: dict[str, list[Segment]] = {}  # a sheet part's name → its spliced segments by marker number
-        zip_class = functools.partial(SplicingZip, pieces=self.pieces)
+        zip_class = _Discarding if discard else functools.partial(SplicingZip, pieces=self.pieces)
         self._store_workbook = types.MethodType(_packing_with(zip_class), self)  # type: ignore[method-assign]
+
+
+class _Discarding:
+    """A package written nowhere: a workbook written only for the segments its rows leave in their store."""
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def write(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
 class Splicing:
     """Where `write_rows` keeps the segments it renders and finds those it rendered before, and the workbook whose
-    packing splices them in."""
+    packing splices them in. `ahead`: this process renders the blocks, in order, ahead of another that will write
+    the same workbook (a run's helper, while the run records the batch); `helper`: whether such a process is still
+    at work for this one, which then renders the blocks the helper has not reached yet, from the last one on."""
 
     store: SegmentStore
     workbook: FastWorkbook
+    ahead: Callable[[], bool] | None = None  # rendering ahead, until this says the writer needs it no longer
+    helper: Callable[[], bool] | None = None
 
 
 RENDERER = 1  # raise when the XML rendered for the same rows changes: kept segments of another renderer are not used
@@ -142,7 +159,14 @@ def _write_blocks(
     found = {key: splicing.store.get(key) for key, _ in keyed}
     missing = [(key, block) for key, block in keyed if not _fits(found[key], block)]
     zeros = tuple(Decimal(0) if column.summed else None for column in sheet.columns)
-    found |= _rendered_blocks(missing, _Keeping(first, splicing.store, render, zeros))
+    keeping = _Keeping(first, splicing.store, render, zeros)
+    if splicing.ahead is not None:  # nothing to splice: the helper's package is thrown away
+        _render_ahead(missing, keeping, splicing.ahead)
+        return
+    if missing and splicing.helper is not None and splicing.helper() and _made_elsewhere(missing[0], keeping):
+        found |= _rendered_behind(missing, keeping)
+    else:
+        found |= _rendered_blocks(missing, keeping)
     for key, _ in keyed:
         segment = found[key]
         assert segment is not None
@@ -192,12 +216,42 @@ def _rendered_blocks(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping) 
     shares = [blocks[index::processes] for index in range(processes)]
     children = [(share, forked(functools.partial(keeping.keep, share))) for share in shares[1:]]
     segments = {key: keeping.kept(key, block) for key, block in shares[0]}
-    for share, finished in children:
-        done = finished()
+    for share, child in children:
+        done = child.wait()
         for key, block in share:
             segment = keeping.store.made_elsewhere(key) if done else None
             segments[key] = segment if segment is not None and _fits(segment, block) else keeping.kept(key, block)
     return segments
+
+
+def _render_ahead(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping, stopped: Callable[[], bool]) -> None:
+    """The blocks rendered and kept in order, but for those the process writing the workbook has kept meanwhile,
+    until it needs them no longer."""
+    for key, block in blocks:
+        if stopped():
+            return
+        if _made_elsewhere((key, block), keeping) is None:
+            keeping.kept(key, block)
+
+
+def _rendered_behind(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping) -> dict[str, Segment]:
+    """The blocks, while a helper renders them in order: rendered here from the last one back to the first the
+    helper has kept; those before it kept by the helper (the ones it could not keep rendered here)."""
+    segments = {}
+    rest = list(blocks)
+    while rest and _made_elsewhere(rest[-1], keeping) is None:
+        key, block = rest.pop()
+        segments[key] = keeping.kept(key, block)
+    for key, block in rest:
+        segments[key] = _made_elsewhere((key, block), keeping) or keeping.kept(key, block)
+    return segments
+
+
+def _made_elsewhere(keyed: tuple[str, RowBlock], keeping: _Keeping) -> Segment | None:
+    """The block's segment if another process of this run has kept it."""
+    key, block = keyed
+    segment = keeping.store.made_elsewhere(key)
+    return segment if segment is not None and _fits(segment, block) else None
 
 
 def _fits(segment: Segment | None, block: RowBlock) -> bool:
