@@ -570,6 +570,11 @@ def _run(
     try:
         _record(ledger, report, out, cache)
         kill_point("recorded")
+    except BaseException:
+        if prerendering is not None:  # no workbook will be written: it ends (at its next block) before the run
+            prerendering.stop()
+            prerendering.wait()
+        raise
     finally:
         annotated_first()  # also when recording failed: no copy is still being written once the run ends
     written = queue_replies(report, policy, ledger, out, told)
