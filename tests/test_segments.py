@@ -4,7 +4,10 @@ the same rows."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import shutil
 import zipfile
 import zlib
 from decimal import Decimal
@@ -16,8 +19,9 @@ from hypothesis import strategies as st
 
 from tests.factory import fill_template, make_people
 from tests.test_write import CREATED, _contents
-from unionbatch import write
+from unionbatch import fastrows, write
 from unionbatch.compute import SOURCE_KEY, FrameRows
+from unionbatch.isolate import forked
 from unionbatch.pipeline import run_batch
 from unionbatch.records import OutColumn, OutSheet
 from unionbatch.segments import SegmentStore, SplicingZip, crc32_combine, deflated, marker, segment_of
@@ -103,6 +107,80 @@ def test_a_workbook_spliced_from_kept_segments_is_the_workbook_written_afresh(tm
     total = sum(Decimal(index) / 4 for count in second.values() for index in range(count))
     assert f"<v>{float(total):.16G}</v>" in xml
     assert f'<c r="A{2 + sum(second.values())}" s="' in xml and f"<v>{sum(second.values())}</v>" in xml  # last 序号
+
+
+def test_many_rows_are_rendered_by_several_processes_into_the_workbook_written_afresh(tmp_path: Path) -> None:
+    files = {f"第{number:02}单位": 210 for number in range(60)}  # 12,600 rows: shared out
+    assert sum(files.values()) >= fastrows.SHARED_ROWS and (os.cpu_count() or 1) > 1
+    store = SegmentStore(tmp_path / "segments")
+    shared = write.write_workbook(tmp_path / "1" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=store)
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", [blocked_sheet(files)], CREATED)
+    assert _contents(shared) == _contents(fresh)
+    assert len(kept(store.folder)) == 60 and store.hits == 0  # every block kept, by this process or a child
+    again = SegmentStore(store.folder)
+    spliced = write.write_workbook(tmp_path / "2" / "汇总.xlsx", [blocked_sheet(files)], CREATED, segments=again)
+    assert _contents(spliced) == _contents(fresh) and again.hits == 60
+
+
+def two_sheets(files: dict[str, int]) -> list[OutSheet]:
+    """A small summary (its formats numbered before the rows') and the blocked sheet."""
+    summary = OutSheet(
+        "按单位汇总",
+        [OutColumn("单位"), OutColumn("户数", "int", summed=True)],
+        [[file, count] for file, count in files.items()],
+        title="按单位汇总",
+        total_label="合计",
+    )
+    return [summary, blocked_sheet(files)]
+
+
+def test_rows_kept_ahead_are_the_rows_the_workbook_then_splices_in(tmp_path: Path) -> None:
+    files = {f"第{number}单位": 30 + number for number in range(8)}
+    store = SegmentStore(tmp_path / "segments")
+    write.keep_rows_ahead(two_sheets(files), CREATED, store)
+    assert len(kept(store.folder)) == 8 and not list(tmp_path.glob("**/*.xlsx"))  # the rows kept, nothing written
+    writer = SegmentStore(store.folder)
+    spliced = write.write_workbook(tmp_path / "1" / "汇总.xlsx", two_sheets(files), CREATED, segments=writer)
+    assert writer.hits == 8  # every block found kept at its place: the same layout, the same formats' numbers
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", two_sheets(files), CREATED)
+    assert _contents(spliced) == _contents(fresh)
+
+
+def test_behind_a_helper_the_writer_renders_back_from_the_last_block_to_those_the_helper_kept(
+    tmp_path: Path,
+) -> None:
+    files = {f"第{number:02}单位": 40 for number in range(10)}
+    ahead = SegmentStore(tmp_path / "ahead")
+    write.keep_rows_ahead(two_sheets(files), CREATED, ahead)
+    first_four = sorted(ahead.folder.glob("*.segment"), key=lambda path: path.stat().st_mtime_ns)[:4]  # in order
+    store = SegmentStore(tmp_path / "segments")
+
+    def helper_at_work() -> bool:  # asked once the writer has looked its blocks up: the helper has kept four since
+        for path in first_four:
+            if not (store.folder / path.name).exists():
+                shutil.copy(path, store.folder / path.name)
+        return True
+
+    spliced = write.write_workbook(
+        tmp_path / "1" / "汇总.xlsx", two_sheets(files), CREATED, segments=store, helper=helper_at_work
+    )
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", two_sheets(files), CREATED)
+    assert _contents(spliced) == _contents(fresh)
+    helpers = {path.name: (store.folder / path.name).stat().st_ino for path in first_four}
+    assert len(kept(store.folder)) == 10 and store.hits == 0
+    assert all((store.folder / name).stat().st_ino == inode for name, inode in helpers.items())  # taken as kept
+
+
+def test_a_writer_and_a_helper_at_work_together_give_the_workbook_written_afresh(tmp_path: Path) -> None:
+    files = {f"第{number:02}单位": 120 for number in range(40)}
+    store = SegmentStore(tmp_path / "segments")
+    helper = forked(functools.partial(write.keep_rows_ahead, two_sheets(files), CREATED, store))
+    spliced = write.write_workbook(
+        tmp_path / "1" / "汇总.xlsx", two_sheets(files), CREATED, segments=store, helper=helper.running
+    )
+    assert helper.wait()
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", two_sheets(files), CREATED)
+    assert _contents(spliced) == _contents(fresh) and len(kept(store.folder)) == 40
 
 
 def test_a_damaged_segment_is_rendered_again(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,13 +36,15 @@ from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
 from .checkcache import digest
-from .records import OutSheet
+from .isolate import forked
+from .records import OutSheet, RowBlock
 from .segments import Segment, SegmentStore, SplicingZip, marker, segment_of
 
 PROVEN_XLSXWRITER = "3.3.1"  # requirements.txt pins it
 MAX_TEXT = 32767  # Excel's limit for one cell
 
-RowHeight = Callable[[Sequence[Any]], float | None]  # a row's values → its height in points (None: the default)
+# a row's values → its height in points (None: the default), from the values of the sheet's wrapped columns alone
+RowHeight = Callable[[Sequence[Any]], float | None]
 
 
 def proven(version: str) -> bool:
@@ -61,20 +64,37 @@ class FastWorkbook(Workbook):
     """xlsxwriter's Workbook packed by segments.SplicingZip (only with the proven xlsxwriter): its parts deflated at
     ZIP_LEVEL, and the kept row segments written by `write_rows` spliced into their sheets."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, discard: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pieces: dict[str, list[Segment]] = {}  # a sheet part's name → its spliced segments by marker number
-        zip_class = functools.partial(SplicingZip, pieces=self.pieces)
+        zip_class = _Discarding if discard else functools.partial(SplicingZip, pieces=self.pieces)
         self._store_workbook = types.MethodType(_packing_with(zip_class), self)  # type: ignore[method-assign]
+
+
+class _Discarding:
+    """A package written nowhere: a workbook written only for the segments its rows leave in their store."""
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def write(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
 class Splicing:
     """Where `write_rows` keeps the segments it renders and finds those it rendered before, and the workbook whose
-    packing splices them in."""
+    packing splices them in. `ahead`: this process renders the blocks, in order, ahead of another that will write
+    the same workbook (a run's helper, while the run records the batch); `helper`: whether such a process is still
+    at work for this one, which then renders the blocks the helper has not reached yet, from the last one on."""
 
     store: SegmentStore
     workbook: FastWorkbook
+    ahead: Callable[[], bool] | None = None  # rendering ahead, until this says the writer needs it no longer
+    helper: Callable[[], bool] | None = None
 
 
 RENDERER = 1  # raise when the XML rendered for the same rows changes: kept segments of another renderer are not used
@@ -127,7 +147,7 @@ def _write_blocks(
     first: int,
     totals: list[Decimal | None],
     splicing: Splicing,
-    rendering: tuple[str, Callable[[Iterable[Sequence[Any]], int], Iterator[tuple[str, list[Decimal | None]]]]],
+    rendering: tuple[str, Render],
 ) -> None:
     """Each of the sheet's blocks as a segment: the one kept for it at this place (known by the sheet's `layout`
     digest, the block's key and its first row), else rendered and kept; a marker in the rows where the packing
@@ -135,19 +155,107 @@ def _write_blocks(
     layout, render = rendering
     part = f"xl/worksheets/sheet{worksheet.index + 1}.xml"  # how xlsxwriter's packager names the sheet's part
     spliced = splicing.workbook.pieces.setdefault(part, [])
-    for block in sheet.blocks or ():
-        key = digest(layout, block.key, first + block.start)
-        segment = splicing.store.get(key)
-        if segment is None or segment.rows != block.size:
-            block_totals: list[Decimal | None] = [Decimal(0) if column.summed else None for column in sheet.columns]
-            parts = []
-            for xml, chunk_totals in render(block.rows, first + block.start + 1):
-                parts.append(xml)
-                _add(block_totals, chunk_totals)
-            segment = splicing.store.put(key, segment_of("".join(parts).encode(), block_totals, block.size))
+    keyed = [(digest(layout, block.key, first + block.start), block) for block in sheet.blocks or ()]
+    found = {key: splicing.store.get(key) for key, _ in keyed}
+    missing = [(key, block) for key, block in keyed if not _fits(found[key], block)]
+    zeros = tuple(Decimal(0) if column.summed else None for column in sheet.columns)
+    keeping = _Keeping(first, splicing.store, render, zeros)
+    if splicing.ahead is not None:  # nothing to splice: the helper's package is thrown away
+        _render_ahead(missing, keeping, splicing.ahead)
+        return
+    if missing and splicing.helper is not None and splicing.helper() and _made_elsewhere(missing[0], keeping):
+        found |= _rendered_behind(missing, keeping)
+    else:
+        found |= _rendered_blocks(missing, keeping)
+    for key, _ in keyed:
+        segment = found[key]
+        assert segment is not None
         worksheet.fh.write(marker(len(spliced)))
         spliced.append(segment)
         _add(totals, segment.totals)
+
+
+Render = Callable[[Iterable[Sequence[Any]], int], Iterator[tuple[str, list[Decimal | None]]]]  # rows, first number
+
+
+@dataclass(frozen=True)
+class _Keeping:
+    """How a sheet's blocks are rendered and kept: the sheet's first data row, the store, the rendering, and the
+    sheet's totals before any row (0 for a summed column, None for the others)."""
+
+    first: int
+    store: SegmentStore
+    render: Render
+    zeros: tuple[Decimal | None, ...]
+
+    def kept(self, key: str, block: RowBlock) -> Segment:
+        """The block rendered, deflated and kept in the store under `key`."""
+        totals = list(self.zeros)
+        parts = []
+        for xml, chunk_totals in self.render(block.rows, self.first + block.start + 1):
+            parts.append(xml)
+            _add(totals, chunk_totals)
+        return self.store.put(key, segment_of("".join(parts).encode(), totals, block.size))
+
+    def keep(self, blocks: Sequence[tuple[str, RowBlock]]) -> None:
+        for key, block in blocks:
+            self.kept(key, block)
+
+
+SHARED_ROWS = 10_000  # missing rows from which their rendering is shared with forked processes
+MAX_PROCESSES = 4  # beyond that, reading back and packing the segments outweighs what more cores would render
+
+
+def _rendered_blocks(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping) -> dict[str, Segment]:
+    """The blocks rendered and kept, by key. Many rows (a full run's 明细: a block a file) are shared out, one
+    share a core: all but this process's rendered and kept by forked children (the rows are in this process's
+    memory: too many to send), then read back from the store; a share a child left undone is rendered here."""
+    processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+    if processes < 2 or sum(block.size for _, block in blocks) < SHARED_ROWS:
+        return {key: keeping.kept(key, block) for key, block in blocks}
+    shares = [blocks[index::processes] for index in range(processes)]
+    children = [(share, forked(functools.partial(keeping.keep, share))) for share in shares[1:]]
+    segments = {key: keeping.kept(key, block) for key, block in shares[0]}
+    for share, child in children:
+        done = child.wait()
+        for key, block in share:
+            segment = keeping.store.made_elsewhere(key) if done else None
+            segments[key] = segment if segment is not None and _fits(segment, block) else keeping.kept(key, block)
+    return segments
+
+
+def _render_ahead(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping, stopped: Callable[[], bool]) -> None:
+    """The blocks rendered and kept in order, but for those the process writing the workbook has kept meanwhile,
+    until it needs them no longer."""
+    for key, block in blocks:
+        if stopped():
+            return
+        if _made_elsewhere((key, block), keeping) is None:
+            keeping.kept(key, block)
+
+
+def _rendered_behind(blocks: Sequence[tuple[str, RowBlock]], keeping: _Keeping) -> dict[str, Segment]:
+    """The blocks, while a helper renders them in order: rendered here from the last one back to the first the
+    helper has kept; those before it kept by the helper (the ones it could not keep rendered here)."""
+    segments = {}
+    rest = list(blocks)
+    while rest and _made_elsewhere(rest[-1], keeping) is None:
+        key, block = rest.pop()
+        segments[key] = keeping.kept(key, block)
+    for key, block in rest:
+        segments[key] = _made_elsewhere((key, block), keeping) or keeping.kept(key, block)
+    return segments
+
+
+def _made_elsewhere(keyed: tuple[str, RowBlock], keeping: _Keeping) -> Segment | None:
+    """The block's segment if another process of this run has kept it."""
+    key, block = keyed
+    segment = keeping.store.made_elsewhere(key)
+    return segment if segment is not None and _fits(segment, block) else None
+
+
+def _fits(segment: Segment | None, block: RowBlock) -> bool:
+    return segment is not None and segment.rows == block.size
 
 
 def _add(totals: list[Decimal | None], more: Sequence[Decimal | None]) -> None:
@@ -169,20 +277,21 @@ def _rendered(
     width = len(sheet.columns)
     summed = [index for index, column in enumerate(sheet.columns) if column.summed]
     height = row_height(())
-    wrapped = any(column.wrap for column in sheet.columns)  # a row as high as its wrapped texts need (a 明细's files)
+    wrapped = [index for index, column in enumerate(sheet.columns) if column.wrap]  # a row as high as they need
     numbers_shown = [_NumberTexts() if column.kind in ("money", "int") else None for column in sheet.columns]
     rows = iter(rows)
     while chunk := list(itertools.islice(rows, 1000)):
         numbers = [str(n) for n in range(number, number + len(chunk))]  # formatted once, not once a cell
         number += len(chunk)
-        tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
         if any(len(values) != width for values in chunk):
+            tags = [_row_tag(row_height(values), height, row_tag) if wrapped else row_tag for values in chunk]
             xml = "".join(_rows_cell_by_cell(chunk, numbers, tags, cells))
             by_column: Any = {
                 index: [values[index] if index < len(values) else None for values in chunk] for index in summed
             }
         else:
             by_column = list(zip(*chunk, strict=True))
+            tags = _row_tags(chunk, [by_column[index] for index in wrapped], (row_height, height, row_tag))
             columns = [
                 _column_xml(values, numbers, ref, style, shown)
                 for values, (ref, style), shown in zip(by_column, cells, numbers_shown, strict=True)
@@ -193,10 +302,36 @@ def _rendered(
             )
         chunk_totals: list[Decimal | None] = [None] * width
         for index in summed:
-            chunk_totals[index] = sum(
-                (value if type(value) is Decimal else Decimal(value or 0) for value in by_column[index]), Decimal(0)
-            )
+            chunk_totals[index] = _total(by_column[index])
         yield xml, chunk_totals
+
+
+def _total(values: Sequence[Any]) -> Decimal:
+    """The sum of a column's values, blanks as 0 (added in C when every value is an amount: a 明细's are)."""
+    if set(map(type, values)) <= {Decimal}:
+        return sum(values, Decimal(0))
+    return sum((value if type(value) is Decimal else Decimal(value or 0) for value in values), Decimal(0))
+
+
+def _row_tags(
+    chunk: Sequence[Sequence[Any]],
+    wrapped: Sequence[Sequence[Any]],
+    heights: tuple[RowHeight, float | None, str],
+) -> list[str]:
+    """Each row's opening tag (its number to be filled in): as high as its wrapped columns' texts (`wrapped`: those
+    columns' values) need. Rows whose wrapped texts are the same have the same height, asked for once (a 明细's
+    wrapped columns are its file's unit and name, the same on all of the file's rows)."""
+    row_height, plain_height, plain_tag = heights
+    if not wrapped:
+        return [plain_tag] * len(chunk)
+    if not all(set(map(type, values)) <= {str, type(None)} for values in wrapped):  # a key must be what it shows
+        return [_row_tag(row_height(values), plain_height, plain_tag) for values in chunk]
+    keys = list(zip(*wrapped, strict=True))
+    tag_of = {
+        key: _row_tag(row_height(values), plain_height, plain_tag)
+        for key, values in dict(zip(keys, chunk, strict=True)).items()
+    }
+    return [tag_of[key] for key in keys]
 
 
 def _write_marked_rows(
@@ -251,6 +386,7 @@ _EXACT = 2**53  # ints up to this are exact as floats
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _ESCAPED = re.compile(r"[&<>\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")  # \x01 joins a column's texts
 _LITERAL_CODE = re.compile(r"_x[0-9a-fA-F]{4}_")
+_SPACE = re.compile(r"\s")
 
 
 def _column_xml(
@@ -259,7 +395,11 @@ def _column_xml(
     """One column's cells for a run of rows, a comprehension per column rather than a call per cell (3× faster).
     `shown` formats a number column's amounts (None for text columns). Anything but a number in a number column,
     or a text needing escaping or cutting, goes through `_cell`."""
+    if all(value is None for value in values):  # a column the files leave empty (a 明细's 性别, 备注 …)
+        return [f"{ref}{n}{style}/>" for n in numbers]
     if shown is not None:
+        if set(map(type, values)) <= {int} and min(values) >= -_EXACT and max(values) <= _EXACT:  # 序号, 来源行
+            return [f"{ref}{n}{style}><v>{v}</v></c>" for n, v in zip(numbers, values, strict=True)]
         return [
             # an int as it is (what %.16G makes of it, when exact as a float); 0 == -0.0: zero is not memoised
             f"{ref}{n}{style}><v>{v if type(v) is int and -_EXACT <= v <= _EXACT else shown[v] if v else f'{float(v):.16G}'}</v></c>"
@@ -271,6 +411,8 @@ def _column_xml(
         return [
             f'{ref}{n}{style} t="inlineStr"><is><t>{v}</t></is></c>'
             if type(v) is str and v
+            else f"{ref}{n}{style}/>"
+            if v is None
             else _cell(v, ref, style, n)
             for n, v in zip(numbers, values, strict=True)
         ]
@@ -291,11 +433,19 @@ def _plain_texts(values: Sequence[Any]) -> bool:
     joined = "\x01".join(texts)  # a text holding \x01 itself makes the count differ: not plain
     return (
         joined.count("\x01") == max(len(texts) - 1, 0)
-        and max(map(len, texts), default=0) <= MAX_TEXT
+        and (len(joined) <= MAX_TEXT or max(map(len, texts), default=0) <= MAX_TEXT)
         and not _ESCAPED.search(joined)
         and ("_x" not in joined or not _LITERAL_CODE.search(joined))
-        and all(text == text.strip() for text in texts)  # str.strip and re's \s: the same Unicode spaces
+        # no space at either end of a text (str.strip and re's \s: the same Unicode spaces): most columns have none
+        and (_spaceless(joined) or all(text == text.strip() for text in texts))
     )
+
+
+def _spaceless(text: str) -> bool:
+    """No whitespace in `text` (of those re's \\s and str.strip know, the same): ASCII ones found by substring."""
+    if text.isascii():  # the other ASCII spaces (\x1c-\x1f) are escaped: not plain anyway
+        return not any(space in text for space in " \t\n\r\x0b\x0c")
+    return not _SPACE.search(text)
 
 
 def _cell(value: object, ref: str, style: str, row: str) -> str:

@@ -8,11 +8,13 @@ is given up at once: its worker is killed.
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -308,3 +310,40 @@ class WorkerPool:
 
 
 _RUNNING = object()
+
+
+@dataclass(frozen=True)
+class Forked:
+    """A forked child at work (see `forked`)."""
+
+    process: Any
+    stop_event: Any = None
+
+    def running(self) -> bool:
+        return bool(self.process.is_alive())
+
+    def stop(self) -> None:
+        """Tell a child started `stoppable` that its work is no longer needed."""
+        if self.stop_event is not None:
+            self.stop_event.set()
+
+    def wait(self) -> bool:
+        """Until it ends; True when it finished (or stopped) without failing."""
+        self.process.join()
+        return self.process.exitcode == 0
+
+
+def forked(function: Callable[..., None], stoppable: bool = False) -> Forked:
+    """function() in a forked child process, which sees this process's memory as it is at the fork (nothing is
+    pickled either way: it leaves what it makes on disk). For a share of work on data too large to send to the
+    workers (a consolidated sheet's rows). A child that fails or is killed leaves its share undone, for this
+    process to do. `stoppable`: function(stopped) is given a function saying whether `Forked.stop` was called."""
+    for stream in (sys.stdout, sys.stderr):  # what is buffered is this process's to write, not the child's too
+        with suppress(Exception):
+            stream.flush()
+    context = multiprocessing.get_context("fork")
+    stop = context.Event() if stoppable else None
+    target = functools.partial(function, stop.is_set) if stop is not None else function
+    child = context.Process(target=target, daemon=True)
+    child.start()
+    return Forked(child, stop)

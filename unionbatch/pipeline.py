@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import gc
 import logging
 import os
@@ -14,7 +15,7 @@ import re
 import sqlite3
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -59,14 +60,14 @@ from .inbox import (
     safe_name,
     scan_inbox,
 )
-from .isolate import JOB_SECONDS, MEMORY_MB, JobError, Lost, WorkerPool, memory_cap_mb
+from .isolate import JOB_SECONDS, MEMORY_MB, Forked, JobError, Lost, WorkerPool, forked, memory_cap_mb
 from .ledger import Ledger, Submission, file_hash, row_texts
 from .normalise import parse_sheets
 from .policy import Policy, load_policy
 from .privacy import make_private
 from .read import ReadFailure, is_spreadsheet, read_book
 from .recognise import recognise_book, sheet_findings, unrecognised_finding
-from .records import REJECTED, FileResult, MailOrigin, MissingUnit, Reconciliation, Report
+from .records import REJECTED, FileResult, MailOrigin, MissingUnit, OutSheet, Reconciliation, Report
 from .report import append_lines, append_log, form_report_sheets, left_out_note, report_sheets, write_json
 from .review import finding_list_sheet, reference_of
 from .segments import SegmentStore
@@ -566,9 +567,15 @@ def _run(
         pool.open_spare()
     copies = KeptCopies(out / CACHE_DIR / "copies" / f"{period}.pickle", engine_digest(specs))
     annotated_first = _start_annotating(first, pool, copies)
+    prerendering = None if coalesce else _start_prerendering(report, specs, policy, cache.reused)
     try:
         _record(ledger, report, out, cache)
         kill_point("recorded")
+    except BaseException:
+        if prerendering is not None:  # no workbook will be written: it ends (at its next block) before the run
+            prerendering.stop()
+            prerendering.wait()
+        raise
     finally:
         annotated_first()  # also when recording failed: no copy is still being written once the run ends
     # the checked batch is held to the end of the run: once collected, the collector need not walk it again at its
@@ -585,7 +592,9 @@ def _run(
     kill_point("replied")
     report.deferred = coalesce and _more_landing(inbox, scan)
     if not report.deferred:
-        _write_outputs(report, specs, policy, period_start(period), full_ids, pool, ledger, (rest, copies))
+        _write_outputs(
+            report, specs, policy, period_start(period), full_ids, pool, ledger, (rest, copies), prerendering
+        )
     kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
     ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
@@ -898,9 +907,11 @@ def _write_outputs(
     pool: WorkerPool | None,
     ledger: Ledger | None = None,
     annotations: tuple[Sequence[AnnotationJob], KeptCopies] | None = None,
+    prerendering: Forked | None = None,
 ) -> None:
     """The period's outputs; the annotated copies `annotations` (default: every file's with findings, each made
-    afresh), with the copies kept by earlier runs, are made by the workers meanwhile."""
+    afresh), with the copies kept by earlier runs, are made by the workers meanwhile; `prerendering`, a helper
+    rendering the consolidated workbooks' rows ahead."""
     from .status_page import write_status_page  # jinja2: after the workers are forked, not before (~0.04 s)
     from .write import write_workbook  # xlsxwriter only when outputs are written: `validate` starts faster
 
@@ -927,32 +938,106 @@ def _write_outputs(
             report.totals.update(kept[output][2])
             report.outputs.append(folder / output)
             continue
-        sheets = []
-        for spec in group:
-            accepted = len(_current(report, spec.kind))
-            report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
-            if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
-                form_policy = policy.for_form(spec.kind)
-                earlier = (History(spec.kind, report.period, ledger),) if spec.summary_needs_history else ()
-                summary = spec.summarise(frames[spec.kind], form_policy, frames, *earlier)
-                if summary.sheets and (note := left_out_note(report, spec.kind)):
-                    summary.sheets[0].notes.insert(0, note)
-                report.totals[spec.kind] |= summary.totals
-                sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
-                listed = finding_list_sheet(report, spec, reference_of(form_policy))
-                sheets += [titled_for(listed, report.period)] if listed is not None else []
-        segments = SegmentStore(folder.parent / CACHE_DIR / "segments" / report.period / Path(output).stem)
-        write_workbook(folder / output, sheets + form_report_sheets(report, kinds), created, segments=segments)
+        sheets = _consolidated_sheets(report, group, frames, policy, ledger) + form_report_sheets(report, kinds)
+        segments = _segment_store(folder, output)
+        helper = prerendering.running if prerendering is not None else None
+        write_workbook(folder / output, sheets, created, segments=segments, helper=helper)
         segments.prune()  # the rows of files this workbook no longer shows, or at other places
         report.outputs.append(folder / output)
         written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
+    if prerendering is not None:
+        prerendering.stop()  # the workbooks are written: it ends, nothing of it left, while the report is written
     annotated()
     write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
     write_json(folder / "report.json", report.to_json(full_ids))
     report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
     report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
+    if prerendering is not None:
+        prerendering.wait()
+
+
+def _consolidated_sheets(
+    report: Report,
+    group: Sequence[FormSpec],
+    frames: Mapping[str, pd.DataFrame],
+    policy: Policy,
+    ledger: Ledger | None,
+) -> list[OutSheet]:
+    """A consolidated workbook's sheets but the report's: each form's summary and finding list (its totals into
+    the report)."""
+    sheets = []
+    for spec in group:
+        accepted = len(_current(report, spec.kind))
+        report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
+        if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
+            form_policy = policy.for_form(spec.kind)
+            earlier = (History(spec.kind, report.period, ledger),) if spec.summary_needs_history else ()
+            summary = spec.summarise(frames[spec.kind], form_policy, frames, *earlier)
+            if summary.sheets and (note := left_out_note(report, spec.kind)):
+                summary.sheets[0].notes.insert(0, note)
+            report.totals[spec.kind] |= summary.totals
+            sheets += [titled_for(sheet, report.period) for sheet in summary.sheets]
+            listed = finding_list_sheet(report, spec, reference_of(form_policy))
+            sheets += [titled_for(listed, report.period)] if listed is not None else []
+    return sheets
+
+
+def _segment_store(folder: Path, output: str) -> SegmentStore:
+    return SegmentStore(folder.parent / CACHE_DIR / "segments" / folder.name / Path(output).stem)
+
+
+def _start_prerendering(
+    report: Report, specs: Mapping[str, FormSpec], policy: Policy, reused: Collection[str]
+) -> Forked | None:
+    """A forked helper that renders the row blocks of the consolidated workbooks to be written again while this
+    process records the batch (a core is idle then), for `_write_outputs` to find kept (see
+    write.keep_rows_ahead); None without the fast renderer or a second core, or when few rows are to be rendered
+    again (a late file at the end of the office order: this process renders them sooner than a helper starts)."""
+    import xlsxwriter
+
+    from . import fastrows
+
+    if not fastrows.proven(xlsxwriter.__version__) or (os.cpu_count() or 1) < 2:
+        return None
+    if not any(_rows_to_render(report, kind, policy, reused) >= fastrows.SHARED_ROWS for kind in specs):
+        return None
+    return forked(functools.partial(_prerender, report, specs, policy), stoppable=True)
+
+
+def _rows_to_render(report: Report, kind: str, policy: Policy, reused: Collection[str]) -> int:
+    """About how many of a form's consolidated rows are rendered again: those of its files from the first one not
+    checked before on, in office order (the rows after a new file move down; rows kept at their place are not)."""
+    files = sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))
+    fresh = next((index for index, result in enumerate(files) if result.check_key not in reused), len(files))
+    return sum(result.rows for result in files[fresh:])
+
+
+def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, stopped: Callable[[], bool]) -> None:
+    """In the helper: each consolidated workbook `_write_outputs` will write again, written as it will be, for the
+    row blocks it keeps (the ledger not used: a workbook whose summary reads it is left to the run), until
+    `stopped()`: the run has written them."""
+    from .write import keep_rows_ahead
+
+    created = period_start(report.period)
+    for kind in specs:
+        report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
+    shown = _shown(report, specs, policy, created, None)
+    kept = load_pickle(report.folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle") or {}
+    processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
+    frames: dict[str, pd.DataFrame] | None = None
+    for output, group in _outputs(specs).items():
+        if any(spec.summary_needs_history for spec in group) or not any(_current(report, s.kind) for s in group):
+            continue
+        if _still_written(kept.get(output), shown[output], report.folder / output):
+            continue
+        if frames is None:
+            frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items()}
+        if stopped():
+            return
+        sheets = _consolidated_sheets(report, group, frames, policy, None)
+        keep_rows_ahead(sheets, created, _segment_store(report.folder, output), stopped)
 
 
 def _merged(report: Report, kind: str, spec: FormSpec, policy: Policy, processor: tuple[str, str]) -> pd.DataFrame:

@@ -137,12 +137,17 @@ class SegmentStore:
 
     def get(self, key: str) -> Segment | None:
         """The segment kept under `key` (its stream left on disk), if there is one of ours."""
+        segment = self.made_elsewhere(key)
+        self.hits += segment is not None
+        return segment
+
+    def made_elsewhere(self, key: str) -> Segment | None:
+        """The segment kept under `key` by another process of this run (not counted as one kept before)."""
         self.used.add(key)
         path = self.folder / f"{key}.segment"
         meta = _read_meta(path)
         if meta is None:
             return None
-        self.hits += 1
         length, crc, totals, rows, size = meta
         return Segment(None, length, crc, totals, rows, path, size)
 

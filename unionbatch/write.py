@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
 import unicodedata
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -47,12 +48,14 @@ def write_workbook(
     created: dt.datetime,
     xlsxwriter_version: str = xlsxwriter.__version__,
     segments: SegmentStore | None = None,
+    helper: Callable[[], bool] | None = None,
 ) -> Path:
     """`xlsxwriter_version` picks how data rows are written: by the fast renderer when it was proven against that
     version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise. With the fast renderer and
-    `segments`, the sheets' row blocks are kept there and those kept before spliced in (unionbatch/segments.py)."""
+    `segments`, the sheets' row blocks are kept there and those kept before spliced in (unionbatch/segments.py);
+    `helper` says whether a process is rendering them ahead of this one (`keep_rows_ahead`)."""
     try:
-        return _write_workbook(path, sheets, created, xlsxwriter_version, segments)
+        return _write_workbook(path, sheets, created, xlsxwriter_version, segments, helper)
     except SegmentLost as lost:  # a kept segment damaged since it was looked up: every row rendered afresh
         if lost.path is not None:
             lost.path.unlink(missing_ok=True)
@@ -70,6 +73,7 @@ def _write_workbook(
     created: dt.datetime,
     xlsxwriter_version: str,
     segments: SegmentStore | None,
+    helper: Callable[[], bool] | None = None,
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fast = fastrows.proven(xlsxwriter_version)
@@ -79,14 +83,40 @@ def _write_workbook(
             fastrows.FastWorkbook(str(temporary), options) if fast else xlsxwriter.Workbook(str(temporary), options)
         )
         workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
-        formats = _formats(workbook)
-        write_rows = rows_writer(xlsxwriter_version)
-        if isinstance(workbook, fastrows.FastWorkbook) and segments is not None:
-            write_rows = functools.partial(write_rows, splicing=fastrows.Splicing(segments, workbook))
-        for sheet in sheets:
-            _write_sheet(workbook, sheet, formats, write_rows)
+        _write_sheets(workbook, sheets, rows_writer(xlsxwriter_version), segments, helper=helper)
         workbook.close()
     return path
+
+
+def keep_rows_ahead(
+    sheets: list[OutSheet], created: dt.datetime, segments: SegmentStore, stopped: Callable[[], bool] = bool
+) -> None:
+    """The row blocks `write_workbook(…, segments=segments)` of these sheets will look for, rendered and kept in
+    `segments` now, in order, by a process working ahead of the one that will write the workbook, until
+    `stopped()`: the same workbook written (the same formats numbered in the same order: the same XML), its
+    package thrown away. Nothing without the fast renderer."""
+    if not fastrows.proven(xlsxwriter.__version__):
+        return
+    workbook = fastrows.FastWorkbook(os.devnull, {**WORKBOOK_OPTIONS, "constant_memory": True}, discard=True)
+    workbook.set_properties({"created": created, "author": "工会表格处理"})
+    _write_sheets(workbook, sheets, fastrows.write_rows, segments, ahead=stopped)
+    workbook.close()  # its temporary files removed; nothing written
+
+
+def _write_sheets(
+    workbook: Workbook,
+    sheets: list[OutSheet],
+    write_rows: RowsWriter,
+    segments: SegmentStore | None,
+    ahead: Callable[[], bool] | None = None,
+    helper: Callable[[], bool] | None = None,
+) -> None:
+    formats = _formats(workbook)
+    if isinstance(workbook, fastrows.FastWorkbook) and segments is not None:
+        splicing = fastrows.Splicing(segments, workbook, ahead, helper)
+        write_rows = functools.partial(write_rows, splicing=splicing)
+    for sheet in sheets:
+        _write_sheet(workbook, sheet, formats, write_rows)
 
 
 def _formats(workbook: Workbook) -> dict[str, Any]:
