@@ -577,7 +577,6 @@ def test_a_copy_is_made_again_only_for_a_new_file_new_findings_or_a_copy_altered
     inbox, out = period
     before = copies_made(out)
     assert len(before) >= 3
-    new_file(inbox)
     fill_template(
         inbox / "新港街道工会_慰问名单.xlsx",
         "新港街道工会",

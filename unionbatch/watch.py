@@ -27,8 +27,8 @@ from .validate import prepare_checks
 
 def prepare_workers() -> None:
     """What a file's check and its annotated copy load at first use (pandera and its backends, the division list,
-    the phone metadata, openpyxl: ~0.7 s), loaded once in this process: each run's workers are forked from it,
-    so a file that lands is checked and answered without waiting for them (+25 MB here)."""
+    the phone metadata, openpyxl: ~0.8 s), loaded once in this process: each run's workers are forked from it,
+    so a file that lands is checked and answered without waiting for them (+35 MB here)."""
     prepare_checks()
     prepare_copies()
 
