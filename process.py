@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import signal
 import sys
 import threading
@@ -315,5 +316,14 @@ class TerminalProgress:
             self.bar.render_finish()
 
 
+def main() -> None:
+    try:
+        cli()
+    finally:
+        # what the command loaded (pandas, openpyxl, a period's rows) lives until the process ends: frozen, the
+        # interpreter's collections at exit do not walk it again (~0.1 s of every command)
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +29,7 @@ A, B = make_people(4, seed=91), make_people(3, seed=92)
 
 
 def ledger_rows(out: Path) -> list[tuple]:
-    with sqlite3.connect(out / "ledger.sqlite") as db:
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:  # closed: a connection is freed only by the cyclic GC
         return db.execute(
             "SELECT original_name, stored_path, period, unit, kind, status, replaced_by, errors, warnings, "
             "(SELECT COUNT(*) FROM rows WHERE submission_id = submissions.id) FROM submissions ORDER BY original_name"

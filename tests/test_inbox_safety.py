@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
@@ -64,7 +65,7 @@ def run_process(
 
 
 def ledger_stored(out: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(out / "ledger.sqlite") as db:
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:  # closed: a connection is freed only by the cyclic GC
         return db.execute("SELECT sha256, original_name, stored_path FROM submissions ORDER BY id").fetchall()
 
 
@@ -422,7 +423,7 @@ def _deliver(wave: list[Path], inbox: Path) -> None:
 
 
 def _settled(out: Path) -> tuple[dict, set[tuple[str, str]]]:
-    with sqlite3.connect(out / "ledger.sqlite") as db:
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:  # closed: a connection is freed only by the cyclic GC
         submissions = set(db.execute("SELECT sha256, status FROM submissions").fetchall())
     return report_json(out)["totals"], submissions
 

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -246,7 +247,7 @@ def test_the_new_files_are_answered_before_the_consolidated_workbooks_are_writte
     assert finished.returncode == 1, finished.stderr
     assert all((folder / name).exists() for name in OUTPUTS)
     assert sorted(path.name for path in (folder / "outbox").iterdir()) == replies
-    with sqlite3.connect(out / "ledger.sqlite") as db:
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:  # closed: a connection is freed only by the cyclic GC
         assert db.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == emails
     assert sorted(path.name for path in (folder / "批注").iterdir()) == copies
 
@@ -494,7 +495,7 @@ def test_a_workbook_that_reads_earlier_periods_is_written_again_when_they_change
 
 def ledger_state(out: Path) -> dict[str, tuple[str, str, int]]:
     """Each submission of the period: (status, when it was last recorded, its rows)."""
-    with sqlite3.connect(out / "ledger.sqlite") as db:
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db:  # closed: a connection is freed only by the cyclic GC
         query = (
             "SELECT s.original_name, s.status, s.processed, COUNT(r.row_number) FROM submissions s "
             "LEFT JOIN rows r ON r.submission_id = s.id WHERE s.period = ? GROUP BY s.id"

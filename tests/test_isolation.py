@@ -231,32 +231,6 @@ def test_a_worker_still_preparing_for_nothing_is_not_waited_for_at_close() -> No
     assert time.monotonic() - started < 4  # a worker told to leave would be waited for 5 s, then killed
 
 
-LOADED_LATER = "UNIONBATCH_TEST_LOADED_AFTER_THE_FORK"
-
-
-def loaded_and_pid() -> tuple[bool, int]:
-    return os.environ.get(LOADED_LATER) == "yes", os.getpid()
-
-
-def test_a_spare_worker_inherits_what_was_loaded_after_the_others_were_forked_and_takes_the_next_job() -> None:
-    """A new file's copy: the worker forked after this process loaded openpyxl holds it; the one forked before
-    would have to load it first."""
-    pool = WorkerPool(2)
-    try:
-        pool.open(1)
-        [(loaded, first)] = pool.run(loaded_and_pid, [()])
-        assert not loaded
-        os.environ[LOADED_LATER] = "yes"
-        pool.open_spare()
-        pool.open_spare()  # the pool is full: no third worker
-        assert sum(worker.process.is_alive() for worker in pool._all) == 2
-        [(loaded, spare)] = pool.run(loaded_and_pid, [()])
-        assert loaded and spare != first
-    finally:
-        os.environ.pop(LOADED_LATER, None)
-        pool.close()
-
-
 def corrupted_xls(folder: Path, count: int, seed: int) -> list[Path]:
     """Real .xls files (a 慰问名单 saved by LibreOffice, two SheetJS files) with random bytes overwritten."""
     bases = [

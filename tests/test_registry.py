@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -214,7 +215,9 @@ def test_every_result_names_the_register_it_was_checked_against(registry_run) ->
     assert [f["checked_against"] for f in data["files"]] == [
         {"label": "困难职工档案", "file": "档案.xlsx", "sha256": sha}
     ] * 2
-    with sqlite3.connect(folder / "out" / "ledger.sqlite") as db:
+    with closing(
+        sqlite3.connect(folder / "out" / "ledger.sqlite")
+    ) as db:  # closed: a connection is freed only by the cyclic GC
         assert db.execute("SELECT checked_against FROM submissions").fetchall() == [(sha,), (sha,)]
         assert db.execute("SELECT sha256, label, entries FROM reference_files").fetchall() == [
             (sha, "困难职工档案", 12)
@@ -226,7 +229,9 @@ def test_a_form_without_a_register_names_none(tmp_path: Path) -> None:
     run_batch(tmp_path / "inbox", tmp_path / "out", "2026-11")
     data = json.loads((tmp_path / "out" / "2026-11" / "report.json").read_text(encoding="utf-8"))
     assert "checked_against" not in data["files"][0]
-    with sqlite3.connect(tmp_path / "out" / "ledger.sqlite") as db:
+    with closing(
+        sqlite3.connect(tmp_path / "out" / "ledger.sqlite")
+    ) as db:  # closed: a connection is freed only by the cyclic GC
         assert db.execute("SELECT checked_against FROM submissions").fetchall() == [(None,)]
 
 

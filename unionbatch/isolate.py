@@ -182,12 +182,6 @@ class WorkerPool:
         while len(self._idle) < min(count, self.size):
             self._idle.append(self._spawn(self.prepare))
 
-    def open_spare(self) -> None:
-        """One more worker now, if the pool has room, given the next job: it inherits what this process has loaded
-        since the others were forked, where they would still be loading it themselves."""
-        if sum(worker.process.is_alive() for worker in self._all) < self.size:
-            self._idle.append(self._spawn())
-
     def run(
         self,
         function: Callable[..., Any],
@@ -333,6 +327,12 @@ class Forked:
         return self.process.exitcode == 0
 
 
+def _ending_with_parent(function: Callable[[], None], parent: int) -> None:
+    """function() in a forked child that leaves within a second of its run being killed, as a worker does."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    function()
+
+
 def forked(function: Callable[..., None], stoppable: bool = False) -> Forked:
     """function() in a forked child process, which sees this process's memory as it is at the fork (nothing is
     pickled either way: it leaves what it makes on disk). For a share of work on data too large to send to the
@@ -344,6 +344,6 @@ def forked(function: Callable[..., None], stoppable: bool = False) -> Forked:
     context = multiprocessing.get_context("fork")
     stop = context.Event() if stoppable else None
     target = functools.partial(function, stop.is_set) if stop is not None else function
-    child = context.Process(target=target, daemon=True)
+    child = context.Process(target=_ending_with_parent, args=(target, os.getpid()), daemon=True)
     child.start()
     return Forked(child, stop)

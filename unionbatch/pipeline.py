@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import sqlite3
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -62,6 +63,7 @@ from .inbox import (
 )
 from .isolate import JOB_SECONDS, MEMORY_MB, Forked, JobError, Lost, WorkerPool, forked, memory_cap_mb
 from .ledger import Ledger, Submission, file_hash, row_texts
+from .money import prepare_upper
 from .normalise import parse_sheets
 from .policy import Policy, load_policy
 from .privacy import make_private
@@ -197,10 +199,22 @@ def prepare_copies() -> None:
     from . import annotate  # noqa: F401  # openpyxl and the marking code (~0.25 s)
 
 
+def _prepare_outputs(reused: Sequence[FileResult], checking: Callable[[], bool]) -> None:
+    """What the run's outputs need, loaded while its new files are checked, if this process would wait for them:
+    cn2an for the summaries' 大写, then the reused checks' rows (read back from their pickles at first use) while
+    `checking()`, no later: the new files' copies wait for this process."""
+    prepare_upper()
+    for result in reused:
+        if not checking():
+            return
+        if result.parsed is not None:
+            result.parsed.frame  # noqa: B018  # the attribute read is what loads it
+
+
 WORKER_STEPS = (prepare_checks,)
 """An opened worker's head start: what checks need (~0.5 s) before its first job. What annotated copies need
-(openpyxl) this process loads while it waits for the new files' checks, and the worker forked for their copies
-inherits it (`open_spare`)."""
+(openpyxl, ~0.1 s) the worker making one loads itself: loaded here, this process (the late file's run's longest
+chain) would pay for it, and the run's peak memory would hold it (~10 MB)."""
 
 
 def _worker_check_kept(source: Path, name: Path | None, entry: Path | None) -> FileResult | bytes:
@@ -239,19 +253,25 @@ def check_all(
     policy: Policy,
     pool: WorkerPool | None = None,
     kept: tuple[CheckCache, Sequence[str]] | None = None,
+    meanwhile: Callable[[Sequence[FileResult], Callable[[], bool]], None] | None = None,
 ) -> list[FileResult]:
     """check_file for every (source, name), each in a worker process, on every core: files are independent, and
     a file that crashes or exhausts its worker gets a finding instead of stopping the batch.
     Uses `pool` (the run's) if given, else a pool of its own. With `kept` (the period's cache and each file's
-    SHA-256), a file checked before under the same policy and processor is not checked again."""
+    SHA-256), a file checked before under the same policy and processor is not checked again; while the other
+    files are checked (this process would only wait), `meanwhile` is called with the results taken from the
+    cache and a function that tells whether files are still being checked."""
     if pool is None:
         with worker_pool(specs, policy) as own:
-            return _check_in(jobs, own, kept)
-    return _check_in(jobs, pool, kept)
+            return _check_in(jobs, own, kept, meanwhile)
+    return _check_in(jobs, pool, kept, meanwhile)
 
 
 def _check_in(
-    jobs: Sequence[tuple[Path, Path | None]], pool: WorkerPool, kept: tuple[CheckCache, Sequence[str]] | None
+    jobs: Sequence[tuple[Path, Path | None]],
+    pool: WorkerPool,
+    kept: tuple[CheckCache, Sequence[str]] | None,
+    meanwhile: Callable[[Sequence[FileResult], Callable[[], bool]], None] | None = None,
 ) -> list[FileResult]:
     """Files with no cache entry first, in the workers (forked before the cached results are held), while the
     entries are loaded here; an entry that does not load (damaged, cut short, out of date) is checked after all.
@@ -265,14 +285,16 @@ def _check_in(
     first = [index for index, entry in enumerate(entries) if entry is None or not entry.exists()]
     checked = _start_checking(results, first, jobs, entries, pool, told)
     checking = set(first)  # their entries are being written meanwhile: not loaded
+    reused = []
     for index, entry in enumerate(entries):
         if index not in checking and entry is not None and kept is not None:
             loaded = kept[0].load(entry)
             if isinstance(loaded, FileResult):
                 results[index] = _placed(loaded, *jobs[index])
+                reused.append(results[index])
                 told.one_more()
-    if first:
-        prepare_copies()  # while the new files are checked: the worker forked for their copies inherits openpyxl
+    if first and meanwhile is not None:
+        meanwhile(reused, told.unfinished)
     checked()
     unread = [index for index, result in enumerate(results) if result is None]  # an entry that could not be loaded
     _start_checking(results, unread, jobs, entries, pool, told)()
@@ -290,6 +312,9 @@ class _Told:
         self.lock = threading.Lock()
         if progress is not None and total:
             progress(0, total)  # the checking starts: a progress bar is drawn, run.log's heartbeat begins
+
+    def unfinished(self) -> bool:
+        return self.done < self.total
 
     def one_more(self) -> None:
         with self.lock:
@@ -352,6 +377,7 @@ def check_batch(
     pool: WorkerPool | None = None,
     arrivals: Sequence[dt.datetime] | None = None,
     kept: tuple[CheckCache, Sequence[str]] | None = None,
+    meanwhile: Callable[[Sequence[FileResult], Callable[[], bool]], None] | None = None,
 ) -> tuple[list[FileResult], list[Reconciliation]]:
     """Check each file, then the batch: earlier periods, senders, then versions and duplicates across units together
     (settle_versions), then figures across forms. Each batch check runs on every version of the forms it judges,
@@ -360,7 +386,7 @@ def check_batch(
     barred = ledger.barred() if ledger else {}
     histories = {kind: History(kind, period, ledger, barred) for kind in specs}
     targets = names or [None] * len(paths)
-    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool, kept)
+    results = check_all(list(zip(paths, targets, strict=True)), specs, policy, pool, kept, meanwhile)
     for result, origin in zip(results, origins or [None] * len(results), strict=True):
         result.origin = origin
     for result, arrival in zip(results, arrivals or (), strict=False):
@@ -469,6 +495,9 @@ def run_batch(
         make_private(out, folder, out / RUN_LOG)  # made 0755 / 0644 by an earlier version
         with run_lock(out):
             try:
+                # what is loaded by now (the libraries, specs, policy) lives through the run: frozen, the
+                # collector's full collections do not walk it (~0.07 s of a late file's run)
+                gc.freeze()
                 with Ledger(ledger_path) as ledger, worker_pool(specs, policy) as pool:
                     # a worker loads what checks need (~0.9 s: pandera) while the inbox is scanned and the work
                     # planned; one, as the others would slow this process down on two cores
@@ -538,6 +567,7 @@ def _run(
         pool,
         [job.received for job in work],
         (cache, [job.sha256 for job in work]),
+        _prepare_outputs,
     )
     cache.prune()
     for result, job in zip(results, work, strict=True):
@@ -563,8 +593,6 @@ def _run(
     rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
     if first:
         _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
-    if first and pool is not None:  # forked now, it holds openpyxl: the copy waits for no worker's own preparing
-        pool.open_spare()
     copies = KeptCopies(out / CACHE_DIR / "copies" / f"{period}.pickle", engine_digest(specs))
     annotated_first = _start_annotating(first, pool, copies)
     prerendering = None if coalesce else _start_prerendering(report, specs, policy, cache.reused)
@@ -578,10 +606,9 @@ def _run(
         raise
     finally:
         annotated_first()  # also when recording failed: no copy is still being written once the run ends
-    # the checked batch is held to the end of the run: once collected, the collector need not walk it again at its
-    # full collections (what is garbage is collected first: frozen, it would outlive the run); once the copies are
-    # made, as a collection takes ~0.1 s of the cores a late file's answer needs
-    gc.collect()
+    # the checked batch is held to the end of the run: frozen, the collector need not walk it again at its full
+    # collections (not collected first: that walk alone took ~0.05 s, and what little of it is garbage is collected
+    # once the run unfreezes it)
     gc.freeze()
     written = queue_replies(report, policy, ledger, out, told)
     if policy.email.can_send:
@@ -929,33 +956,93 @@ def _write_outputs(
     processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
     frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items() if stale}
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
+    writing: list[tuple[str, Callable[[], None], _WrittenAside | None]] = []
     for output, group in _outputs(specs).items():
         kinds = [spec.kind for spec in group]
         if not any(sum(r.rows for r in _current(report, kind)) or report.missing[kind] for kind in kinds):
             continue
+        report.outputs.append(folder / output)
         if output not in stale:  # what it shows has not changed since it was written: its totals as they were
             written[output] = kept[output]
             report.totals.update(kept[output][2])
-            report.outputs.append(folder / output)
             continue
         sheets = _consolidated_sheets(report, group, frames, policy, ledger) + form_report_sheets(report, kinds)
-        segments = _segment_store(folder, output)
         helper = prerendering.running if prerendering is not None else None
-        write_workbook(folder / output, sheets, created, segments=segments, helper=helper)
-        segments.prune()  # the rows of files this workbook no longer shows, or at other places
-        report.outputs.append(folder / output)
-        written[output] = (shown[output], file_digest(folder / output), {kind: report.totals[kind] for kind in kinds})
+        write = functools.partial(_write_consolidated, folder / output, sheets, created, helper)
+        writing.append((output, write, _written_aside(write, folder / output) if helper is None else None))
+        written[output] = (shown[output], None, {kind: report.totals[kind] for kind in kinds})
+    if prerendering is not None:
+        prerendering.stop()  # the workbooks are written: it ends, nothing of it left, while the report is written
+    try:
+        annotated()
+        write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
+        write_json(folder / "report.json", report.to_json(full_ids))
+        report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
+        report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
+    except BaseException:
+        for _, _, aside in writing:  # no workbook is still being written once the run ends
+            if aside is not None:
+                aside.drop()
+        raise
+    for output, write, aside in writing:
+        if aside is None or not aside.finish():
+            write()
+        written[output] = (written[output][0], file_digest(folder / output), written[output][2])
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
     if prerendering is not None:
-        prerendering.stop()  # the workbooks are written: it ends, nothing of it left, while the report is written
-    annotated()
-    write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
-    write_json(folder / "report.json", report.to_json(full_ids))
-    report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
-    report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
-    if prerendering is not None:
         prerendering.wait()
+
+
+def _write_consolidated(
+    path: Path,
+    sheets: list[OutSheet],
+    created: dt.datetime,
+    helper: Callable[[], bool] | None,
+    into: Path | None = None,
+) -> None:
+    """The consolidated workbook `path`, its row blocks kept in its segment store; written at `into` if given."""
+    from .write import write_workbook
+
+    segments = _segment_store(path.parent, path.name)
+    write_workbook(into or path, sheets, created, segments=segments, helper=helper, title=path.stem)
+    segments.prune()  # the rows of files this workbook no longer shows, or at other places
+
+
+class _WrittenAside:
+    """A workbook written by a forked child at a temporary of its own (a core is idle: no helper renders ahead),
+    while this process writes the others and the report; `finish` waits and renames it into place. A run killed
+    meanwhile leaves only the temporary (its child leaves within a second), which later runs clear."""
+
+    def __init__(self, write: Callable[..., None], path: Path) -> None:
+        self.path = path
+        self.temporary = path.with_name(f".{path.stem}.{os.getpid()}.aside.tmp.xlsx")
+        self.child = forked(functools.partial(_in_child, functools.partial(write, into=self.temporary)))
+
+    def finish(self) -> bool:
+        """True once the workbook is in place; False if the child failed (this process writes it instead)."""
+        if self.child.wait() and self.temporary.is_file():
+            self.temporary.replace(self.path)
+            return True
+        self.temporary.unlink(missing_ok=True)
+        return False
+
+    def drop(self) -> None:
+        self.child.wait()
+        self.temporary.unlink(missing_ok=True)
+
+
+def _written_aside(write: Callable[..., None], path: Path) -> _WrittenAside | None:
+    return _WrittenAside(write, path) if (os.cpu_count() or 1) > 1 else None
+
+
+def _in_child(function: Callable[[], None]) -> None:
+    """What `function` raises ends the child with code 1 and no traceback printed: the parent does the work again
+    and reports what fails."""
+    try:
+        function()
+    except Exception:  # noqa: BLE001
+        sys.exit(1)
 
 
 def _consolidated_sheets(

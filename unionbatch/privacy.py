@@ -8,6 +8,7 @@ control characters and terminal escape sequences, so a unit name cannot rewrite 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -36,6 +37,13 @@ def mask_text(text: str) -> str:
     """Mask ID numbers (440103********1234) and phone numbers (138****8000) inside any text."""
     if not any(character.isdigit() for character in text):
         return text
+    return _masked(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _masked(text: str) -> str:
+    """A run writes each finding's and file's lines several times (report.json, run.log, 处理报告, the status
+    page): each text masked once."""
     return _RUN_RE.sub(_mask_run, text)
 
 

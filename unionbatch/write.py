@@ -49,17 +49,20 @@ def write_workbook(
     xlsxwriter_version: str = xlsxwriter.__version__,
     segments: SegmentStore | None = None,
     helper: Callable[[], bool] | None = None,
+    title: str | None = None,
 ) -> Path:
     """`xlsxwriter_version` picks how data rows are written: by the fast renderer when it was proven against that
     version (unionbatch/fastrows.py), through xlsxwriter's public API otherwise. With the fast renderer and
     `segments`, the sheets' row blocks are kept there and those kept before spliced in (unionbatch/segments.py);
-    `helper` says whether a process is rendering them ahead of this one (`keep_rows_ahead`)."""
+    `helper` says whether a process is rendering them ahead of this one (`keep_rows_ahead`). `title`: the
+    workbook's title property (default: the file's name without its suffix)."""
+    named = title or path.stem
     try:
-        return _write_workbook(path, sheets, created, xlsxwriter_version, segments, helper)
+        return _write_workbook(path, sheets, created, xlsxwriter_version, segments, helper, named)
     except SegmentLost as lost:  # a kept segment damaged since it was looked up: every row rendered afresh
         if lost.path is not None:
             lost.path.unlink(missing_ok=True)
-        return _write_workbook(path, _fresh(sheets), created, xlsxwriter_version, None)
+        return _write_workbook(path, _fresh(sheets), created, xlsxwriter_version, None, title=named)
 
 
 def _fresh(sheets: list[OutSheet]) -> list[OutSheet]:
@@ -74,6 +77,7 @@ def _write_workbook(
     xlsxwriter_version: str,
     segments: SegmentStore | None,
     helper: Callable[[], bool] | None = None,
+    title: str = "",
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fast = fastrows.proven(xlsxwriter_version)
@@ -82,7 +86,7 @@ def _write_workbook(
         workbook = (
             fastrows.FastWorkbook(str(temporary), options) if fast else xlsxwriter.Workbook(str(temporary), options)
         )
-        workbook.set_properties({"created": created, "author": "工会表格处理", "title": path.stem})
+        workbook.set_properties({"created": created, "author": "工会表格处理", "title": title or path.stem})
         _write_sheets(workbook, sheets, rows_writer(xlsxwriter_version), segments, helper=helper)
         workbook.close()
     return path
