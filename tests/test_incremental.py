@@ -632,3 +632,52 @@ def test_watch_loads_what_checks_and_copies_need_once_so_each_runs_workers_start
     )
     shown = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert shown.stdout.split() == ["True", "True"]
+
+
+def aside_temporaries(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.rglob("*.aside.tmp*"))
+
+
+def test_a_run_killed_while_its_child_writes_a_workbook_leaves_it_to_the_next_run(tmp_path: Path) -> None:
+    """The consolidated workbook is written by a forked child beside the report (two cores): killed with the
+    workbook written at its temporary but not yet renamed into place, the run leaves no workbook a reader could
+    take for this run's; the next run clears the temporary and writes the workbook a cold run writes."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    small_inbox(inbox, 3)
+    shutil.copytree(inbox, tmp_path / "same")
+    command = [sys.executable, str(ROOT / "process.py"), "run", "--inbox", str(inbox), "--out", str(out)]
+    command += ["--period", PERIOD, "--keep-inbox"]
+    environment = {**os.environ, "UNIONBATCH_KILL_AT": "written_aside"}
+    killed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder = out / PERIOD
+    assert not (folder / "慰问名单汇总.xlsx").exists()
+    [temporary] = aside_temporaries(folder)
+    assert temporary.startswith(".慰问名单汇总.")
+    resumed = run(inbox, out, None)
+    assert resumed.checks_reused == 3
+    assert aside_temporaries(folder) == []
+    cold = tmp_path / "cold"
+    run(tmp_path / "same", cold, None)
+    assert workbook_cells(folder / "慰问名单汇总.xlsx") == workbook_cells(cold / PERIOD / "慰问名单汇总.xlsx")
+
+
+def test_a_workbook_its_child_failed_to_write_is_written_by_the_run_itself(tmp_path: Path) -> None:
+    """A child that fails (here: its write raises) leaves its temporary removed and the work undone, for the run."""
+    from unionbatch.pipeline import _WrittenAside
+
+    target = tmp_path / "汇总.xlsx"
+
+    def failing(into: Path) -> None:
+        into.write_bytes(b"half")
+        raise OSError("disk full")
+
+    aside = _WrittenAside(failing, target)
+    assert not aside.finish()
+    assert not target.exists() and aside_temporaries(tmp_path) == []
+
+    def writing(into: Path) -> None:
+        into.write_bytes(b"whole")
+
+    assert _WrittenAside(writing, target).finish()
+    assert target.read_bytes() == b"whole" and aside_temporaries(tmp_path) == []

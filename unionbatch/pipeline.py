@@ -1009,6 +1009,9 @@ def _write_consolidated(
     segments.prune()  # the rows of files this workbook no longer shows, or at other places
 
 
+ASIDE_SUFFIX = ".aside.tmp.xlsx"
+
+
 class _WrittenAside:
     """A workbook written by a forked child at a temporary of its own (a core is idle: no helper renders ahead),
     while this process writes the others and the report; `finish` waits and renames it into place. A run killed
@@ -1016,7 +1019,9 @@ class _WrittenAside:
 
     def __init__(self, write: Callable[..., None], path: Path) -> None:
         self.path = path
-        self.temporary = path.with_name(f".{path.stem}.{os.getpid()}.aside.tmp.xlsx")
+        for stray in path.parent.glob(f".{path.stem}.*{ASIDE_SUFFIX}"):  # a killed run's (under the run's lock)
+            stray.unlink(missing_ok=True)
+        self.temporary = path.with_name(f".{path.stem}.{os.getpid()}{ASIDE_SUFFIX}")
         self.child = forked(functools.partial(_in_child, functools.partial(write, into=self.temporary)))
 
     def finish(self) -> bool:
@@ -1043,6 +1048,7 @@ def _in_child(function: Callable[[], None]) -> None:
         function()
     except Exception:  # noqa: BLE001
         sys.exit(1)
+    kill_point("written_aside")  # the run killed with its workbook written but not yet in place
 
 
 def _consolidated_sheets(
