@@ -222,6 +222,16 @@ def read_entry(path: Path) -> bytes | None:
     return payload
 
 
+def file_identity(path: Path) -> str | None:
+    """What tells a file written earlier from one put in its place or edited since, without reading it: its size,
+    modification time and inode (a city's consolidated workbook is 190 MB: hashing it took ~0.4 s a run)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+
+
 def file_digest(path: Path) -> str | None:
     try:
         with open(path, "rb") as stream:

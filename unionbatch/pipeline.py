@@ -28,6 +28,7 @@ from .checkcache import (
     digest,
     engine_digest,
     file_digest,
+    file_identity,
     load_pickle,
     policy_digest,
     save_pickle,
@@ -987,7 +988,7 @@ def _write_outputs(
     for output, write, aside in writing:
         if aside is None or not aside.finish():
             write()
-        written[output] = (written[output][0], file_digest(folder / output), written[output][2])
+        written[output] = (written[output][0], file_identity(folder / output), written[output][2])
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
     if prerendering is not None:
@@ -1173,7 +1174,7 @@ def _shown(
 
 def _still_written(kept: tuple[str, str | None, dict[str, Any]] | None, shown: str, path: Path) -> bool:
     """The workbook at `path` is the one written for what it shows now, unaltered since."""
-    return kept is not None and kept[0] == shown and kept[1] is not None and file_digest(path) == kept[1]
+    return kept is not None and kept[0] == shown and kept[1] is not None and file_identity(path) == kept[1]
 
 
 AnnotationJob = tuple[FileResult, tuple[Path, list[Finding], Path]]
