@@ -15,7 +15,7 @@ import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, REMARK, SEQ
 from schemas._registry import Register, load_register
-from unionbatch.compute import UPPER_AS_OF_RUN, FrameRows, decimal_sum, detail_sheet, group_rows, upper_line
+from unionbatch.compute import UPPER_AS_OF_RUN, FrameRows, detail_sheet, group_rows, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -426,7 +426,10 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     register = policy.register
     if register is not None:  # the number the register gives, not the one typed (a typed one differing is an error)
         frame = frame.assign(archive_no=_register_numbers(frame, register))
-    cash, goods_total, grand_total = (decimal_sum(frame[key]) for key in ("amount", "goods", "total"))
+    unit_rows = group_rows(frame, ["source_unit"], MONEY)
+    # the whole list's sums from its units' (Decimal addition is exact: the same sums as over every row, in a
+    # 500th of the additions)
+    cash, goods_total, grand_total = (sum((row[column] for row in unit_rows), ZERO) for column in (2, 3, 4))
     cash_line = upper_line("慰问金合计(现金,不含物资折款)", cash)
     goods_line = upper_line("慰问物资折款合计(实物,不发现金)", goods_total)
     grand_line = upper_line("合计(慰问金 + 物资折款)", grand_total)
@@ -442,7 +445,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     by_unit = OutSheet(
         "按单位汇总",
         [OutColumn("单位", "text", 24), households, *money_columns],
-        group_rows(frame, ["source_unit"], MONEY),
+        unit_rows,
         title="慰问名单按单位汇总",
         total_label="合计",
         notes=upper,
@@ -493,7 +496,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     )
     totals = {
         "households": len(frame),
-        "units": int(frame["source_unit"].nunique()),
+        "units": len(unit_rows),
         "amount": f"{to_fen(cash):.2f}",
         "goods": f"{to_fen(goods_total):.2f}",
         "total": f"{to_fen(grand_total):.2f}",
