@@ -681,3 +681,14 @@ def test_a_workbook_its_child_failed_to_write_is_written_by_the_run_itself(tmp_p
 
     assert _WrittenAside(writing, target).finish()
     assert target.read_bytes() == b"whole" and aside_temporaries(tmp_path) == []
+
+
+def test_the_kept_checks_are_reused_however_the_output_folder_is_typed(tmp_path: Path, monkeypatch) -> None:
+    """A cron job giving OUT as an absolute path, the office typing it relative to where it stands: one period,
+    its checks kept under the same keys."""
+    small_inbox(tmp_path / "inbox", 3)
+    monkeypatch.chdir(tmp_path)
+    assert run(Path("inbox"), Path("out"), None).checks_reused == 0
+    monkeypatch.chdir(tmp_path / "inbox")
+    assert run(tmp_path / "inbox", Path("../out"), None).checks_reused == 3
+    assert run(tmp_path / "inbox", tmp_path / "out", None).checks_reused == 3

@@ -484,6 +484,7 @@ def run_batch(
 
     A run killed at any point leaves a state the next run completes: a file is either still in the inbox
     (not yet recorded, or recorded and waiting to be moved) or in 原件/, never lost, never counted twice."""
+    out = Path(os.path.abspath(out))  # the kept checks are keyed by their files' paths: the same however typed
     policy = load_policy(policy_path, specs if specs is not None else load_specs())
     specs = policy.specs
     period = resolve_period(period)
