@@ -12,6 +12,7 @@ the report to the run that takes the last of them, so a burst of 50 files rebuil
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,9 +37,11 @@ def prepare_workers() -> None:
 class _Nudge(FileSystemEventHandler):
     def __init__(self, pending: threading.Event) -> None:
         self.pending = pending
+        self.last = 0.0  # time.monotonic() of the latest event
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
+            self.last = time.monotonic()
             self.pending.set()
 
 
@@ -56,7 +59,8 @@ def watch_inbox(
     prepare_workers()
     pending = threading.Event()
     observer = Observer()
-    observer.schedule(_Nudge(pending), str(inbox), recursive=False)
+    nudge = _Nudge(pending)
+    observer.schedule(nudge, str(inbox), recursive=False)
     observer.start()
     pending.set()  # whatever is already there
     owed = False  # a run left the period's outputs to the next one
@@ -64,9 +68,12 @@ def watch_inbox(
         while not stop.is_set():
             if not pending.wait(timeout=0.2):
                 continue
-            while pending.is_set():  # quiet for `debounce` seconds before running
-                pending.clear()
-                if stop.wait(debounce):
+            # quiet for `debounce` seconds since the latest event before running (restarting a whole wait at each
+            # event seen after the first took a copy's own trailing events for a second burst: 2 s, not 1); an event
+            # after the clear sets `pending` again, for the next round
+            pending.clear()
+            while (quiet := nudge.last + debounce - time.monotonic()) > 0:
+                if stop.wait(quiet):
                     return
             if owed or any(is_candidate(path) for path in inbox.iterdir()):
                 try:
