@@ -654,6 +654,7 @@ def test_a_run_killed_while_its_child_writes_a_workbook_leaves_it_to_the_next_ru
     assert not (folder / "慰问名单汇总.xlsx").exists()
     [temporary] = aside_temporaries(folder)
     assert temporary.startswith(".慰问名单汇总.")
+    (folder / f".{Path(temporary).stem}.tmp.xlsx").write_bytes(b"PK cut short")  # a child killed mid-write
     resumed = run(inbox, out, None)
     assert resumed.checks_reused == 3
     assert aside_temporaries(folder) == []

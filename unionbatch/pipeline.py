@@ -500,15 +500,16 @@ def run_batch(
                 # what is loaded by now (the libraries, specs, policy) lives through the run: frozen, the
                 # collector's full collections do not walk it (~0.07 s of a late file's run)
                 gc.freeze()
-                with Ledger(ledger_path) as ledger, worker_pool(specs, policy) as pool:
-                    # a worker loads what checks need (~0.9 s: pandera) while the inbox is scanned and the work
-                    # planned; one, as the others would slow this process down on two cores
-                    pool.open(1)
-                    pool.progress = progress  # told as each file is checked (`progress(done, total)`)
-                    try:
-                        return _run(inbox, out, folder, policy, specs, ledger, (full_ids, keep_inbox, coalesce), pool)
-                    finally:
-                        gc.unfreeze()  # what _run froze can be collected again (watch runs batch after batch)
+                try:
+                    with Ledger(ledger_path) as ledger, worker_pool(specs, policy) as pool:
+                        # a worker loads what checks need (~0.9 s: pandera) while the inbox is scanned and the work
+                        # planned; one, as the others would slow this process down on two cores
+                        pool.open(1)
+                        pool.progress = progress  # told as each file is checked (`progress(done, total)`)
+                        options = (full_ids, keep_inbox, coalesce)
+                        return _run(inbox, out, folder, policy, specs, ledger, options, pool)
+                finally:
+                    gc.unfreeze()  # what the run froze can be collected again (watch runs batch after batch)
             except BaseException:
                 remove_temporaries(folder)  # under the lock: nobody else's
                 raise
@@ -542,6 +543,7 @@ def _run(
     period = folder.name
     archive = folder / ARCHIVE_DIR
     finish_moves(ledger, out)  # what a run stopped half-way had planned
+    _remove_asides(folder)
     scan = scan_inbox(inbox, policy.settle_seconds)
     first_seen = ledger.sightings(inbox, [entry.key for entry in scan.ready], dt.datetime.now().replace(microsecond=0))
     kill_point("scanned")
@@ -959,37 +961,41 @@ def _write_outputs(
     frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items() if stale}
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     writing: list[tuple[str, Callable[[], None], _WrittenAside | None]] = []
-    for output, group in _outputs(specs).items():
-        kinds = [spec.kind for spec in group]
-        if not any(sum(r.rows for r in _current(report, kind)) or report.missing[kind] for kind in kinds):
-            continue
-        report.outputs.append(folder / output)
-        if output not in stale:  # what it shows has not changed since it was written: its totals as they were
-            written[output] = kept[output]
-            report.totals.update(kept[output][2])
-            continue
-        sheets = _consolidated_sheets(report, group, frames, policy, ledger) + form_report_sheets(report, kinds)
-        helper = prerendering.running if prerendering is not None else None
-        write = functools.partial(_write_consolidated, folder / output, sheets, created, helper)
-        writing.append((output, write, _written_aside(write, folder / output) if helper is None else None))
-        written[output] = (shown[output], None, {kind: report.totals[kind] for kind in kinds})
-    if prerendering is not None:
-        prerendering.stop()  # the workbooks are written: it ends, nothing of it left, while the report is written
+    # a core is idle when no helper renders ahead: the largest workbook to write is written by a forked child while
+    # this process writes the others and the report
+    aside = _largest(stale, specs, report) if prerendering is None and _cores() > 1 else None
     try:
+        for output, group in _outputs(specs).items():
+            kinds = [spec.kind for spec in group]
+            if not any(sum(r.rows for r in _current(report, kind)) or report.missing[kind] for kind in kinds):
+                continue
+            report.outputs.append(folder / output)
+            if output not in stale:  # what it shows has not changed since it was written: its totals as they were
+                written[output] = kept[output]
+                report.totals.update(kept[output][2])
+                continue
+            sheets = _consolidated_sheets(report, group, frames, policy, ledger) + form_report_sheets(report, kinds)
+            helper = prerendering.running if prerendering is not None else None
+            write = functools.partial(_write_consolidated, folder / output, sheets, created, helper)
+            writing.append((output, write, _WrittenAside(write, folder / output) if output == aside else None))
+            if output != aside:
+                write()
+            written[output] = (shown[output], None, {kind: report.totals[kind] for kind in kinds})
+        if prerendering is not None:
+            prerendering.stop()  # the workbooks are written: it ends, nothing of it left, while the report is written
         annotated()
         write_workbook(folder / "处理报告.xlsx", report_sheets(report, policy.roster_rank), created)
         write_json(folder / "report.json", report.to_json(full_ids))
         report.outputs += [folder / "处理报告.xlsx", folder / "report.json"]
         report.outputs.append(write_status_page(report, policy, dt.datetime.now().replace(microsecond=0)))
-    except BaseException:
-        for _, _, aside in writing:  # no workbook is still being written once the run ends
-            if aside is not None:
-                aside.drop()
-        raise
-    for output, write, aside in writing:
-        if aside is None or not aside.finish():
-            write()
-        written[output] = (written[output][0], file_identity(folder / output), written[output][2])
+        for output, write, child in writing:
+            if child is not None and not child.finish():
+                write()  # the child failed: written here, failing as it would
+            written[output] = (written[output][0], file_identity(folder / output), written[output][2])
+    finally:  # no workbook is still being written once the outputs are (or failed to be)
+        for _, _, child in writing:
+            if child is not None:
+                child.drop()
     with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
     if prerendering is not None:
@@ -1011,7 +1017,7 @@ def _write_consolidated(
     segments.prune()  # the rows of files this workbook no longer shows, or at other places
 
 
-ASIDE_SUFFIX = ".aside.tmp.xlsx"
+ASIDE_MARK = ".aside.tmp"  # in the name of a workbook written aside, and of its own temporary
 
 
 class _WrittenAside:
@@ -1021,9 +1027,7 @@ class _WrittenAside:
 
     def __init__(self, write: Callable[..., None], path: Path) -> None:
         self.path = path
-        for stray in path.parent.glob(f".{path.stem}.*{ASIDE_SUFFIX}"):  # a killed run's (under the run's lock)
-            stray.unlink(missing_ok=True)
-        self.temporary = path.with_name(f".{path.stem}.{os.getpid()}{ASIDE_SUFFIX}")
+        self.temporary = path.with_name(f".{path.stem}.{os.getpid()}{ASIDE_MARK}.xlsx")
         self.child = forked(functools.partial(_in_child, functools.partial(write, into=self.temporary)))
 
     def finish(self) -> bool:
@@ -1035,12 +1039,29 @@ class _WrittenAside:
         return False
 
     def drop(self) -> None:
+        """Waited for and its temporary removed (nothing left once renamed)."""
         self.child.wait()
         self.temporary.unlink(missing_ok=True)
 
 
-def _written_aside(write: Callable[..., None], path: Path) -> _WrittenAside | None:
-    return _WrittenAside(write, path) if (os.cpu_count() or 1) > 1 else None
+def _largest(stale: Collection[str], specs: Mapping[str, FormSpec], report: Report) -> str | None:
+    """Of the consolidated workbooks to write, the one showing the most rows."""
+    rows = {
+        output: sum(r.rows for spec in group for r in _current(report, spec.kind))
+        for output, group in _outputs(specs).items()
+        if output in stale
+    }
+    return max(rows, key=rows.__getitem__) if rows else None
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+def _remove_asides(folder: Path) -> None:
+    """A killed run's workbooks written aside, whole or cut short (under the run's lock: nobody else's)."""
+    for stray in folder.glob(f"*{ASIDE_MARK}*"):
+        stray.unlink(missing_ok=True)
 
 
 def _in_child(function: Callable[[], None]) -> None:
@@ -1048,7 +1069,7 @@ def _in_child(function: Callable[[], None]) -> None:
     and reports what fails."""
     try:
         function()
-    except Exception:  # noqa: BLE001
+    except BaseException:  # noqa: BLE001  # Ctrl-C too: the run reports it once
         sys.exit(1)
     kill_point("written_aside")  # the run killed with its workbook written but not yet in place
 

@@ -11,6 +11,7 @@ the report to the run that takes the last of them, so a burst of 50 files rebuil
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +86,9 @@ def watch_inbox(
                 if owed:
                     pending.set()
                 on_report(report)
+                # what the run left is collected while nothing arrives: the next run freezes what it finds
+                del report
+                gc.collect()
     finally:
         observer.stop()
         observer.join()
