@@ -311,3 +311,23 @@ def test_a_half_made_copy_in_the_archive_is_not_a_submission_and_is_cleared(tmp_
     stray.write_bytes(fill_template(tmp_path / "乙.xlsx", "乙工会", B).read_bytes())
     report = run_batch(inbox, out, "2026-11")
     assert [r.path.name for r in report.files] == ["甲.xlsx"] and not stray.exists()
+
+
+def test_watch_runs_once_the_inbox_is_quiet_since_its_latest_event_not_a_whole_wait_after_each() -> None:
+    """The debounce counts from the latest event: a copy's trailing events, seen after the first, do not restart a
+    whole wait (a late file waited 2 s, not 1, in two runs of three); an event during the wait extends it."""
+    from unionbatch.watch import _Nudge, _quiet_for
+
+    nudge, stop = _Nudge(threading.Event()), threading.Event()
+    nudge.last = time.monotonic() - 1.5  # the latest event 1.5 s ago: 0.5 s of the 2 s left
+    started = time.monotonic()
+    assert _quiet_for(2.0, nudge, stop)
+    assert 0.4 < time.monotonic() - started < 1.5
+    nudge.last = time.monotonic() - 1.5
+    started = time.monotonic()
+    threading.Timer(0.2, lambda: setattr(nudge, "last", time.monotonic())).start()  # one more event
+    assert _quiet_for(2.0, nudge, stop)
+    assert time.monotonic() - started >= 2.1
+    nudge.last = time.monotonic()
+    threading.Timer(0.2, stop.set).start()
+    assert not _quiet_for(5.0, nudge, stop)  # stopped meanwhile

@@ -46,6 +46,14 @@ class _Nudge(FileSystemEventHandler):
             self.pending.set()
 
 
+def _quiet_for(seconds: float, nudge: _Nudge, stop: threading.Event) -> bool:
+    """Until `seconds` have passed since the latest event `nudge` saw; False if `stop` was set meanwhile."""
+    while (left := nudge.last + seconds - time.monotonic()) > 0:
+        if stop.wait(left):
+            return False
+    return True
+
+
 def watch_inbox(
     inbox: Path,
     out: Path,
@@ -73,9 +81,8 @@ def watch_inbox(
             # event seen after the first took a copy's own trailing events for a second burst: 2 s, not 1); an event
             # after the clear sets `pending` again, for the next round
             pending.clear()
-            while (quiet := nudge.last + debounce - time.monotonic()) > 0:
-                if stop.wait(quiet):
-                    return
+            if not _quiet_for(debounce, nudge, stop):
+                return
             if owed or any(is_candidate(path) for path in inbox.iterdir()):
                 try:
                     report = run_batch(inbox, out, period, policy_path, coalesce=True)
