@@ -663,8 +663,9 @@ def test_a_run_killed_while_its_child_writes_a_workbook_leaves_it_to_the_next_ru
     assert workbook_cells(folder / "慰问名单汇总.xlsx") == workbook_cells(cold / PERIOD / "慰问名单汇总.xlsx")
 
 
-def test_a_workbook_its_child_failed_to_write_is_written_by_the_run_itself(tmp_path: Path) -> None:
-    """A child that fails (here: its write raises) leaves its temporary removed and the work undone, for the run."""
+def test_a_child_that_fails_to_write_leaves_no_temporary_and_says_so_to_the_run(tmp_path: Path) -> None:
+    """A child that fails (here: its write raises) leaves its temporary removed, nothing in place, and `finish`
+    false: the run then writes the workbook itself."""
     from unionbatch.pipeline import _WrittenAside
 
     target = tmp_path / "汇总.xlsx"

@@ -189,7 +189,7 @@ def worker_pool(
     global _WORKER
     share_specs(specs)
     _WORKER = (specs, policy)
-    pool = WorkerPool(os.cpu_count() or 1, memory_mb, seconds, prepare=WORKER_STEPS)
+    pool = WorkerPool(_cores(), memory_mb, seconds, prepare=WORKER_STEPS)
     try:
         yield pool
     finally:
@@ -1115,7 +1115,7 @@ def _start_prerendering(
 
     from . import fastrows
 
-    if not fastrows.proven(xlsxwriter.__version__) or (os.cpu_count() or 1) < 2:
+    if not fastrows.proven(xlsxwriter.__version__) or _cores() < 2:
         return None
     if not any(_rows_to_render(report, kind, policy, reused) >= fastrows.SHARED_ROWS for kind in specs):
         return None

@@ -62,7 +62,7 @@ def write_workbook(
     except SegmentLost as lost:  # a kept segment damaged since it was looked up: every row rendered afresh
         if lost.path is not None:
             lost.path.unlink(missing_ok=True)
-        return _write_workbook(path, _fresh(sheets), created, xlsxwriter_version, None, title=named)
+        return _write_workbook(path, _fresh(sheets), created, xlsxwriter_version, None, None, named)
 
 
 def _fresh(sheets: list[OutSheet]) -> list[OutSheet]:
@@ -76,8 +76,8 @@ def _write_workbook(
     created: dt.datetime,
     xlsxwriter_version: str,
     segments: SegmentStore | None,
-    helper: Callable[[], bool] | None = None,
-    title: str = "",
+    helper: Callable[[], bool] | None,
+    title: str,
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fast = fastrows.proven(xlsxwriter_version)
@@ -86,7 +86,7 @@ def _write_workbook(
         workbook = (
             fastrows.FastWorkbook(str(temporary), options) if fast else xlsxwriter.Workbook(str(temporary), options)
         )
-        workbook.set_properties({"created": created, "author": "工会表格处理", "title": title or path.stem})
+        workbook.set_properties({"created": created, "author": "工会表格处理", "title": title})
         _write_sheets(workbook, sheets, rows_writer(xlsxwriter_version), segments, helper=helper)
         workbook.close()
     return path
