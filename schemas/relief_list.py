@@ -6,7 +6,7 @@ Rules from DOMAIN.md Form 1 (seeds 000 篇十, 002 五(五), 004 方案一/方�
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ import pandas as pd
 
 from schemas._columns import GENDER, ID_NUMBER, ONCE_PER_PERSON, PERSON, PHONE, REMARK, SEQ
 from schemas._registry import Register, load_register
-from unionbatch.compute import UPPER_AS_OF_RUN, FrameRows, detail_sheet, group_rows, upper_line
+from unionbatch.compute import UPPER_AS_OF_RUN, Files, detail_sheet, group_rows, merge_groups, upper_line
 from unionbatch.findings import ERROR, WARNING, Code, Finding
 from unionbatch.history import History, shift_period
 from unionbatch.money import format_yuan, rmb_upper, to_fen
@@ -419,16 +419,16 @@ MONEY = ("amount", "goods", "total")
 ZERO = Decimal(0)
 
 
-def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
-    goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
-    total = _row_totals(frame["amount"].tolist(), goods)
-    frame = frame.assign(goods=goods, total=total)  # copy-on-write: the other columns are not copied
+def summarise(files: Files, policy: ReliefPolicy, _batch: Mapping[str, pd.DataFrame]) -> Summary:
+    """The list's workbook, file by file: each file's sums by 困难类别 and 致困原因 are kept with it, so a late file
+    costs its own rows; the units' and the whole list's sums are added from them (Decimal addition is exact: the
+    same sums as over every row, in a fraction of the additions)."""
     register = policy.register
-    if register is not None:  # the number the register gives, not the one typed (a typed one differing is an error)
-        frame = frame.assign(archive_no=_register_numbers(frame, register))
-    unit_rows = group_rows(frame, ["source_unit"], MONEY)
-    # the whole list's sums from its units' (Decimal addition is exact: the same sums as over every row, in a
-    # 500th of the additions)
+    files = files.with_columns(_payable, register)
+    groups = files.each(group_rows, ["tier", "cause"], MONEY)
+    unit_rows = merge_groups(
+        ([[part.unit, *_added(rows)]] for part, rows in zip(files.parts, groups, strict=True) if rows), 1
+    )
     cash, goods_total, grand_total = (sum((row[column] for row in unit_rows), ZERO) for column in (2, 3, 4))
     cash_line = upper_line("慰问金合计(现金,不含物资折款)", cash)
     goods_line = upper_line("慰问物资折款合计(实物,不发现金)", goods_total)
@@ -439,7 +439,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     ]
     households = OutColumn("户数", "int", 8, summed=True)
 
-    detail = detail_sheet(SPEC, frame, [(money_columns[2], "total")], local=True)  # rows of their own file alone
+    detail = detail_sheet(SPEC, files, [(money_columns[2], "total")])
     detail.notes += upper
 
     by_unit = OutSheet(
@@ -454,18 +454,15 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     by_tier = OutSheet(
         "按类别汇总",
         [OutColumn("困难类别", "text", 12), OutColumn("致困原因", "text", 12), households, *money_columns],
-        group_rows(frame, ["tier", "cause"], MONEY, order=[TIERS, CAUSES]),
+        merge_groups(groups, 2, order=[TIERS, CAUSES]),
         title="慰问名单按困难类别、致困原因汇总",
         total_label="合计",
         notes=upper,
     )
     archive_column = [OutColumn("建档编号", "text", 14)] if register is not None else []
-    signoff_rows = FrameRows(
-        frame,
-        _signoff_row if register is None else _signoff_row_with_archive,
-        named=True,
-        columns=[*SIGNOFF, "archive_no"],  # in the merged order: the roster's, then each unit's own rows
-        local=True,  # each row from its own file's row and the register alone
+    # in the merged order: the roster's, then each unit's own rows
+    signoff_rows = files.rows(
+        _signoff_row if register is None else _signoff_row_with_archive, [*SIGNOFF, "archive_no"], named=True
     )
     signoff = OutSheet(
         "实名制发放表",
@@ -495,7 +492,7 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
         blocks=signoff_rows.blocks(),
     )
     totals = {
-        "households": len(frame),
+        "households": len(files),
         "units": len(unit_rows),
         "amount": f"{to_fen(cash):.2f}",
         "goods": f"{to_fen(goods_total):.2f}",
@@ -503,12 +500,12 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
         "amount_upper": rmb_upper(cash),
         "goods_upper": rmb_upper(goods_total),
         "total_upper": rmb_upper(grand_total),
-        "summary": f"{len(frame)} 户,慰问金 {format_yuan(cash)} 元({rmb_upper(cash)}),"
+        "summary": f"{len(files)} 户,慰问金 {format_yuan(cash)} 元({rmb_upper(cash)}),"
         f"物资折款 {format_yuan(goods_total)} 元({rmb_upper(goods_total)}),合计 {format_yuan(grand_total)} 元",
     }
     sheets = [by_unit, by_tier, detail, signoff]
     if register is not None:
-        coverage, unvisited = register_sheets(frame, register)
+        coverage, unvisited = register_sheets(set().union(*files.each(_ids)), register)
         sheets += [coverage, unvisited]
         totals["register"] = {
             "file": register.reference.path.name,
@@ -519,6 +516,25 @@ def summarise(frame: pd.DataFrame, policy: ReliefPolicy, _batch: Mapping[str, pd
     return Summary(sheets, totals)
 
 
+def _payable(frame: pd.DataFrame, register: Register | None) -> pd.DataFrame:
+    """A file's rows with what is paid: 物资折款 as a Decimal (0 if blank), 合计 beside it, and the 建档编号 the
+    register gives (if there is one)."""
+    goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
+    frame = frame.assign(goods=goods, total=_row_totals(frame["amount"].tolist(), goods))  # the others not copied
+    if register is not None:  # the number the register gives, not the one typed (a typed one differing is an error)
+        frame = frame.assign(archive_no=_register_numbers(frame, register))
+    return frame
+
+
+def _added(groups: Sequence[Sequence[Any]]) -> list[Any]:
+    """A file's group rows (label, label, count, sums…) added up: its count and sums."""
+    return [sum(values) for values in zip(*(row[2:] for row in groups), strict=True)]
+
+
+def _ids(frame: pd.DataFrame) -> list[Any]:
+    return frame["id_number"].tolist()
+
+
 def _register_numbers(frame: pd.DataFrame, register: Register) -> list[Any]:
     numbers = []
     for id_number, typed in zip(frame["id_number"].tolist(), frame["archive_no"].tolist(), strict=True):
@@ -527,10 +543,10 @@ def _register_numbers(frame: pd.DataFrame, register: Register) -> list[Any]:
     return numbers
 
 
-def register_sheets(frame: pd.DataFrame, register: Register) -> tuple[OutSheet, OutSheet]:
-    """Per 所属工会: how many of its households in the register (在档) this period's counted lists visited, and the
-    深度困难 households nobody visited (送温暖 is meant to reach every one of them)."""
-    visited = set(frame["id_number"].tolist())
+def register_sheets(visited: set[Any], register: Register) -> tuple[OutSheet, OutSheet]:
+    """Per 所属工会: how many of its households in the register (在档) this period's counted lists visited (the
+    身份证号 in them: `visited`), and the 深度困难 households nobody visited (送温暖 is meant to reach every one of
+    them)."""
     unions: dict[str, list[int]] = {}  # 所属工会 → 在档, visited, 深度困难, 深度困难 visited
     unvisited = []
     for household in register.households.values():
@@ -703,6 +719,7 @@ SPEC = FormSpec(
     columns=COLUMNS,
     parse_policy=parse_policy,
     summarise=summarise,
+    summary_by_file=True,
     policy_section=SECTION,
     row_rules=(gender_matches_id, tier_eligibility, amount_standard, archive_registered, in_register),
     history_rules=(not_barred, not_below_last_year, visits_within_year),

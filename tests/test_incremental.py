@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import python_calamine as calamine
 
 from tests.conftest import ROOT, SAMPLES
 from tests.factory import fill_template, make_id, make_people, with_changes
+from tests.recalc import read_values
 from tests.test_employment import figures, report_file, write_policy
 from tests.test_registry import register_of, registry_policy, write_register
 from unionbatch.checkcache import MAGIC, CheckCache, _sources_digest, load_pickle, read_entry, save_pickle
@@ -694,3 +696,63 @@ def test_the_kept_checks_are_reused_however_the_output_folder_is_typed(tmp_path:
     monkeypatch.chdir(tmp_path / "inbox")
     assert run(tmp_path / "inbox", Path("../out"), None).checks_reused == 3
     assert run(tmp_path / "inbox", tmp_path / "out", None).checks_reused == 3
+
+
+# ---- the relief lists summed file by file: what a run keeps of each file's rows ---------------------------------
+
+
+def relief_people(count: int = 3, seed: int = 50) -> dict[str, list]:
+    """The people small_inbox(…, count, seed) sends, by unit."""
+    return {f"第{number}工会": make_people(4, seed + number) for number in range(count)}
+
+
+def paid_by_unit(out: Path) -> dict[str, Decimal]:
+    """按单位汇总 as written: unit → its 合计(元) (慰问金 + 物资折款)."""
+    grid = read_values(out / PERIOD / "慰问名单汇总.xlsx")["按单位汇总"]
+    return {row[0]: Decimal(str(row[4])) for row in grid if str(row[0]).startswith("第")}
+
+
+def paid(people: list) -> Decimal:
+    return sum((Decimal(person.amount) + Decimal(person.goods) for person in people), Decimal(0))
+
+
+def test_a_late_file_s_run_sums_the_lists_from_what_it_kept_reading_no_other_file_s_rows(small_period) -> None:
+    inbox, out = small_period
+    late = make_people(5, 70)
+    fill_template(inbox / "第9工会_慰问名单.xlsx", "第9工会", late)  # after the others in office order
+    report = run(inbox, out, None)
+    others = [result for result in report.files if result.path.name != "第9工会_慰问名单.xlsx"]
+    assert len(others) == 3 and all(result.parsed is not None for result in others)
+    assert all("frame" not in vars(result.parsed) for result in others)  # their rows were never read back
+    people = {**relief_people(), "第9工会": late}
+    assert paid_by_unit(out) == {unit: paid(group) for unit, group in people.items()}
+    everyone = [person for group in people.values() for person in group]
+    assert report.totals["慰问名单"]["total"] == f"{paid(everyone):.2f}"
+    assert report.totals["慰问名单"]["households"] == 17
+
+
+def test_a_kept_sum_is_made_again_when_its_file_s_rows_change(small_period) -> None:
+    inbox, out = small_period
+    target = next(path for path in archived(out) if path.name == "第0工会_慰问名单.xlsx")
+    changed = make_people(4, 90)  # as many people, other amounts
+    fill_template(target, "第0工会", changed)
+    report = run(inbox, out, None)
+    people = {**relief_people(), "第0工会": changed}
+    assert paid_by_unit(out) == {unit: paid(group) for unit, group in people.items()}
+    assert report.totals["慰问名单"]["total"] == f"{paid([p for group in people.values() for p in group]):.2f}"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_kept_sums_are_made_again_and_the_workbook_equals_a_cold_run_s(small_period, tmp_path, damage) -> None:
+    inbox, out = small_period
+    kept = out / ".cache" / "sums" / f"{PERIOD}.pickle"
+    data = kept.read_bytes()
+    kept.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a pickle at all")
+    fill_template(inbox / "第9工会_慰问名单.xlsx", "第9工会", make_people(5, 70))
+    run(inbox, out, None)
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run(inbox, cold, None)
+    assert outputs(out, SMALL_OUTPUTS) == outputs(cold, SMALL_OUTPUTS)
+    assert load_pickle(kept) is not None  # written again, whole

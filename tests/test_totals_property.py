@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unionbatch.compute import merge_rows
+from unionbatch.compute import Files, merge_rows
 from unionbatch.money import rmb_upper
 from unionbatch.policy import load_policy
 from unionbatch.spec import ROW_BASE
@@ -35,7 +35,7 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
         frame.index = range(4, 4 + len(rows))
         frames.append((frame, unit, f"{unit}.xlsx", ("慰问名单",)))
     policy = load_policy(None, specs).for_form("慰问名单")  # the defaults: no register
-    summary = spec.summarise(merge_rows(frames, spec), policy, {})
+    summary = spec.summarise(Files.of(frames, spec), policy, {})
     expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
     assert Decimal(summary.totals["total"]) == expected
     assert summary.totals["total_upper"] == rmb_upper(expected)
@@ -101,3 +101,40 @@ def test_group_rows_counts_and_adds_each_groups_amounts_in_order_of_first_appear
     for unit, *_ in rows:
         by_unit[unit] = by_unit.get(unit, 0) + 1
     assert [row[:2] for row in group_rows(frame, ["unit"], [])] == [[unit, n] for unit, n in by_unit.items()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(grouped, min_size=1, max_size=5), st.booleans())
+def test_groups_added_file_by_file_are_those_of_all_the_rows(files, ordered) -> None:
+    """merge_groups over each file's group_rows (what a run keeps of a file) is group_rows over every row, in the
+    same order, with or without a fixed order of labels."""
+    from unionbatch.compute import group_rows, merge_groups
+
+    order = [["丙", "甲"], ["因病"]] if ordered else None
+    frames = [pd.DataFrame(rows, columns=["unit", "cause", "a", "b"], dtype=object) for rows in files]
+    whole = pd.DataFrame([row for rows in files for row in rows], columns=["unit", "cause", "a", "b"], dtype=object)
+    parts = [group_rows(frame, ["unit", "cause"], ["a", "b"]) for frame in frames]
+    assert merge_groups(parts, 2, order) == group_rows(whole, ["unit", "cause"], ["a", "b"], order)
+
+
+@settings(max_examples=40, deadline=None)
+@given(units)
+def test_a_sheet_made_file_by_file_has_the_rows_and_blocks_of_one_made_from_the_merged_rows(specs, data) -> None:
+    """The 明细 of Files (each file's rows read when rendered) against FrameRows over merge_rows' frame: the same
+    rows numbered on across files, the same blocks (each file's run, known by its key)."""
+    from unionbatch.compute import FilePart, detail_sheet
+
+    spec = specs["慰问名单"]
+    sheets, parts = [], []
+    for number, (unit, rows) in enumerate(data.items()):
+        frame = pd.DataFrame([{c.key: r.get(c.key) for c in spec.columns} for r in rows], dtype=object)
+        frame.index = range(4, 4 + len(rows))
+        sheets.append((frame, unit, f"{unit}.xlsx", ("慰问名单",)))
+        parts.append(FilePart(lambda frame=frame: frame, unit, f"{unit}.xlsx", ("慰问名单",), len(rows), f"k{number}"))
+    merged = merge_rows(sheets, spec, [part.key for part in parts])
+    by_frame = detail_sheet(spec, merged, local=True)
+    by_file = detail_sheet(spec, Files(parts, spec))
+    assert list(by_file.rows) == list(by_frame.rows) and len(by_file.rows) == len(merged)
+    assert by_frame.blocks is not None and by_file.blocks is not None
+    shape = [(block.key, block.start, block.size, list(block.rows)) for block in by_frame.blocks]
+    assert [(block.key, block.start, block.size, list(block.rows)) for block in by_file.blocks] == shape

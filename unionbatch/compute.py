@@ -5,9 +5,11 @@ A form's spec builds its output sheets from these helpers; the writer renders an
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +112,134 @@ class FrameRows(Sequence[list[Any]]):
         return rows[index]
 
 
+@dataclass(frozen=True)
+class FilePart:
+    """One counted file of a form, as `Files` holds it: its rows read only when `frame()` is called (a kept check's
+    frame is read back from its pickle then), its unit, name and sheets, its row count, and `key`: a digest of all
+    its rows can show (see merge_rows' file_keys; None: not known by its bytes, nothing of it kept)."""
+
+    frame: Callable[[], pd.DataFrame]
+    unit: str
+    name: str
+    sheets: Sequence[str]
+    size: int
+    key: str | None
+
+
+class Files:
+    """A form's counted files in office order, for a summary made file by file: each file's rows tagged as
+    merge_rows tags them (with the columns `with_columns` adds), read only when some result or row of that file is
+    not kept. `each(function)` is a function of one file's rows per file, kept in `kept` (a mapping the run stores
+    between runs) under the file's key and the functions' names: a late file costs its own rows, not the month's.
+    What the functions compute must come from the file's own rows, the arguments given with them and the form's
+    policy alone: the key covers the file's rows, the policy, the processor's code and `each`'s arguments, nothing
+    else (plain functions: a function is known by its name; `with_columns`' arguments are not in the key, they
+    must come from the policy)."""
+
+    def __init__(
+        self,
+        parts: Sequence[FilePart],
+        spec: FormSpec,
+        kept: dict[str, dict[str, Any]] | None = None,
+        derive: tuple[Callable[..., pd.DataFrame], tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.parts = list(parts)
+        self.spec = spec
+        self.kept = {} if kept is None else kept  # a file's key → what was made of its rows, by a digest of how
+        self._derive = derive  # see with_columns
+        self._frames: dict[int, pd.DataFrame] = {}
+
+    @classmethod
+    def of(cls, sheets: Iterable[Sheet], spec: FormSpec) -> Files:
+        """Files of frames at hand, as merge_rows takes them (nothing kept)."""
+        parts = [
+            FilePart(functools.partial(_same, frame), unit, name, names, len(frame), None)
+            for frame, unit, name, names in sheets
+        ]
+        return cls(parts, spec)
+
+    def __len__(self) -> int:
+        return sum(part.size for part in self.parts)
+
+    def with_columns(self, derive: Callable[..., pd.DataFrame], *arguments: Any) -> Files:
+        """The same files, each one's rows as `derive(rows, *arguments)` makes them (from those rows alone)."""
+        return Files(self.parts, self.spec, self.kept, (derive, arguments))
+
+    def frame_of(self, index: int) -> pd.DataFrame:
+        """The rows of file `index`, tagged and derived; made once a run."""
+        frame = self._frames.get(index)
+        if frame is None:
+            part = self.parts[index]
+            frame = merge_rows([(part.frame(), part.unit, part.name, part.sheets)], self.spec, [part.key or ""])
+            if self._derive is not None:
+                derive, arguments = self._derive
+                frame = derive(frame, *arguments)
+            self._frames[index] = frame
+        return frame
+
+    def each(self, function: Callable[..., Any], *arguments: Any) -> list[Any]:
+        """`function(rows, *arguments)` of each file's rows, in order; those kept taken as they are (`arguments`:
+        a few plain values, part of the key)."""
+        made_by = digest(function, arguments, self._derive[0] if self._derive is not None else None)
+        results = []
+        for index, part in enumerate(self.parts):
+            made = self.kept.setdefault(part.key, {}) if part.key is not None else {}
+            if made_by not in made:
+                made[made_by] = function(self.frame_of(index), *arguments)
+            results.append(made[made_by])
+        return results
+
+    def rows(self, make: Callable[[int, Any], list[Any]], columns: Sequence[str], named: bool = False) -> FilesRows:
+        return FilesRows(self, make, columns, named)
+
+
+def _same(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+class FilesRows(Sequence[list[Any]]):
+    """A sheet's rows made file by file (see FrameRows): `make(number, values)` over each file's rows in turn,
+    numbered on from the files before; its blocks are the files' runs, each read only if the writer renders it."""
+
+    def __init__(
+        self, files: Files, make: Callable[[int, Any], list[Any]], columns: Sequence[str], named: bool
+    ) -> None:
+        self.files, self.make, self.columns, self.named = files, make, list(columns), named
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        first = 0
+        for index, part in enumerate(self.files.parts):
+            yield from self._rows_of(index, first)
+            first += part.size
+
+    def _rows_of(self, index: int, first: int) -> Iterator[list[Any]]:
+        def make(number: int, values: Any) -> list[Any]:
+            return self.make(first + number, values)
+
+        yield from FrameRows(self.files.frame_of(index), make, self.named, self.columns)
+
+    def blocks(self) -> list[RowBlock] | None:
+        """Each file's rows, known by its key and this sheet's shape (as FrameRows.blocks); None if a file has no
+        key."""
+        parts = self.files.parts
+        if not parts or any(part.key is None for part in parts):
+            return None
+        shape = digest(self.columns, self.make, self.named)
+        blocks, first = [], 0
+        for index, part in enumerate(parts):
+            if part.size:
+                blocks.append(RowBlock(digest(part.key, shape), first, part.size, self._rows_of(index, first)))
+            first += part.size
+        return blocks
+
+    def __getitem__(self, index: int | slice) -> Any:
+        rows = list(self)
+        return rows[index]
+
+
 MARKS = {
     "rejected": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},  # 退回修改: red, as in the annotated copies
     "mismatch": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},  # figures that disagree: yellow
@@ -203,6 +333,30 @@ def group_rows(
     add = _run_sums(np.cumsum([0, *counts]).tolist()) if together else _row_sums(groups.tolist(), len(numbers))
     totals = [add(frame[column].tolist()) for column in sums]
     rows = [[*label, counts[number], *(total[number] for total in totals)] for label, number in numbers.items()]
+    return _in_order(rows, order)
+
+
+def merge_groups(
+    parts: Iterable[Sequence[Sequence[Any]]], labels: int, order: Sequence[Sequence[str]] | None = None
+) -> list[list[Any]]:
+    """Rows of group_rows made over parts of a frame (its files, in order), as group_rows makes them over the whole:
+    the groups of equal `labels` leading values in order of first appearance, their counts and sums added (Decimal
+    addition is exact: the same sums as over every row)."""
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for rows in parts:
+        for row in rows:
+            label = tuple(row[:labels])
+            known = merged.get(label)
+            if known is None:
+                merged[label] = list(row)
+            else:
+                known[labels:] = [a + b for a, b in zip(known[labels:], row[labels:], strict=True)]
+    return _in_order(list(merged.values()), order)
+
+
+def _in_order(rows: list[list[Any]], order: Sequence[Sequence[str]] | None) -> list[list[Any]]:
+    """Group rows sorted by where their labels stand in `order` (one sequence per label; those not listed last, in
+    their order); as they are without `order`."""
     if order:
         rank = [{value: position for position, value in enumerate(values)} for values in order]
         rows.sort(key=lambda row: tuple(r.get(row[i], len(r)) for i, r in enumerate(rank)))
@@ -248,14 +402,14 @@ def out_column(kind: str, header: str, width: int, summed: bool = False) -> OutC
 
 def detail_sheet(
     spec: FormSpec,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Files,
     computed: Sequence[tuple[OutColumn, str]] = (),
     name: str = "明细",
     local: bool = False,
 ) -> OutSheet:
     """Every accepted row: a new 序号, the spec's columns with the computed ones right after the last amount (合计
     beside the amounts it adds, not after 备注), then its source, file names wrapped in their column. `local`: every
-    column of `frame` is made from its own row and the policy alone (see FrameRows.blocks)."""
+    column of `frame` is made from its own row and the policy alone (see FrameRows.blocks; Files always are)."""
     kept = [column for column in spec.columns if not column.row_number]
     amounts = [index for index, column in enumerate(kept) if column.kind == "money"]
     at = amounts[-1] + 1 if amounts else len(kept)
@@ -264,7 +418,11 @@ def detail_sheet(
     columns += [SOURCE_LOOKS[key](header) for key, header in SOURCE_COLUMNS]
     own_keys = [column.key for column in kept]
     keys = [*own_keys[:at], *(key for _, key in computed), *own_keys[at:]] + [key for key, _ in SOURCE_COLUMNS]
-    rows = FrameRows(frame, _numbered, columns=keys, local=local)
+    rows = (
+        frame.rows(_numbered, keys)
+        if isinstance(frame, Files)
+        else FrameRows(frame, _numbered, columns=keys, local=local)
+    )
     whose = spec.person.name if spec.person is not None else spec.unit_column  # 序号 … 姓名, or … 单位名称
     leading = keys.index(whose) + 1 if whose in keys[:3] else None
     return OutSheet(

@@ -34,7 +34,7 @@ from .checkcache import (
     save_pickle,
     write_entry,
 )
-from .compute import merge_rows, titled_for
+from .compute import FilePart, Files, merge_rows, titled_for
 from .crosscheck import (
     check_senders,
     counted_reconciliations,
@@ -203,12 +203,13 @@ def prepare_copies() -> None:
 def _prepare_outputs(reused: Sequence[FileResult], checking: Callable[[], bool]) -> None:
     """What the run's outputs need, loaded while its new files are checked, if this process would wait for them:
     cn2an for the summaries' 大写, then the reused checks' rows (read back from their pickles at first use) while
-    `checking()`, no later: the new files' copies wait for this process."""
+    `checking()`, no later: the new files' copies wait for this process. Not those of a form summed file by file:
+    its summary reads the rows of a file only if what it keeps of it does not do."""
     prepare_upper()
     for result in reused:
         if not checking():
             return
-        if result.parsed is not None:
+        if result.parsed is not None and not result.parsed.spec.summary_by_file:
             result.parsed.frame  # noqa: B018  # the attribute read is what loads it
 
 
@@ -957,8 +958,7 @@ def _write_outputs(
     stale = {
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
-    processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
-    frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items() if stale}
+    rows = _Rows(report, specs, policy, folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle")
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     writing: list[tuple[str, Callable[[], None], _WrittenAside | None]] = []
     # a core is idle when no helper renders ahead: the largest workbook to write is written by a forked child while
@@ -974,7 +974,7 @@ def _write_outputs(
                 written[output] = kept[output]
                 report.totals.update(kept[output][2])
                 continue
-            sheets = _consolidated_sheets(report, group, frames, policy, ledger) + form_report_sheets(report, kinds)
+            sheets = _consolidated_sheets(report, group, rows, policy, ledger) + form_report_sheets(report, kinds)
             helper = prerendering.running if prerendering is not None else None
             write = functools.partial(_write_consolidated, folder / output, sheets, created, helper)
             writing.append((output, write, _WrittenAside(write, folder / output) if output == aside else None))
@@ -996,8 +996,10 @@ def _write_outputs(
         for _, _, child in writing:
             if child is not None:
                 child.drop()
-    with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
+    with suppress(OSError):  # without them the next run writes the workbooks again, sums them again, nothing worse
         save_pickle(kept_path, written)
+        if stale:
+            rows.save()
     if prerendering is not None:
         prerendering.wait()
 
@@ -1075,11 +1077,7 @@ def _in_child(function: Callable[[], None]) -> None:
 
 
 def _consolidated_sheets(
-    report: Report,
-    group: Sequence[FormSpec],
-    frames: Mapping[str, pd.DataFrame],
-    policy: Policy,
-    ledger: Ledger | None,
+    report: Report, group: Sequence[FormSpec], rows: _Rows, policy: Policy, ledger: Ledger | None
 ) -> list[OutSheet]:
     """A consolidated workbook's sheets but the report's: each form's summary and finding list (its totals into
     the report)."""
@@ -1087,10 +1085,11 @@ def _consolidated_sheets(
     for spec in group:
         accepted = len(_current(report, spec.kind))
         report.totals[spec.kind] = {"files": accepted, "summary": f"已受理 {accepted} 个文件"}
-        if spec.summarise is not None and _has_something_to_sum(spec, group, frames):
+        if spec.summarise is not None and _has_something_to_sum(spec, group, report):
             form_policy = policy.for_form(spec.kind)
             earlier = (History(spec.kind, report.period, ledger),) if spec.summary_needs_history else ()
-            summary = spec.summarise(frames[spec.kind], form_policy, frames, *earlier)
+            own = rows.files(spec.kind) if spec.summary_by_file else rows.frames[spec.kind]
+            summary = spec.summarise(own, form_policy, rows.frames, *earlier)
             if summary.sheets and (note := left_out_note(report, spec.kind)):
                 summary.sheets[0].notes.insert(0, note)
             report.totals[spec.kind] |= summary.totals
@@ -1141,31 +1140,90 @@ def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, st
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     shown = _shown(report, specs, policy, created, None)
     kept = load_pickle(report.folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle") or {}
-    processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
-    frames: dict[str, pd.DataFrame] | None = None
+    rows = _Rows(report, specs, policy, report.folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle")
     for output, group in _outputs(specs).items():
         if any(spec.summary_needs_history for spec in group) or not any(_current(report, s.kind) for s in group):
             continue
         if _still_written(kept.get(output), shown[output], report.folder / output):
             continue
-        if frames is None:
-            frames = {kind: _merged(report, kind, spec, policy, processor) for kind, spec in specs.items()}
         if stopped():
             return
-        sheets = _consolidated_sheets(report, group, frames, policy, None)
+        sheets = _consolidated_sheets(report, group, rows, policy, None)
         keep_rows_ahead(sheets, created, _segment_store(report.folder, output), stopped)
 
 
-def _merged(report: Report, kind: str, spec: FormSpec, policy: Policy, processor: tuple[str, str]) -> pd.DataFrame:
-    """The form's counted rows in office order, each file's known by a digest of what its rows can show: the
-    `processor` and the forms' policy (their digests), the file's bytes, name, unit and sheets."""
-    files = sorted(_current(report, kind), key=lambda r: policy.roster_rank(r.unit or ""))  # office order
-    keys = [digest(processor, r.sha256, r.path.name, r.unit, r.parsed.sheet_names, len(r.parsed.frame)) for r in files]
-    return merge_rows(
-        ((r.parsed.frame, r.unit or "", r.path.name, r.parsed.sheet_names) for r in files),
-        spec,
-        keys if all(r.sha256 for r in files) else None,  # a file not known by its bytes: rendered afresh
-    )
+class _Rows:
+    """The period's counted rows for the summaries, each form's read only when a summary asks: `frames[kind]`
+    merged, `files(kind)` file by file, their sums kept between runs at `path` (see compute.Files)."""
+
+    def __init__(self, report: Report, specs: Mapping[str, FormSpec], policy: Policy, path: Path) -> None:
+        self.report, self.specs, self.policy, self.path = report, specs, policy, path
+        self.processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
+        self.frames = _MergedFrames(self)
+        kept = load_pickle(path)
+        self.kept: dict[str, dict[str, Any]] = kept if isinstance(kept, dict) else {}
+
+    def parts(self, kind: str) -> list[FilePart]:
+        """The form's counted files in office order, each known by a digest of what its rows can show: the
+        processor and the forms' policy (their digests), the file's bytes, name, unit and sheets."""
+        files = sorted(_current(self.report, kind), key=lambda r: self.policy.roster_rank(r.unit or ""))
+        return [
+            FilePart(
+                functools.partial(_frame_of, result),
+                result.unit or "",
+                result.path.name,
+                result.parsed.sheet_names,
+                result.rows,
+                digest(
+                    self.processor, result.sha256, result.path.name, result.unit, result.parsed.sheet_names, result.rows
+                )
+                if result.sha256
+                else None,  # a file not known by its bytes: nothing of it kept
+            )
+            for result in files
+            if result.parsed is not None
+        ]
+
+    def files(self, kind: str) -> Files:
+        return Files(self.parts(kind), self.specs[kind], self.kept)
+
+    def save(self) -> None:
+        """The sums kept, for the next run: those of the files counted now."""
+        counted = {part.key for kind in self.specs for part in self.parts(kind)}
+        save_pickle(self.path, {key: made for key, made in self.kept.items() if key in counted})
+
+
+def _frame_of(result: FileResult) -> pd.DataFrame:
+    assert result.parsed is not None
+    return result.parsed.frame
+
+
+class _MergedFrames(Mapping[str, "pd.DataFrame"]):
+    """Each form's counted rows merged in office order (merge_rows, each file's rows known by its key), made when
+    first asked for."""
+
+    def __init__(self, rows: _Rows) -> None:
+        self.rows = rows
+        self.made: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, kind: str) -> pd.DataFrame:
+        if kind not in self.made:
+            parts = self.rows.parts(kind)
+            keys = [part.key for part in parts]
+            self.made[kind] = merge_rows(
+                ((part.frame(), part.unit, part.name, part.sheets) for part in parts),
+                self.rows.specs[kind],
+                keys
+                if all(key is not None for key in keys)
+                else None,  # a file not known by its bytes: rendered afresh
+            )
+        return self.made[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows.specs)
+
+    def __len__(self) -> int:
+        return len(self.rows.specs)
 
 
 def _shown(
@@ -1291,10 +1349,10 @@ def _current(report: Report, kind: str) -> list[FileResult]:
     return [result for result in report.files if result.kind == kind and result.current and result.parsed]
 
 
-def _has_something_to_sum(spec: FormSpec, group: Sequence[FormSpec], frames: Mapping[str, pd.DataFrame]) -> bool:
+def _has_something_to_sum(spec: FormSpec, group: Sequence[FormSpec], report: Report) -> bool:
     """A form's summary goes into its workbook when it has rows, when a form it sums up (one without a summarise of
     its own) has rows, or when no form of the workbook has any (the workbook is then the 未报送 list)."""
-    fed = [other for other in group if len(frames[other.kind])]
+    fed = [other for other in group if any(result.rows for result in _current(report, other.kind))]
     return spec in fed or any(other.summarise is None for other in fed) or not fed
 
 

@@ -104,6 +104,7 @@ class TotalRow:
 
 
 _FRAME_PICKLE = "_frame_pickle"
+_FRAME_ROWS = "_frame_rows"  # beside the frame's pickle: its row count, which every run reads of every file
 
 
 @dataclass
@@ -128,12 +129,14 @@ class ParsedSheet:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         if "frame" in state:
+            state[_FRAME_ROWS] = len(state["frame"])
             state[_FRAME_PICKLE] = pickle.dumps(state.pop("frame"), protocol=pickle.HIGHEST_PROTOCOL)
         return state
 
     def __getattr__(self, name: str) -> Any:  # only for what the instance lacks: the frame not yet read back
         if name == "frame" and _FRAME_PICKLE in self.__dict__:
             self.frame = pickle.loads(self.__dict__.pop(_FRAME_PICKLE))
+            self.__dict__.pop(_FRAME_ROWS, None)
             return self.frame
         raise AttributeError(name)
 
@@ -179,7 +182,8 @@ class ParsedSheet:
 
     @property
     def row_count(self) -> int:
-        return len(self.frame)
+        kept = self.__dict__.get(_FRAME_ROWS)  # the frame not read back yet
+        return kept if kept is not None else len(self.frame)
 
     def has_column(self, key: str) -> bool:
         return any(key in location.columns for location in self.locations)

@@ -169,6 +169,7 @@ class FormSpec:
     codes: Mapping[str, Code] = dataclasses.field(default_factory=dict, hash=False, compare=False)
     finding_list: FindingList | None = None  # a sheet of the workbook listing every finding of some codes
     summary_needs_history: bool = False  # summarise(frame, policy, batch, history): earlier periods (month on month)
+    summary_by_file: bool = False  # summarise is given a compute.Files (file by file, sums kept), not the frame
     # what the reply to a counted file tells its unit beyond the counts (the fee it owes): (its rows, policy) → lines
     reply_lines: Callable[[pd.DataFrame, Any], list[str]] | None = None
     # what makes a sheet this form and not any list of people: of each group, at least one column (a key ending
