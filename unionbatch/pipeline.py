@@ -958,7 +958,7 @@ def _write_outputs(
     stale = {
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
-    rows = _Rows(report, specs, policy, folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle")
+    rows = _Rows(report, specs, policy)
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     writing: list[tuple[str, Callable[[], None], _WrittenAside | None]] = []
     # a core is idle when no helper renders ahead: the largest workbook to write is written by a forked child while
@@ -1140,7 +1140,7 @@ def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, st
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     shown = _shown(report, specs, policy, created, None)
     kept = load_pickle(report.folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle") or {}
-    rows = _Rows(report, specs, policy, report.folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle")
+    rows = _Rows(report, specs, policy)
     for output, group in _outputs(specs).items():
         if any(spec.summary_needs_history for spec in group) or not any(_current(report, s.kind) for s in group):
             continue
@@ -1154,13 +1154,15 @@ def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, st
 
 class _Rows:
     """The period's counted rows for the summaries, each form's read only when a summary asks: `frames[kind]`
-    merged, `files(kind)` file by file, their sums kept between runs at `path` (see compute.Files)."""
+    merged, `files(kind)` file by file, what is made of each file's rows kept between runs (see compute.Files) in
+    OUT/.cache/sums/<period>.pickle."""
 
-    def __init__(self, report: Report, specs: Mapping[str, FormSpec], policy: Policy, path: Path) -> None:
-        self.report, self.specs, self.policy, self.path = report, specs, policy, path
+    def __init__(self, report: Report, specs: Mapping[str, FormSpec], policy: Policy) -> None:
+        self.report, self.specs, self.policy = report, specs, policy
+        self.path = report.folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle"
         self.processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
         self.frames = _MergedFrames(self)
-        kept = load_pickle(path)
+        kept = load_pickle(self.path)
         self.kept: dict[str, dict[str, Any]] = kept if isinstance(kept, dict) else {}
 
     def parts(self, kind: str) -> list[FilePart]:
