@@ -490,6 +490,7 @@ def summarise(files: Files, policy: ReliefPolicy, _batch: Mapping[str, pd.DataFr
         landscape=True,
         tall_rows=True,
         blocks=signoff_rows.blocks(),
+        read_blocks=signoff_rows.read_blocks,
     )
     totals = {
         "households": len(files),

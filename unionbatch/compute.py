@@ -64,10 +64,11 @@ class FrameRows(Sequence[list[Any]]):
         return len(self.frame)
 
     def __iter__(self) -> Iterator[list[Any]]:
-        return self._rows(0, len(self.frame))
+        return self.rows_between(0, len(self.frame))
 
-    def _rows(self, start: int, stop: int) -> Iterator[list[Any]]:
-        """Rows `start` … `stop - 1` (in order), numbered from `start + 1`."""
+    def rows_between(self, start: int, stop: int, number: int | None = None) -> Iterator[list[Any]]:
+        """Rows `start` … `stop - 1` (in order), numbered from `number` (default `start + 1`)."""
+        shift = 0 if number is None else number - start - 1
         Row = namedtuple("Row", self.columns) if self.named else None  # type: ignore[misc]
         arrays = self._arrays()
         order: Any = None
@@ -79,8 +80,8 @@ class FrameRows(Sequence[list[Any]]):
             tuples: Iterable[Any] = zip(*(array[rows].tolist() for array in arrays), strict=True)
             if Row is not None:
                 tuples = map(Row._make, tuples)
-            for number, values in enumerate(tuples, start=begin + 1):
-                yield self.make(number, values)
+            for row_number, values in enumerate(tuples, start=begin + 1 + shift):
+                yield self.make(row_number, values)
 
     def _arrays(self) -> list[Any]:
         """The columns, taken once (a sheet's blocks read them in turn): as numpy arrays where their values read the
@@ -103,7 +104,7 @@ class FrameRows(Sequence[list[Any]]):
         stops = [*starts[1:], len(keys)]
         shape = digest(self.columns, self.make, self.named)  # a function by its name: its code is the processor's
         return [
-            RowBlock(digest(keys[start], shape), start, stop - start, self._rows(start, stop))
+            RowBlock(digest(keys[start], shape), start, stop - start, self.rows_between(start, stop))
             for start, stop in zip(starts, stops, strict=True)
         ]
 
@@ -147,7 +148,8 @@ class Files:
         self.spec = spec
         self.kept = {} if kept is None else kept  # a file's key → what was made of its rows, by a digest of how
         self._derive = derive  # see with_columns
-        self._frames: dict[int, pd.DataFrame] = {}
+        self.chunks: list[pd.DataFrame] = []  # the files' rows as read, several files to a frame
+        self.placed: dict[int, tuple[int, int, int]] = {}  # a file read → its chunk, the rows' start and stop there
 
     @classmethod
     def of(cls, sheets: Iterable[Sheet], spec: FormSpec) -> Files:
@@ -165,29 +167,41 @@ class Files:
         """The same files, each one's rows as `derive(rows, *arguments)` makes them (from those rows alone)."""
         return Files(self.parts, self.spec, self.kept, (derive, arguments))
 
+    def read(self, indices: Iterable[int]) -> None:
+        """The rows of the files `indices` not read yet, merged into one frame (a frame per file cost ~2 ms) and
+        derived: `placed` then says where each file's rows are in which of `chunks`."""
+        todo = [index for index in indices if index not in self.placed]
+        if not todo:
+            return
+        frames = [self.parts[index].frame() for index in todo]
+        parts = [self.parts[index] for index in todo]
+        sheets = [(frame, part.unit, part.name, part.sheets) for frame, part in zip(frames, parts, strict=True)]
+        frame = merge_rows(sheets, self.spec, [part.key or "" for part in parts])
+        if self._derive is not None:
+            derive, arguments = self._derive
+            frame = derive(frame, *arguments)  # a function of each row's own file: the same as file by file
+        self.chunks.append(frame)
+        start = 0
+        for index, rows in zip(todo, frames, strict=True):
+            self.placed[index] = (len(self.chunks) - 1, start, start + len(rows))
+            start += len(rows)
+
     def frame_of(self, index: int) -> pd.DataFrame:
-        """The rows of file `index`, tagged and derived; made once a run."""
-        frame = self._frames.get(index)
-        if frame is None:
-            part = self.parts[index]
-            frame = merge_rows([(part.frame(), part.unit, part.name, part.sheets)], self.spec, [part.key or ""])
-            if self._derive is not None:
-                derive, arguments = self._derive
-                frame = derive(frame, *arguments)
-            self._frames[index] = frame
-        return frame
+        """The rows of file `index`, tagged and derived."""
+        self.read([index])
+        chunk, start, stop = self.placed[index]
+        return self.chunks[chunk].iloc[start:stop]
 
     def each(self, function: Callable[..., Any], *arguments: Any) -> list[Any]:
         """`function(rows, *arguments)` of each file's rows, in order; those kept taken as they are (`arguments`:
         a few plain values, part of the key)."""
         made_by = digest(function, arguments, self._derive[0] if self._derive is not None else None)
-        results = []
-        for index, part in enumerate(self.parts):
-            made = self.kept.setdefault(part.key, {}) if part.key is not None else {}
-            if made_by not in made:
-                made[made_by] = function(self.frame_of(index), *arguments)
-            results.append(made[made_by])
-        return results
+        made = [self.kept.setdefault(part.key, {}) if part.key is not None else {} for part in self.parts]
+        self.read(index for index, known in enumerate(made) if made_by not in known)
+        for index, known in enumerate(made):
+            if made_by not in known:
+                known[made_by] = function(self.frame_of(index), *arguments)
+        return [known[made_by] for known in made]
 
     def rows(self, make: Callable[[int, Any], list[Any]], columns: Sequence[str], named: bool = False) -> FilesRows:
         return FilesRows(self, make, columns, named)
@@ -205,6 +219,8 @@ class FilesRows(Sequence[list[Any]]):
         self, files: Files, make: Callable[[int, Any], list[Any]], columns: Sequence[str], named: bool
     ) -> None:
         self.files, self.make, self.columns, self.named = files, make, list(columns), named
+        self._chunk_rows: dict[int, FrameRows] = {}  # each chunk's rows, its columns taken once
+        self._file_at: dict[int, int] = {}  # a block's start → its file
 
     def __len__(self) -> int:
         return len(self.files)
@@ -216,10 +232,15 @@ class FilesRows(Sequence[list[Any]]):
             first += part.size
 
     def _rows_of(self, index: int, first: int) -> Iterator[list[Any]]:
-        def make(number: int, values: Any) -> list[Any]:
-            return self.make(first + number, values)
-
-        yield from FrameRows(self.files.frame_of(index), make, self.named, self.columns)
+        """File `index`'s rows, numbered from `first + 1`; read with the files after it, if not read yet (a writer
+        renders on from the first file whose rows moved)."""
+        files = self.files
+        if index not in files.placed:
+            files.read(range(index, len(files.parts)))
+        chunk, start, stop = files.placed[index]
+        if chunk not in self._chunk_rows:
+            self._chunk_rows[chunk] = FrameRows(files.chunks[chunk], self.make, self.named, self.columns)
+        yield from self._chunk_rows[chunk].rows_between(start, stop, first + 1)
 
     def blocks(self) -> list[RowBlock] | None:
         """Each file's rows, known by its key and this sheet's shape (as FrameRows.blocks); None if a file has no
@@ -232,8 +253,13 @@ class FilesRows(Sequence[list[Any]]):
         for index, part in enumerate(parts):
             if part.size:
                 blocks.append(RowBlock(digest(part.key, shape), first, part.size, self._rows_of(index, first)))
+                self._file_at[first] = index
             first += part.size
         return blocks
+
+    def read_blocks(self, blocks: Sequence[RowBlock]) -> None:
+        """The rows of these blocks' files read at once (see OutSheet.read_blocks)."""
+        self.files.read(self._file_at[block.start] for block in blocks)
 
     def __getitem__(self, index: int | slice) -> Any:
         rows = list(self)
@@ -434,6 +460,7 @@ def detail_sheet(
         landscape=True,
         leading=leading,
         blocks=rows.blocks(),
+        read_blocks=rows.read_blocks if isinstance(rows, FilesRows) else None,
     )
 
 

@@ -158,6 +158,8 @@ def _write_blocks(
     keyed = [(digest(layout, block.key, first + block.start), block) for block in sheet.blocks or ()]
     found = {key: splicing.store.get(key) for key, _ in keyed}
     missing = [(key, block) for key, block in keyed if not _fits(found[key], block)]
+    if missing and sheet.read_blocks is not None:
+        sheet.read_blocks([block for _, block in missing])
     zeros = tuple(Decimal(0) if column.summed else None for column in sheet.columns)
     keeping = _Keeping(first, splicing.store, render, zeros)
     if splicing.ahead is not None:  # nothing to splice: the helper's package is thrown away

@@ -9,7 +9,7 @@ import datetime as dt
 import email.utils
 import os
 import pickle
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -320,6 +320,8 @@ class OutSheet:
     marks: Sequence[str] | None = None  # per row: "" or a MARKS key, the row's cells highlighted so
     leading: int | None = None  # the last column naming whose row it is: repeated on each page when printed two across
     blocks: Sequence[RowBlock] | None = None  # `rows` cut into runs the writer may keep rendered between runs
+    # told which blocks the writer renders, before it renders any: their rows read at once, not block by block
+    read_blocks: Callable[[Sequence[RowBlock]], None] | None = None
 
     def column_totals(self) -> list[Decimal | None]:
         return [
