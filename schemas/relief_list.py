@@ -523,7 +523,10 @@ def _payable(frame: pd.DataFrame, register: Register | None) -> pd.DataFrame:
     goods = [value if isinstance(value, Decimal) else ZERO for value in frame["goods"].tolist()]
     frame = frame.assign(goods=goods, total=_row_totals(frame["amount"].tolist(), goods))  # the others not copied
     if register is not None:  # the number the register gives, not the one typed (a typed one differing is an error)
-        frame = frame.assign(archive_no=_register_numbers(frame, register))
+        # as objects: a list holding texts would be made a string column, its blanks NaN (or not, by what else is
+        # read with it)
+        numbers = pd.Series(_register_numbers(frame, register), index=frame.index, dtype=object)
+        frame = frame.assign(archive_no=numbers)
     return frame
 
 

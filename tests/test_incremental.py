@@ -756,3 +756,30 @@ def test_damaged_kept_sums_are_made_again_and_the_workbook_equals_a_cold_run_s(s
     run(inbox, cold, None)
     assert outputs(out, SMALL_OUTPUTS) == outputs(cold, SMALL_OUTPUTS)
     assert load_pickle(kept) is not None  # written again, whole
+
+
+def test_a_late_file_s_run_under_a_register_equals_a_cold_run_even_with_blank_archive_numbers(tmp_path: Path) -> None:
+    """The 建档编号 the register gives is derived per read of rows: a late list whose people have no number, read
+    alone, shows the same cells as when read with every file (blank, not a NaN)."""
+    import dataclasses
+
+    early = make_people(6, seed=31)
+    late = [dataclasses.replace(person, archive_no="") for person in make_people(3, seed=32)]
+    write_register(tmp_path / "档案.xlsx", register_of(early) + register_of(late))
+    policy = registry_policy(tmp_path)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    fill_template(inbox / "第1工会_慰问名单.xlsx", "第1工会", early[:3])
+    fill_template(inbox / "第2工会_慰问名单.xlsx", "第2工会", early[3:])
+    run(inbox, out, policy)
+    fill_template(inbox / "第9工会_慰问名单.xlsx", "第9工会", late)
+    report = run(inbox, out, policy)
+    assert all(result.accepted for result in report.files)
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run(inbox, cold, policy)
+    assert outputs(out, SMALL_OUTPUTS) == outputs(cold, SMALL_OUTPUTS)
+    signoff = read_values(out / PERIOD / "慰问名单汇总.xlsx")["实名制发放表"]
+    numbers = [row[4] for row in signoff if row[1] == "第9工会"]
+    assert len(numbers) == 3 and all(number in ("", None) for number in numbers)

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unionbatch.compute import Files, merge_rows
+from unionbatch.compute import FilePart, Files, merge_rows
 from unionbatch.money import rmb_upper
 from unionbatch.policy import load_policy
 from unionbatch.spec import ROW_BASE
@@ -35,7 +35,11 @@ def test_merged_totals_equal_sum_of_inputs(specs, data: dict[str, list[dict]]) -
         frame.index = range(4, 4 + len(rows))
         frames.append((frame, unit, f"{unit}.xlsx", ("慰问名单",)))
     policy = load_policy(None, specs).for_form("慰问名单")  # the defaults: no register
-    summary = spec.summarise(Files.of(frames, spec), policy, {})
+    parts = [
+        FilePart(lambda frame=frame: frame, unit, name, sheets, len(frame), None)
+        for frame, unit, name, sheets in frames
+    ]
+    summary = spec.summarise(Files(parts, spec), policy, {})
     expected = sum((r["amount"] + (r["goods"] or 0) for rows in data.values() for r in rows), Decimal(0))
     assert Decimal(summary.totals["total"]) == expected
     assert summary.totals["total_upper"] == rmb_upper(expected)
@@ -122,7 +126,7 @@ def test_groups_added_file_by_file_are_those_of_all_the_rows(files, ordered) -> 
 def test_a_sheet_made_file_by_file_has_the_rows_and_blocks_of_one_made_from_the_merged_rows(specs, data) -> None:
     """The 明细 of Files (each file's rows read when rendered) against FrameRows over merge_rows' frame: the same
     rows numbered on across files, the same blocks (each file's run, known by its key)."""
-    from unionbatch.compute import FilePart, detail_sheet
+    from unionbatch.compute import detail_sheet
 
     spec = specs["慰问名单"]
     sheets, parts = [], []

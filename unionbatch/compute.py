@@ -5,7 +5,6 @@ A form's spec builds its output sheets from these helpers; the writer renders an
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -115,16 +114,20 @@ class FrameRows(Sequence[list[Any]]):
 
 @dataclass(frozen=True)
 class FilePart:
-    """One counted file of a form, as `Files` holds it: its rows read only when `frame()` is called (a kept check's
+    """One counted file of a form, as `Files` holds it: its rows read only when `load()` is called (a kept check's
     frame is read back from its pickle then), its unit, name and sheets, its row count, and `key`: a digest of all
     its rows can show (see merge_rows' file_keys; None: not known by its bytes, nothing of it kept)."""
 
-    frame: Callable[[], pd.DataFrame]
+    load: Callable[[], pd.DataFrame]
     unit: str
     name: str
     sheets: Sequence[str]
     size: int
     key: str | None
+
+    def sheet(self) -> Sheet:
+        """Its rows as merge_rows takes them (read now)."""
+        return self.load(), self.unit, self.name, self.sheets
 
 
 class Files:
@@ -148,17 +151,8 @@ class Files:
         self.spec = spec
         self.kept = {} if kept is None else kept  # a file's key → what was made of its rows, by a digest of how
         self._derive = derive  # see with_columns
-        self.chunks: list[pd.DataFrame] = []  # the files' rows as read, several files to a frame
-        self.placed: dict[int, tuple[int, int, int]] = {}  # a file read → its chunk, the rows' start and stop there
-
-    @classmethod
-    def of(cls, sheets: Iterable[Sheet], spec: FormSpec) -> Files:
-        """Files of frames at hand, as merge_rows takes them (nothing kept)."""
-        parts = [
-            FilePart(functools.partial(_same, frame), unit, name, names, len(frame), None)
-            for frame, unit, name, names in sheets
-        ]
-        return cls(parts, spec)
+        self._chunks: list[pd.DataFrame] = []  # the files' rows as read, several files to a frame
+        self._placed: dict[int, tuple[int, int, int]] = {}  # a file read → its chunk, the rows' start and stop there
 
     def __len__(self) -> int:
         return sum(part.size for part in self.parts)
@@ -169,28 +163,32 @@ class Files:
 
     def read(self, indices: Iterable[int]) -> None:
         """The rows of the files `indices` not read yet, merged into one frame (a frame per file cost ~2 ms) and
-        derived: `placed` then says where each file's rows are in which of `chunks`."""
-        todo = [index for index in indices if index not in self.placed]
+        derived."""
+        todo = [index for index in indices if index not in self._placed]
         if not todo:
             return
-        frames = [self.parts[index].frame() for index in todo]
-        parts = [self.parts[index] for index in todo]
-        sheets = [(frame, part.unit, part.name, part.sheets) for frame, part in zip(frames, parts, strict=True)]
-        frame = merge_rows(sheets, self.spec, [part.key or "" for part in parts])
+        sheets = [self.parts[index].sheet() for index in todo]
+        frame = merge_rows(sheets, self.spec)
         if self._derive is not None:
             derive, arguments = self._derive
             frame = derive(frame, *arguments)  # a function of each row's own file: the same as file by file
-        self.chunks.append(frame)
+        self._chunks.append(frame)
         start = 0
-        for index, rows in zip(todo, frames, strict=True):
-            self.placed[index] = (len(self.chunks) - 1, start, start + len(rows))
+        for index, (rows, *_) in zip(todo, sheets, strict=True):
+            self._placed[index] = (len(self._chunks) - 1, start, start + len(rows))
             start += len(rows)
+
+    def located(self, index: int, then: bool = False) -> tuple[int, pd.DataFrame, int, int]:
+        """Where file `index`'s rows are: (its chunk's number, the chunk, their start and stop in it); read now if
+        not yet, `then` with the files after it not read yet."""
+        self.read(range(index, len(self.parts)) if then else (index,))
+        chunk, start, stop = self._placed[index]
+        return chunk, self._chunks[chunk], start, stop
 
     def frame_of(self, index: int) -> pd.DataFrame:
         """The rows of file `index`, tagged and derived."""
-        self.read([index])
-        chunk, start, stop = self.placed[index]
-        return self.chunks[chunk].iloc[start:stop]
+        _, frame, start, stop = self.located(index)
+        return frame.iloc[start:stop]
 
     def each(self, function: Callable[..., Any], *arguments: Any) -> list[Any]:
         """`function(rows, *arguments)` of each file's rows, in order; those kept taken as they are (`arguments`:
@@ -207,13 +205,10 @@ class Files:
         return FilesRows(self, make, columns, named)
 
 
-def _same(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame
-
-
 class FilesRows(Sequence[list[Any]]):
     """A sheet's rows made file by file (see FrameRows): `make(number, values)` over each file's rows in turn,
-    numbered on from the files before; its blocks are the files' runs, each read only if the writer renders it."""
+    numbered on from the files before; its blocks are the files' runs, a file's rows read only when the writer
+    renders its block (the blocks it renders read at once: read_blocks)."""
 
     def __init__(
         self, files: Files, make: Callable[[int, Any], list[Any]], columns: Sequence[str], named: bool
@@ -232,14 +227,11 @@ class FilesRows(Sequence[list[Any]]):
             first += part.size
 
     def _rows_of(self, index: int, first: int) -> Iterator[list[Any]]:
-        """File `index`'s rows, numbered from `first + 1`; read with the files after it, if not read yet (a writer
-        renders on from the first file whose rows moved)."""
-        files = self.files
-        if index not in files.placed:
-            files.read(range(index, len(files.parts)))
-        chunk, start, stop = files.placed[index]
+        """File `index`'s rows, numbered from `first + 1`; read with the files after it if not read yet (rows
+        iterated in order, or a block the writer was not told of)."""
+        chunk, frame, start, stop = self.files.located(index, then=True)
         if chunk not in self._chunk_rows:
-            self._chunk_rows[chunk] = FrameRows(files.chunks[chunk], self.make, self.named, self.columns)
+            self._chunk_rows[chunk] = FrameRows(frame, self.make, self.named, self.columns)
         yield from self._chunk_rows[chunk].rows_between(start, stop, first + 1)
 
     def blocks(self) -> list[RowBlock] | None:

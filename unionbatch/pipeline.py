@@ -958,7 +958,7 @@ def _write_outputs(
     stale = {
         output for output, digest in shown.items() if not _still_written(kept.get(output), digest, folder / output)
     }
-    rows = _Rows(report, specs, policy)
+    counted = _CountedRows(report, specs, policy)
     written: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
     writing: list[tuple[str, Callable[[], None], _WrittenAside | None]] = []
     # a core is idle when no helper renders ahead: the largest workbook to write is written by a forked child while
@@ -974,7 +974,7 @@ def _write_outputs(
                 written[output] = kept[output]
                 report.totals.update(kept[output][2])
                 continue
-            sheets = _consolidated_sheets(report, group, rows, policy, ledger) + form_report_sheets(report, kinds)
+            sheets = _consolidated_sheets(report, group, counted, policy, ledger) + form_report_sheets(report, kinds)
             helper = prerendering.running if prerendering is not None else None
             write = functools.partial(_write_consolidated, folder / output, sheets, created, helper)
             writing.append((output, write, _WrittenAside(write, folder / output) if output == aside else None))
@@ -996,10 +996,11 @@ def _write_outputs(
         for _, _, child in writing:
             if child is not None:
                 child.drop()
-    with suppress(OSError):  # without them the next run writes the workbooks again, sums them again, nothing worse
+    with suppress(OSError):  # without it the next run writes the workbooks again, nothing worse
         save_pickle(kept_path, written)
-        if stale:
-            rows.save()
+    if stale:
+        with suppress(OSError):  # without them the next run sums the files again, nothing worse
+            counted.save()
     if prerendering is not None:
         prerendering.wait()
 
@@ -1077,7 +1078,7 @@ def _in_child(function: Callable[[], None]) -> None:
 
 
 def _consolidated_sheets(
-    report: Report, group: Sequence[FormSpec], rows: _Rows, policy: Policy, ledger: Ledger | None
+    report: Report, group: Sequence[FormSpec], counted: _CountedRows, policy: Policy, ledger: Ledger | None
 ) -> list[OutSheet]:
     """A consolidated workbook's sheets but the report's: each form's summary and finding list (its totals into
     the report)."""
@@ -1088,8 +1089,8 @@ def _consolidated_sheets(
         if spec.summarise is not None and _has_something_to_sum(spec, group, report):
             form_policy = policy.for_form(spec.kind)
             earlier = (History(spec.kind, report.period, ledger),) if spec.summary_needs_history else ()
-            own = rows.files(spec.kind) if spec.summary_by_file else rows.frames[spec.kind]
-            summary = spec.summarise(own, form_policy, rows.frames, *earlier)
+            own = counted.files(spec.kind) if spec.summary_by_file else counted.frames[spec.kind]
+            summary = spec.summarise(own, form_policy, counted.frames, *earlier)
             if summary.sheets and (note := left_out_note(report, spec.kind)):
                 summary.sheets[0].notes.insert(0, note)
             report.totals[spec.kind] |= summary.totals
@@ -1140,7 +1141,7 @@ def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, st
         report.missing[kind] = _missing_units(kind, report.files, policy, report.period)
     shown = _shown(report, specs, policy, created, None)
     kept = load_pickle(report.folder.parent / CACHE_DIR / "outputs" / f"{report.period}.pickle") or {}
-    rows = _Rows(report, specs, policy)
+    counted = _CountedRows(report, specs, policy)
     for output, group in _outputs(specs).items():
         if any(spec.summary_needs_history for spec in group) or not any(_current(report, s.kind) for s in group):
             continue
@@ -1148,11 +1149,11 @@ def _prerender(report: Report, specs: Mapping[str, FormSpec], policy: Policy, st
             continue
         if stopped():
             return
-        sheets = _consolidated_sheets(report, group, rows, policy, None)
+        sheets = _consolidated_sheets(report, group, counted, policy, None)
         keep_rows_ahead(sheets, created, _segment_store(report.folder, output), stopped)
 
 
-class _Rows:
+class _CountedRows:
     """The period's counted rows for the summaries, each form's read only when a summary asks: `frames[kind]`
     merged, `files(kind)` file by file, what is made of each file's rows kept between runs (see compute.Files) in
     OUT/.cache/sums/<period>.pickle."""
@@ -1163,11 +1164,19 @@ class _Rows:
         self.processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
         self.frames = _MergedFrames(self)
         kept = load_pickle(self.path)
-        self.kept: dict[str, dict[str, Any]] = kept if isinstance(kept, dict) else {}
+        self.kept: dict[str, dict[str, Any]] = (
+            {key: made for key, made in kept.items() if isinstance(made, dict)} if isinstance(kept, dict) else {}
+        )
+        self._parts: dict[str, list[FilePart]] = {}
 
     def parts(self, kind: str) -> list[FilePart]:
         """The form's counted files in office order, each known by a digest of what its rows can show: the
         processor and the forms' policy (their digests), the file's bytes, name, unit and sheets."""
+        if kind not in self._parts:
+            self._parts[kind] = self._parts_of(kind)
+        return self._parts[kind]
+
+    def _parts_of(self, kind: str) -> list[FilePart]:
         files = sorted(_current(self.report, kind), key=lambda r: self.policy.roster_rank(r.unit or ""))
         return [
             FilePart(
@@ -1204,7 +1213,7 @@ class _MergedFrames(Mapping[str, "pd.DataFrame"]):
     """Each form's counted rows merged in office order (merge_rows, each file's rows known by its key), made when
     first asked for."""
 
-    def __init__(self, rows: _Rows) -> None:
+    def __init__(self, rows: _CountedRows) -> None:
         self.rows = rows
         self.made: dict[str, pd.DataFrame] = {}
 
@@ -1212,13 +1221,9 @@ class _MergedFrames(Mapping[str, "pd.DataFrame"]):
         if kind not in self.made:
             parts = self.rows.parts(kind)
             keys = [part.key for part in parts]
-            self.made[kind] = merge_rows(
-                ((part.frame(), part.unit, part.name, part.sheets) for part in parts),
-                self.rows.specs[kind],
-                keys
-                if all(key is not None for key in keys)
-                else None,  # a file not known by its bytes: rendered afresh
-            )
+            known = all(key is not None for key in keys)  # a file not known by its bytes: rendered afresh
+            sheets = (part.sheet() for part in parts)
+            self.made[kind] = merge_rows(sheets, self.rows.specs[kind], keys if known else None)
         return self.made[kind]
 
     def __iter__(self) -> Iterator[str]:
