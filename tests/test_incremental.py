@@ -742,12 +742,19 @@ def test_a_kept_sum_is_made_again_when_its_file_s_rows_change(small_period) -> N
     assert report.totals["慰问名单"]["total"] == f"{paid([p for group in people.values() for p in group]):.2f}"
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not_a_mapping", "entries_not_mappings"])
 def test_damaged_kept_sums_are_made_again_and_the_workbook_equals_a_cold_run_s(small_period, tmp_path, damage) -> None:
     inbox, out = small_period
     kept = out / ".cache" / "sums" / f"{PERIOD}.pickle"
     data = kept.read_bytes()
-    kept.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a pickle at all")
+    if damage == "truncated":
+        kept.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        kept.write_bytes(b"not a pickle at all")
+    elif damage == "not_a_mapping":  # whole, checksum and all, but not what a run keeps there
+        save_pickle(kept, ["a list"])
+    else:
+        save_pickle(kept, dict.fromkeys(load_pickle(kept), "not the sums"))
     fill_template(inbox / "第9工会_慰问名单.xlsx", "第9工会", make_people(5, 70))
     run(inbox, out, None)
     cold = tmp_path / "cold"
