@@ -790,3 +790,23 @@ def test_a_late_file_s_run_under_a_register_equals_a_cold_run_even_with_blank_ar
     signoff = read_values(out / PERIOD / "慰问名单汇总.xlsx")["实名制发放表"]
     numbers = [row[4] for row in signoff if row[1] == "第9工会"]
     assert len(numbers) == 3 and all(number in ("", None) for number in numbers)
+
+
+def test_a_late_rejected_list_leaves_the_workbook_as_a_cold_run_writes_it(small_period, tmp_path) -> None:
+    """The units left out of a roll-up (their lists all sent back) are named in the same order whether a list
+    arrived late or every file is read at once: a late file's run writes the workbook a cold run writes."""
+    inbox, out = small_period
+    bad = [with_changes(person, id_number=person.id_number[:-1] + "X") for person in make_people(3, 80)]
+    fill_template(inbox / "第8工会_慰问名单.xlsx", "第8工会", bad)
+    first = run(inbox, out, None)
+    fill_template(inbox / "第1甲工会_慰问名单.xlsx", "第1甲工会", bad)  # arrives later, sorts before 第8
+    late = run(inbox, out, None)
+    assert [result.accepted for result in first.files].count(False) == 1
+    assert [result.accepted for result in late.files].count(False) == 2
+    cold = tmp_path / "cold"
+    shutil.copytree(out, cold)
+    shutil.rmtree(cold / ".cache")
+    run(inbox, cold, None)
+    assert outputs(out, ("慰问名单汇总.xlsx",)) == outputs(cold, ("慰问名单汇总.xlsx",))
+    notes = [row[0] for row in read_values(out / PERIOD / "慰问名单汇总.xlsx")["按单位汇总"] if "未计入" in str(row[0])]
+    assert len(notes) == 1 and notes[0].index("第1甲工会") < notes[0].index("第8工会")

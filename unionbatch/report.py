@@ -133,7 +133,8 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def left_out_note(report: Report, kind: str) -> str | None:
-    """The units that sent `kind` but none of whose files is counted (all rejected): a roll-up without them says so."""
+    """The units that sent `kind` but none of whose files is counted (all rejected): a roll-up without them says so,
+    by name (not by when each file arrived: a late file's run and a run over the same files agree)."""
     sent: dict[str, str] = {}
     counted: set[str] = set()
     for result in report.files:
@@ -141,7 +142,7 @@ def left_out_note(report: Report, kind: str) -> str | None:
             sent.setdefault(unit_key(result.unit), result.unit)
             if result.current:
                 counted.add(unit_key(result.unit))
-    left_out = [name for key, name in sent.items() if key not in counted]
+    left_out = [name for key, name in sorted(sent.items()) if key not in counted]
     return f"未计入本表的单位(报送的{kind}被退回修改):{'、'.join(left_out)}。" if left_out else None
 
 
