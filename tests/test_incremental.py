@@ -330,12 +330,17 @@ def test_a_workbook_is_written_again_only_when_what_it_shows_changed(period, tmp
 
 
 def small_inbox(folder: Path, count: int = 3, seed: int = 50) -> list[Path]:
-    """`count` relief lists of 4 people, each of its own unit (people apart across files)."""
+    """`count` relief lists of 4 people, each of its own unit (people apart across files): relief_people's."""
     folder.mkdir(parents=True, exist_ok=True)
     return [
-        fill_template(folder / f"第{number}工会_慰问名单.xlsx", f"第{number}工会", make_people(4, seed + number))
-        for number in range(count)
+        fill_template(folder / f"{unit}_慰问名单.xlsx", unit, people)
+        for unit, people in relief_people(count, seed).items()
     ]
+
+
+def relief_people(count: int = 3, seed: int = 50) -> dict[str, list]:
+    """The people small_inbox(…, count, seed) sends, by unit."""
+    return {f"第{number}工会": make_people(4, seed + number) for number in range(count)}
 
 
 def codes(report: Report, name: str) -> set[str]:
@@ -699,11 +704,6 @@ def test_the_kept_checks_are_reused_however_the_output_folder_is_typed(tmp_path:
 
 
 # ---- the relief lists summed file by file: what a run keeps of each file's rows ---------------------------------
-
-
-def relief_people(count: int = 3, seed: int = 50) -> dict[str, list]:
-    """The people small_inbox(…, count, seed) sends, by unit."""
-    return {f"第{number}工会": make_people(4, seed + number) for number in range(count)}
 
 
 def paid_by_unit(out: Path) -> dict[str, Decimal]:

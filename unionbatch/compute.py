@@ -36,6 +36,11 @@ SOURCE_COLUMNS = (
 Sheet = tuple["pd.DataFrame", str, str, Sequence[str]]  # a file's rows, its unit, its name, the names of its sheets
 
 
+def _listed(rows: Iterable[list[Any]], index: int | slice) -> Any:
+    """A row (or rows) of a sheet's rows made as they are read: all of them made to find it (tests, small sheets)."""
+    return list(rows)[index]
+
+
 class FrameRows(Sequence[list[Any]]):
     """A sheet's rows made from a frame as they are written, not held: the 100,000 rows of a city's 明细 would
     otherwise sit in memory a second time, as lists. `make(number, values)` builds the row numbered `number`
@@ -101,15 +106,19 @@ class FrameRows(Sequence[list[Any]]):
         keys = self.frame[SOURCE_KEY].to_numpy()
         starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
         stops = [*starts[1:], len(keys)]
-        shape = digest(self.columns, self.make, self.named)  # a function by its name: its code is the processor's
+        shape = _shape(self.columns, self.make, self.named)
         return [
             RowBlock(digest(keys[start], shape), start, stop - start, self.rows_between(start, stop))
             for start, stop in zip(starts, stops, strict=True)
         ]
 
-    def __getitem__(self, index: int | slice) -> Any:
-        rows = list(self)
-        return rows[index]
+    __getitem__ = _listed
+
+
+def _shape(columns: Sequence[str], make: Callable[[int, Any], list[Any]], named: bool) -> str:
+    """What a sheet's row blocks show beyond their rows' file: its columns and how a row is made (a function by its
+    name: its code is the processor's)."""
+    return digest(columns, make, named)
 
 
 @dataclass(frozen=True)
@@ -240,7 +249,7 @@ class FilesRows(Sequence[list[Any]]):
         parts = self.files.parts
         if not parts or any(part.key is None for part in parts):
             return None
-        shape = digest(self.columns, self.make, self.named)
+        shape = _shape(self.columns, self.make, self.named)
         blocks, first = [], 0
         for index, part in enumerate(parts):
             if part.size:
@@ -253,9 +262,7 @@ class FilesRows(Sequence[list[Any]]):
         """The rows of these blocks' files read at once (see OutSheet.read_blocks)."""
         self.files.read(self._file_at[block.start] for block in blocks)
 
-    def __getitem__(self, index: int | slice) -> Any:
-        rows = list(self)
-        return rows[index]
+    __getitem__ = _listed
 
 
 MARKS = {

@@ -1163,11 +1163,14 @@ class _CountedRows:
         self.path = report.folder.parent / CACHE_DIR / "sums" / f"{report.period}.pickle"
         self.processor = (engine_digest(specs), policy_digest(policy.forms, policy.limits))
         self.frames = _MergedFrames(self)
-        kept = load_pickle(self.path)
-        self.kept: dict[str, dict[str, Any]] = (
-            {key: made for key, made in kept.items() if isinstance(made, dict)} if isinstance(kept, dict) else {}
-        )
         self._parts: dict[str, list[FilePart]] = {}
+
+    @functools.cached_property
+    def kept(self) -> dict[str, dict[str, Any]]:
+        """What earlier runs made of each file's rows, read when a summary first asks (a damaged or strange store:
+        nothing)."""
+        kept = load_pickle(self.path)
+        return {key: made for key, made in kept.items() if isinstance(made, dict)} if isinstance(kept, dict) else {}
 
     def parts(self, kind: str) -> list[FilePart]:
         """The form's counted files in office order, each known by a digest of what its rows can show: the
