@@ -14,7 +14,6 @@ import re
 import string
 import zipfile
 import zlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,24 +26,21 @@ _VALUE = re.compile(rb"<(?:\w+:)?(?:v>\s*[^<\s]|is\b)")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 
 
-def precheck(path: Path, limits: Limits) -> None:
+def precheck(archive: zipfile.ZipFile, limits: Limits) -> None:
     """Raise ReadFailure (too_large / file_unreadable) for an OOXML workbook whose cells lie beyond the row and
-    column limits, or whose shared-string count is more than its part could hold. Other files pass through."""
-    if not zipfile.is_zipfile(path):
-        return
+    column limits, or whose shared-string count is more than its part could hold. Other packages pass through."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            sheets = _worksheet_parts(archive)
-            for member in archive.infolist():
-                if member.filename.lower().endswith("sharedstrings.xml"):
-                    _check_strings(archive, member)
-                elif member.filename in sheets:
-                    _check_cells(archive.read(member), limits)
-    except _UNREADABLE_ZIP:
+        sheets = _worksheet_parts(archive)
+        for member in archive.infolist():
+            if member.filename.lower().endswith("sharedstrings.xml"):
+                _check_strings(archive, member)
+            elif member.filename in sheets:
+                _check_cells(archive.read(member), limits)
+    except UNREADABLE_ZIP:
         return  # not a zip we can read after all (an .xls with a zip's end record in its bytes): calamine decides
 
 
-_UNREADABLE_ZIP = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError)
+UNREADABLE_ZIP = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError)
 
 
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")

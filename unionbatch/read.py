@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import python_calamine as calamine
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
-from .precheck import precheck
+from .precheck import UNREADABLE_ZIP, precheck
 from .records import META_SHEET, Book, SheetData
 from .spec import cell_ref
 
@@ -59,15 +61,15 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
         raise ReadFailure("文件是空的(0 字节)")
     if size > limits.max_file_mb * MB:
         raise ReadFailure(f"文件大小 {size / MB:.1f} MB,超过上限 {limits.max_file_mb} MB", code="too_large")
-    _check_content(path, limits)
-    if path.suffix.lower() == ".csv":
-        from .csvbook import read_csv_book  # csvbook builds on this module's records
+    with _checked_package(path, limits) as package:
+        if path.suffix.lower() == ".csv":
+            from .csvbook import read_csv_book  # csvbook builds on this module's records
 
-        return read_csv_book(path, limits)
-    precheck(path, limits)
-    zipped = zipfile.is_zipfile(path)
-    extras = _ooxml_extras(path) if zipped else {}
-    merged_ranges = ods_merged_ranges(path) if zipped and _is_ods(path) else None
+            return read_csv_book(path, limits)
+        if package is not None:
+            precheck(package, limits)
+        extras = _ooxml_extras(package) if package is not None else {}
+        merged_ranges = ods_merged_ranges(package) if package is not None and _is_ods(package) else None
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
         sheets = [
@@ -81,6 +83,21 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
     if not sheets:
         raise ReadFailure("工作簿中没有任何工作表")
     return Book(path=path, sheets=sheets, meta=_read_meta(sheets))
+
+
+class Package(zipfile.ZipFile):
+    """A zipped workbook opened once for every look taken before calamine reads it (its members, the DOCTYPE
+    refusal, the precheck, hidden rows and formulas, ODS merges): each part read is inflated once."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._parts: dict[str, bytes] = {}
+
+    def read(self, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        key = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        if key not in self._parts:
+            self._parts[key] = super().read(name, pwd)
+        return self._parts[key]
 
 
 def _read_sheet(
@@ -164,19 +181,41 @@ _MAGIC = (
 _ZIPPED = (("word/document.xml", "Word 文档(.docx)"), ("ppt/presentation.xml", "PowerPoint 演示文稿(.pptx)"))
 
 
-def _check_content(path: Path, limits: Limits) -> None:
+@contextmanager
+def _checked_package(path: Path, limits: Limits) -> Iterator[Package | None]:
+    """The file's zip package, its content checked (what it really is, its unzipped size, no DOCTYPE); None when
+    it is not one. A file that begins as no zip does yet may end like one (an .xls with a zip's end record in its
+    bytes): opened if it can be, else left to calamine."""
     with path.open("rb") as stream:
         head = stream.read(512).lstrip(b"\xef\xbb\xbf \r\n\t").lower()
     for magic, what in _MAGIC:
         if head.startswith(magic.lower()):
             raise ReadFailure(what, code="file_disguised", real=what)
     if not head.startswith(b"pk\x03\x04"):
+        package = _quietly_opened(path) if zipfile.is_zipfile(path) else None
+    else:
+        try:
+            package = Package(path)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise ReadFailure("文件已损坏或不完整(压缩包无法打开)") from error
+    if package is None:
+        yield None
         return
+    with package:
+        if head.startswith(b"pk\x03\x04"):
+            _check_members(package, limits)
+        yield package
+
+
+def _quietly_opened(path: Path) -> Package | None:
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ReadFailure("文件已损坏或不完整(压缩包无法打开)") from error
+        return Package(path)
+    except UNREADABLE_ZIP:
+        return None
+
+
+def _check_members(package: Package, limits: Limits) -> None:
+    members = package.infolist()
     names = {member.filename for member in members}
     for marker, what in _ZIPPED:
         if marker in names:
@@ -186,30 +225,28 @@ def _check_content(path: Path, limits: Limits) -> None:
         raise ReadFailure(
             f"解压后 {unzipped / MB:.0f} MB,超过上限 {limits.max_unzipped_mb} MB(疑似压缩炸弹,未解压)", code="too_large"
         )
-    _refuse_doctype(path, members)
+    _refuse_doctype(package, members)
 
 
-def _refuse_doctype(path: Path, members: list[zipfile.ZipInfo]) -> None:
+def _refuse_doctype(package: Package, members: list[zipfile.ZipInfo]) -> None:
     """Spreadsheet XML never declares a DOCTYPE; one that does is an entity attack (billion laughs, XXE).
     A DOCTYPE must precede the root element, so the first few kilobytes of each part tell."""
-    with zipfile.ZipFile(path) as archive:
-        for member in members:
-            if member.filename.endswith((".xml", ".rels")):
-                with archive.open(member) as stream:
-                    if b"<!DOCTYPE" in stream.read(4096).upper():
-                        raise ReadFailure(f"{member.filename} 含有 DOCTYPE/实体声明", code="file_unsafe")
+    for member in members:
+        if member.filename.endswith((".xml", ".rels")):
+            with package.open(member) as stream:
+                if b"<!DOCTYPE" in stream.read(4096).upper():
+                    raise ReadFailure(f"{member.filename} 含有 DOCTYPE/实体声明", code="file_unsafe")
 
 
 SheetExtras = tuple[frozenset[int], tuple[str, ...], frozenset[str]]
 
 
-def _ooxml_extras(path: Path) -> dict[str, SheetExtras]:
+def _ooxml_extras(package: Package) -> dict[str, SheetExtras]:
     """Per sheet name: hidden rows, formula cells without a saved value, and the sheets its formulas refer to.
     Empty when not OOXML."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return {name: _scan_sheet(archive, part) for name, part in _sheet_parts(archive).items()}
-    except (KeyError, zipfile.BadZipFile, SafeTree.ParseError, DefusedXmlException, OSError):
+        return {name: _scan_sheet(package, part) for name, part in _sheet_parts(package).items()}
+    except (KeyError, *UNREADABLE_ZIP, SafeTree.ParseError, DefusedXmlException):
         return {}  # calamine gives the verdict on a broken or hostile file
 
 
@@ -263,20 +300,17 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str) -> SheetExtras:
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 
 
-def _is_ods(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "content.xml" in archive.namelist() and "xl/workbook.xml" not in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
+def _is_ods(package: Package) -> bool:
+    names = package.namelist()
+    return "content.xml" in names and "xl/workbook.xml" not in names
 
 
-def ods_merged_ranges(path: Path) -> dict[str, list[Range]] | None:
+def ods_merged_ranges(package: zipfile.ZipFile) -> dict[str, list[Range]] | None:
     """Per table name, its merged ranges from content.xml (table:number-rows/columns-spanned); None when the
     file cannot be scanned (calamine then gives the verdict)."""
     ranges: dict[str, list[Range]] = {}
     try:
-        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+        with package.open("content.xml") as stream:
             table, row, column = "", 0, 0
             for event, element in SafeTree.iterparse(stream, events=("start", "end")):
                 tag = element.tag
@@ -297,6 +331,6 @@ def ods_merged_ranges(path: Path) -> dict[str, list[Range]] | None:
                 elif tag == f"{TABLE}table-row":
                     row += int(element.get(f"{TABLE}number-rows-repeated", "1"))
                     element.clear()
-    except (KeyError, ValueError, zipfile.BadZipFile, SafeTree.ParseError, DefusedXmlException, OSError):
+    except (KeyError, *UNREADABLE_ZIP, SafeTree.ParseError, DefusedXmlException):
         return None
     return ranges
