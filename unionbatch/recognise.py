@@ -113,7 +113,7 @@ def _sheet_locations(
     stored_kind: str | None,
 ) -> list[tuple[int, Location]]:
     """(score, location) of each form whose header this sheet has enough of."""
-    options = [(row, keys) for row, keys in _header_options(sheet) if _mentions_any(keys, known)]
+    options = _header_options(sheet, known)
     located = []
     for spec in candidates:
         found = _best_header(options, spec)
@@ -266,35 +266,69 @@ def header_lookup(spec: FormSpec) -> dict[str, str]:
     return lookup
 
 
-def two_row_candidates(upper: list[Any], lower: list[Any]) -> list[list[Any]]:
-    """Header texts of a two-row header: a group title (merged across columns) joined to each sub-header,
-    the sub-header alone, or the upper cell alone where the column has no sub-header."""
-    width = max(len(upper), len(lower))
-    group = ""
-    candidates = []
-    for index in range(width):
-        top = upper[index] if index < len(upper) else ""
-        bottom = lower[index] if index < len(lower) else ""
-        if top not in ("", None):
-            group = str(top)
-        if bottom in ("", None):
-            candidates.append([top])
-        else:
-            candidates.append([f"{group}{bottom}", bottom])
-    return candidates
-
-
 HeaderOption = tuple[int, list[list[tuple[str, str]]]]  # header row, each column's candidate header keys
+CellKeys = tuple[str, str] | None  # a cell's header keys (text normalised, and without its unit); None: no text
 
 
-def _header_options(sheet: SheetData) -> list[HeaderOption]:
-    """Every place a header may be in the sheet's top rows: one row, or two rows read together."""
+def _header_options(sheet: SheetData, known: frozenset[str]) -> list[HeaderOption]:
+    """Every place a header may be in the sheet's top rows, one row or two rows read together, that names a
+    header of some form (`known`): most rows scanned are data, and are skipped."""
+    rows = sheet.rows[: HEADER_SCAN_ROWS + 1]
+    keys = [[_header_keys(cell) if isinstance(cell, str) and cell else None for cell in cells] for cells in rows]
+    prefixes = _prefixes(known)
     options: list[HeaderOption] = []
-    for index, cells in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-        options.append((index, _keyed([[cell] for cell in cells])))
-        if index + 1 < len(sheet.rows):
-            options.append((index + 1, _keyed(two_row_candidates(cells, sheet.rows[index + 1]))))
+    for index in range(min(HEADER_SCAN_ROWS, len(rows))):
+        single = [[cell] if cell else [] for cell in keys[index]]
+        if _mentions_any(single, known):
+            options.append((index, single))
+        if index + 1 < len(rows):
+            pair = _two_row_keys((rows[index], keys[index]), (rows[index + 1], keys[index + 1]), prefixes)
+            if _mentions_any(pair, known):
+                options.append((index + 1, pair))
     return options
+
+
+def _two_row_keys(
+    upper: tuple[list[Any], list[CellKeys]], lower: tuple[list[Any], list[CellKeys]], prefixes: frozenset[str]
+) -> list[list[tuple[str, str]]]:
+    """The header keys of a two-row header: a group title (merged across columns) joined to each sub-header, then
+    the sub-header alone; the upper cell alone where the column has no sub-header. A joined text that cannot be a
+    header (`_may_join`) is left out: most row pairs scanned are two rows of data."""
+    (tops, top_keys), (bottoms, bottom_keys) = upper, lower
+    group: Any = ""
+    columns = []
+    for index in range(max(len(tops), len(bottoms))):
+        top = tops[index] if index < len(tops) else ""
+        bottom = bottoms[index] if index < len(bottoms) else ""
+        if top not in ("", None):
+            group = top
+        if bottom in ("", None):
+            key = top_keys[index] if index < len(tops) else None
+            columns.append([key] if key else [])
+            continue
+        bottom_key = bottom_keys[index]
+        keys = [_header_keys(f"{group}{bottom}")] if _may_join(group, bottom, bottom_key, prefixes) else []
+        columns.append([*keys, bottom_key] if bottom_key else keys)
+    return columns
+
+
+def _may_join(group: Any, bottom: Any, bottom_key: CellKeys, prefixes: frozenset[str]) -> bool:
+    """Whether group + bottom may normalise to a known header, told without normalising the joined text: its key
+    is the group's key followed by the bottom's where no character composes across the join (a bottom beginning
+    below U+0300 or with a CJK ideograph; else it is normalised to tell), so the group's key must begin a known
+    header. A bottom ending in ")" may end a unit suffix, as (元), that begins in the group: normalised to tell."""
+    text = str(bottom)
+    if not (text[0] < "\u0300" or "\u4e00" <= text[0] <= "\u9fff"):
+        return True
+    if (bottom_key[0] if bottom_key else text).endswith(")"):
+        return True
+    group_key = str(group) if type(group) in (int, float, bool) else header_key(group)
+    return group_key in prefixes
+
+
+@functools.cache
+def _prefixes(known: frozenset[str]) -> frozenset[str]:
+    return frozenset(name[:end] for name in known for end in range(len(name) + 1))
 
 
 def _best_header(options: list[HeaderOption], spec: FormSpec) -> tuple[int, dict[str, int]] | None:
