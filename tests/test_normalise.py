@@ -133,3 +133,26 @@ def test_an_id_cell_is_normalised_as_its_full_cleaning_says(specs, typed: str) -
     text = "".join(visible(unicodedata.normalize("NFKC", typed)).split()).upper().lstrip("'’‘`").replace("×", "X")
     scientific = re.match(r"^\d(\.\d+)?E\+?\d+$", text)  # 3.5E+17: a long number Excel showed so
     assert value == (None if not typed.strip() else Invalid("id_as_number") if scientific else text)
+
+
+def test_column_lists_read_every_column_as_a_frame_gives_it() -> None:
+    """Parsed rows (every column objects) are read in one go; a frame with other dtypes a column at a time. Either
+    way each list is what the column itself lists, in the column's order."""
+    import pandas as pd
+
+    from unionbatch.records import column_lists
+
+    objects = pd.DataFrame(
+        {"姓名": ["张三", "李四", None], "金额": [Decimal("1000"), None, Decimal("800.00")], "人口": [3, 4.0, True]},
+        index=pd.Index([5, 6, 9], dtype="int64"),
+        dtype=object,
+    )
+    mixed = objects.assign(序号=[1, 2, 3], 日期=pd.to_datetime(["2026-11-01", "2026-11-02", None]))
+    for frame in (objects, mixed, objects.iloc[:0]):
+        lists = column_lists(frame)
+        assert list(lists) == list(frame.columns)
+        for key in frame.columns:
+            assert [type(value) for value in lists[key]] == [type(value) for value in frame[key].tolist()]
+            assert repr(lists[key]) == repr(frame[key].tolist())  # NaT is not equal to itself; its repr is
+    assert column_lists(objects)["人口"] == [3, 4.0, True]
+    assert column_lists(mixed)["序号"] == [1, 2, 3]

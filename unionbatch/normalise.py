@@ -286,19 +286,15 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _first_text(cells: list[Any]) -> str:
-    for cell in cells:
-        if not _blank(cell):
-            return header_key(cell)
-    return ""
-
-
 _FOOTER_KEYS = tuple(header_key(label) for label in FOOTER_LABELS)
 _NOTE = re.compile(rf"^\s*(?:{'|'.join(NOTE_LABELS)})\s*(?:[:：]|\d|[(（]?[一1][)）.、])")
 
 
 def _is_footer(cells: list[Any]) -> bool:
-    return _first_text(cells).startswith(_FOOTER_KEYS) or bool(_NOTE.match(_first_raw_text(cells)))
+    first = next((cell for cell in cells if not _blank(cell)), None)
+    # a footer's label is a text (填表人:…): a row led by a number or a date (its 序号) is not normalised to tell
+    labelled = type(first) is str and header_key(first).startswith(_FOOTER_KEYS)
+    return labelled or bool(_NOTE.match(_first_raw_text(cells)))
 
 
 def _first_raw_text(cells: list[Any]) -> str:

@@ -20,7 +20,7 @@ from .findings import Finding, make_finding
 from .history import History
 from .money import FEN
 from .normalise import canonical_phone, parse_number, value_key
-from .records import Invalid, ParsedSheet, display
+from .records import Invalid, ParsedSheet, column_lists, display
 from .spec import Column, FormSpec, cell_ref, header_key, ordered, sheet_row
 
 if TYPE_CHECKING:
@@ -118,17 +118,18 @@ def _cell_rules(spec: FormSpec, present: tuple[str, ...]) -> CellRules:
 
 def _rows_hold(rules: CellRules, frame: pd.DataFrame) -> pd.Series:
     """Whether every checked cell of each row passes its column's rules."""
-    columns = [_all_hold(predicates, shortcut, frame[key]) for key, predicates, shortcut in rules]
+    values = column_lists(frame)
+    columns = [_all_hold(predicates, shortcut, values[key]) for key, predicates, shortcut in rules]
     holds = list(map(all, zip(*columns, strict=True))) if columns else [True] * len(frame)
     return pd.Series(holds, index=frame.index, dtype=bool)
 
 
-def _all_hold(predicates: tuple[Predicate, ...], shortcut: Predicate | None, column: pd.Series) -> list[bool]:
+def _all_hold(predicates: tuple[Predicate, ...], shortcut: Predicate | None, column: list[Any]) -> list[bool]:
     """Whether each value passes every predicate. A column repeats its values: each distinct one is checked once
     (texts are their own memo key: no other key equals a text). A value `shortcut` accepts passes them all."""
     verdicts: dict[Hashable, bool] = {}
     holds = []
-    for value in column.tolist():
+    for value in column:
         key = value if type(value) is str else value_key(value)
         verdict = verdicts.get(key)
         if verdict is None:
