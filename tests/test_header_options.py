@@ -64,12 +64,10 @@ PIECES = sorted(
     | {text[cut:] for text in HEADERS for cut in range(1, len(text))}
 )
 CELLS = st.one_of(
-    st.sampled_from(["cafe", "caf", "\u0301", "e\u0301", "姓名(", "元)"]),
     st.sampled_from(HEADERS),
     st.sampled_from(PIECES),
-    st.sampled_from(
-        ["", None, "张伟", "因病", " 人口", "（元）", "元)", ")", "\u0301", "\u1161", "\uff9e", "e", "\u1100", "ｶ"]
-    ),
+    st.sampled_from(["", None, "张伟", "因病", " 人口", "（元）", "元)", ")", "姓名(", "cafe", "caf", "e", "e\u0301"]),
+    st.sampled_from(["\u0301", "\u1100", "\u1161", "ｶ", "\uff9e"]),  # what composes with what stands before it
     st.integers(-5, 3000),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
     st.booleans(),

@@ -66,10 +66,12 @@ def read_book(path: Path, limits: Limits = Limits()) -> Book:
             from .csvbook import read_csv_book  # csvbook builds on this module's records
 
             return read_csv_book(path, limits)
+        extras: dict[str, SheetExtras] = {}
+        merged_ranges = None
         if package is not None:
             precheck(package, limits)
-        extras = _ooxml_extras(package) if package is not None else {}
-        merged_ranges = ods_merged_ranges(package) if package is not None and _is_ods(package) else None
+            extras = _ooxml_extras(package)
+            merged_ranges = ods_merged_ranges(package) if _is_ods(package) else None
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
         sheets = [
@@ -191,7 +193,8 @@ def _checked_package(path: Path, limits: Limits) -> Iterator[Package | None]:
     for magic, what in _MAGIC:
         if head.startswith(magic.lower()):
             raise ReadFailure(what, code="file_disguised", real=what)
-    if not head.startswith(b"pk\x03\x04"):
+    zip_head = head.startswith(b"pk\x03\x04")
+    if not zip_head:
         package = _quietly_opened(path) if zipfile.is_zipfile(path) else None
     else:
         try:
@@ -202,7 +205,7 @@ def _checked_package(path: Path, limits: Limits) -> Iterator[Package | None]:
         yield None
         return
     with package:
-        if head.startswith(b"pk\x03\x04"):
+        if zip_head:
             _check_members(package, limits)
         yield package
 
@@ -214,7 +217,7 @@ def _quietly_opened(path: Path) -> Package | None:
         return None
 
 
-def _check_members(package: Package, limits: Limits) -> None:
+def _check_members(package: zipfile.ZipFile, limits: Limits) -> None:
     members = package.infolist()
     names = {member.filename for member in members}
     for marker, what in _ZIPPED:
@@ -228,7 +231,7 @@ def _check_members(package: Package, limits: Limits) -> None:
     _refuse_doctype(package, members)
 
 
-def _refuse_doctype(package: Package, members: list[zipfile.ZipInfo]) -> None:
+def _refuse_doctype(package: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
     """Spreadsheet XML never declares a DOCTYPE; one that does is an entity attack (billion laughs, XXE).
     A DOCTYPE must precede the root element, so the first few kilobytes of each part tell."""
     for member in members:
@@ -241,7 +244,7 @@ def _refuse_doctype(package: Package, members: list[zipfile.ZipInfo]) -> None:
 SheetExtras = tuple[frozenset[int], tuple[str, ...], frozenset[str]]
 
 
-def _ooxml_extras(package: Package) -> dict[str, SheetExtras]:
+def _ooxml_extras(package: zipfile.ZipFile) -> dict[str, SheetExtras]:
     """Per sheet name: hidden rows, formula cells without a saved value, and the sheets its formulas refer to.
     Empty when not OOXML."""
     try:
@@ -300,7 +303,7 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str) -> SheetExtras:
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 
 
-def _is_ods(package: Package) -> bool:
+def _is_ods(package: zipfile.ZipFile) -> bool:
     names = package.namelist()
     return "content.xml" in names and "xl/workbook.xml" not in names
 

@@ -296,23 +296,32 @@ def _two_row_keys(
     header (`_may_join`) is left out: most row pairs scanned are two rows of data."""
     (tops, top_keys), (bottoms, bottom_keys) = upper, lower
     group: Any = ""
+    group_key = ""
     columns = []
     for index in range(max(len(tops), len(bottoms))):
         top = tops[index] if index < len(tops) else ""
         bottom = bottoms[index] if index < len(bottoms) else ""
         if top not in ("", None):
-            group = top
+            group, group_key = top, _group_key(top, top_keys[index])
         if bottom in ("", None):
             key = top_keys[index] if index < len(tops) else None
             columns.append([key] if key else [])
             continue
         bottom_key = bottom_keys[index]
-        keys = [_header_keys(f"{group}{bottom}")] if _may_join(group, bottom, bottom_key, prefixes) else []
+        joins = _may_join(group_key, bottom, bottom_key, prefixes)
+        keys = [_header_keys(f"{group}{bottom}")] if joins else []
         columns.append([*keys, bottom_key] if bottom_key else keys)
     return columns
 
 
-def _may_join(group: Any, bottom: Any, bottom_key: CellKeys, prefixes: frozenset[str]) -> bool:
+def _group_key(top: Any, keys: CellKeys) -> str:
+    """A group title's normalised text: a text's keys are found already; a number's text is its own key."""
+    if keys is not None:
+        return keys[0]
+    return str(top) if type(top) in (int, float, bool) else header_key(top)
+
+
+def _may_join(group_key: str, bottom: Any, bottom_key: CellKeys, prefixes: frozenset[str]) -> bool:
     """Whether group + bottom may normalise to a known header, told without normalising the joined text: its key
     is the group's key followed by the bottom's where no character composes across the join (a bottom beginning
     below U+0300 or with a CJK ideograph; else it is normalised to tell), so the group's key must begin a known
@@ -322,7 +331,6 @@ def _may_join(group: Any, bottom: Any, bottom_key: CellKeys, prefixes: frozenset
         return True
     if (bottom_key[0] if bottom_key else text).endswith(")"):
         return True
-    group_key = str(group) if type(group) in (int, float, bool) else header_key(group)
     return group_key in prefixes
 
 
