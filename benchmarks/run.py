@@ -137,7 +137,7 @@ def measure_watch(command: list[str], landing: Path, work: Path) -> Measure:
         seconds = time.perf_counter() - started
         time.sleep(3)  # its run finished
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # as a service manager stops it (SIGINT is ignored in a background job)
         process.wait(30)
     return Measure(seconds, 0.0)
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unionbatch.ledger import Ledger, row_texts
+from unionbatch.history import History
+from unionbatch.ledger import Ledger, Submission, row_texts
 from unionbatch.records import Invalid
 
 value = st.one_of(
@@ -60,3 +61,41 @@ def test_a_ledger_used_as_a_context_is_closed_on_leaving_it_even_by_an_error(tmp
         ledger.db.execute("SELECT 1")
     with Ledger(tmp_path / "ledger.sqlite") as again:  # and what was committed before the error is there
         assert again.db.execute("SELECT COUNT(*) FROM barred").fetchone()[0] == 1
+
+
+def _listed(ledger: Ledger, period: str, person: str) -> None:
+    submission = Submission(
+        sha256=f"{period}-sha",
+        original_name="名单.xlsx",
+        stored_path=f"{period}/原件/名单.xlsx",
+        period=period,
+        arrived=f"{period}-15T09:00:00",
+        sender=None,
+        subject=None,
+        message_id=None,
+        unit="甲工会",
+        kind="慰问名单",
+        status="accepted",
+        replaced_by=None,
+        errors=0,
+        warnings=0,
+    )
+    with ledger.transaction():
+        ledger.record(submission, [(4, person, json.dumps({"身份证号": person}))])
+
+
+def test_history_looks_people_up_only_where_the_ledger_holds_an_earlier_period(tmp_path) -> None:
+    person = "11010519491231002X"
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        _listed(ledger, "2026-10", person)
+        asked: list[str] = []
+        ledger.db.set_trace_callback(asked.append)
+        first = History("慰问名单", "2026-10", ledger)  # its own period's rows are not history
+        first.prefetch([person])
+        assert first.rows(person) == [] and first.rows("110105194912310037") == []
+        assert not [statement for statement in asked if "FROM rows" in statement]
+        later = History("慰问名单", "2026-11", ledger)
+        later.prefetch([person])
+        assert later.rows(person) == [("2026-10", "甲工会", {"身份证号": person})]
+        assert History("慰问名单", "2026-11", ledger).rows(person) == later.rows(person)  # asked person by person
+        assert History("统计表", "2026-11", ledger).rows(person) == []  # another form's past

@@ -165,7 +165,9 @@ def _write_blocks(
     if splicing.ahead is not None:  # nothing to splice: the helper's package is thrown away
         _render_ahead(missing, keeping, splicing.ahead)
         return
-    if missing and splicing.helper is not None and splicing.helper() and _made_elsewhere(missing[0], keeping):
+    # a helper at work renders in order, and the first missing block is the one it is at (or has yet to reach): this
+    # process renders from the other end, where no forked child would add a third process to two cores
+    if missing and splicing.helper is not None and splicing.helper():
         found |= _rendered_behind(missing, keeping)
     else:
         found |= _rendered_blocks(missing, keeping)

@@ -15,8 +15,9 @@ import os
 import re
 import shutil
 import signal
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,6 +244,41 @@ def flushed_copies(moves: Iterable[tuple[Path, Path, str, bool]]) -> dict[Path, 
     return copies
 
 
+@contextmanager
+def copies_ahead(moves: Sequence[tuple[Path, Path, str, bool]]) -> Iterator[CopiesAhead]:
+    """`flushed_copies(moves)` made by a thread while the run goes on (most of it waits for the disk). Each copy is
+    a hidden temporary beside its target until finish_moves links it in place; those left unlinked when the run
+    leaves (it failed before) are removed, and a run killed meanwhile leaves only what remove_leftovers clears."""
+    ahead = CopiesAhead(moves)
+    try:
+        yield ahead
+    finally:
+        ahead.thread.join()
+        for temporary in ahead.copies.values():
+            temporary.unlink(missing_ok=True)
+
+
+class CopiesAhead:
+    def __init__(self, moves: Sequence[tuple[Path, Path, str, bool]]) -> None:
+        self.copies: dict[Path, Path] = {}
+        self.failed: list[Exception] = []
+        self.thread = threading.Thread(target=self._copy, args=(moves,), name="unionbatch-archive", daemon=True)
+        self.thread.start()
+
+    def _copy(self, moves: Sequence[tuple[Path, Path, str, bool]]) -> None:
+        try:
+            self.copies = flushed_copies(moves)
+        except Exception as error:  # noqa: BLE001  # raised where the copies are taken, as in finish_moves
+            self.failed.append(error)
+
+    def taken(self) -> dict[Path, Path]:
+        """source → its flushed copy, once all are made."""
+        self.thread.join()
+        if self.failed:
+            raise self.failed[0]
+        return self.copies
+
+
 def _copy(source: Path, target: Path) -> Path:
     """A copy of `source` (its times, the owner's mode) under a hidden name beside `target`, not yet flushed."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}{MOVING_SUFFIX}")
@@ -274,11 +310,12 @@ def _link_free(source: Path, target: Path) -> Path | None:
             raise
 
 
-def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
+def finish_moves(ledger: Ledger, out: Path, verify: bool = True, copied: Mapping[Path, Path] | None = None) -> None:
     """Carry out every move the ledger has planned (`Ledger.plan_moves`). With `verify` (what a run killed
     half-way left), a move whose source is gone or holds other bytes now is dropped, and one whose bytes are at
-    the target already only loses its source name. Without, the copies are made first (`flushed_copies`) and the
-    moves recorded done together at the end: a kill before leaves them all to the verifying pass."""
+    the target already only loses its source name. Without, the copies are made first (`flushed_copies`; those
+    `copied` already, source → copy, are taken as made) and the moves recorded done together at the end: a kill
+    before leaves them all to the verifying pass."""
     moves = ledger.pending_moves()
     if verify:
         for source, target, sha, keep_source in moves:
@@ -286,7 +323,8 @@ def finish_moves(ledger: Ledger, out: Path, verify: bool = True) -> None:
             kill_point("moved")
             ledger.move_done(source, target, placed, out)
         return
-    copies = flushed_copies(moves)
+    made = dict(copied or {})
+    copies = made | flushed_copies(move for move in moves if move[0] not in made)
     done = []
     try:
         for source, target, _, keep_source in moves:

@@ -422,6 +422,11 @@ class Ledger:
         rows = self.db.execute("SELECT sha256, processed FROM submissions WHERE period = ?", (period,))
         return {row[0]: row[1] for row in rows}
 
+    def has_earlier(self, kind: str, period: str) -> bool:
+        """Whether any submission of `kind` was recorded for a period before `period`."""
+        found = self.db.execute("SELECT 1 FROM submissions WHERE kind = ? AND period < ? LIMIT 1", (kind, period))
+        return found.fetchone() is not None
+
     def earlier_submissions(self, kind: str, period: str) -> list[tuple[str, ...]]:
         """(SHA-256, period, unit, status, replaced_by, processed) of each submission of `kind` before `period`:
         what a summary or a rule that reads earlier periods depends on (`processed` changes whenever its rows are

@@ -53,6 +53,7 @@ from .inbox import (
     STAGING_DIR,
     Busy,
     Scan,
+    copies_ahead,
     finish_moves,
     free_path,
     is_candidate,
@@ -558,80 +559,87 @@ def _run(
     mailed = unpack_zip_files(attached, out, archive, ledger, policy.limits, first_seen)
     files = [entry.path for entry in scan.ready if entry.path.suffix.lower() != ".eml" and not is_zip(entry.path)]
     work, repeats = _plan(files, first_seen, out, archive, ledger, keep_inbox, scan.refused)
-    cache = CheckCache(
-        out / CACHE_DIR / "checks" / period, policy_digest(policy.forms, policy.limits), engine_digest(specs)
-    )
-    results, reconciliations = check_batch(
-        [job.source for job in work],
-        specs,
-        policy,
-        [job.target for job in work],
-        period,
-        ledger,
-        [ledger.mail_origin(job.sha256) for job in work],
-        pool,
-        [job.received for job in work],
-        (cache, [job.sha256 for job in work]),
-        _prepare_outputs,
-    )
-    cache.prune()
-    for result, job in zip(results, work, strict=True):
-        result.source = job.source if job.source != job.target else None
-        result.sha256 = job.sha256
-    results += unzipped.results + mailed.results  # zips with members refused: their findings, for the report and reply
-    by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
-    report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
-    report.checks_reused = cache.hits
-    report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
-    report.arriving = [path.name for path in scan.arriving]
-    report.refused = scan.refused
-    for result in results:
-        parsed = result.parsed
-        if parsed is not None and parsed.spec.reply_lines is not None and result.current:  # e.g. the fee owed
-            result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
-    told = told_statuses(ledger, results)
-    # the units first: the copies of new files and of files due a reply (made by the workers while this process
-    # records the batch), then the replies, then the office's outputs
-    annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
-    answered_now = [job[0].source is not None or _reply_due(job[0], ledger, told) is not None for job in annotations]
-    first = [job for job, now in zip(annotations, answered_now, strict=True) if now]
-    rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
-    if first:
-        _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
-    copies = KeptCopies(out / CACHE_DIR / "copies" / f"{period}.pickle", engine_digest(specs))
-    annotated_first = _start_annotating(first, pool, copies)
-    prerendering = None if coalesce else _start_prerendering(report, specs, policy, cache.reused)
-    try:
-        _record(ledger, report, out, cache)
-        kill_point("recorded")
-    except BaseException:
-        if prerendering is not None:  # no workbook will be written: it ends (at its next block) before the run
-            prerendering.stop()
-            prerendering.wait()
-        raise
-    finally:
-        annotated_first()  # also when recording failed: no copy is still being written once the run ends
-    # the checked batch is held to the end of the run: frozen, the collector need not walk it again at its full
-    # collections (not collected first: that walk alone took ~0.05 s, and what little of it is garbage is collected
-    # once the run unfreezes it)
-    gc.freeze()
-    written = queue_replies(report, policy, ledger, out, told)
-    if policy.email.can_send:
-        delivery = send_pending(policy.email, ledger, out)
-        report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
-    elif warning := unset_sender_warning(policy.email, written, "回信"):
-        report.notices.append(warning)
-    kill_point("replied")
-    report.deferred = coalesce and _more_landing(inbox, scan)
-    if not report.deferred:
-        _write_outputs(
-            report, specs, policy, period_start(period), full_ids, pool, ledger, (rest, copies), prerendering
-        )
-    kill_point("outputs_written")
     moves = [(job.source, job.target, job.sha256, job.keep_source) for job in work if job.source != job.target]
-    ledger.plan_moves(moves + [(r.source, r.target, r.sha256, r.keep_source) for r in repeats])
-    kill_point("moves_planned")
-    finish_moves(ledger, out, verify=False)
+    moves += [(repeat.source, repeat.target, repeat.sha256, repeat.keep_source) for repeat in repeats]
+    # the archive's copies of the files the inbox keeps are made while the batch is checked and answered
+    with copies_ahead(moves) as archiving:
+        cache = CheckCache(
+            out / CACHE_DIR / "checks" / period, policy_digest(policy.forms, policy.limits), engine_digest(specs)
+        )
+        results, reconciliations = check_batch(
+            [job.source for job in work],
+            specs,
+            policy,
+            [job.target for job in work],
+            period,
+            ledger,
+            [ledger.mail_origin(job.sha256) for job in work],
+            pool,
+            [job.received for job in work],
+            (cache, [job.sha256 for job in work]),
+            _prepare_outputs,
+        )
+        cache.prune()
+        for result, job in zip(results, work, strict=True):
+            result.source = job.source if job.source != job.target else None
+            result.sha256 = job.sha256
+        results += (
+            unzipped.results + mailed.results
+        )  # zips with members refused: their findings, for the report and reply
+        by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
+        report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
+        report.checks_reused = cache.hits
+        report.repeats = [(repeat.source.name, repeat.same_as) for repeat in repeats]
+        report.arriving = [path.name for path in scan.arriving]
+        report.refused = scan.refused
+        for result in results:
+            parsed = result.parsed
+            if parsed is not None and parsed.spec.reply_lines is not None and result.current:  # e.g. the fee owed
+                result.reply_lines = parsed.spec.reply_lines(parsed.frame, policy.for_form(result.kind))
+        told = told_statuses(ledger, results)
+        # the units first: the copies of new files and of files due a reply (made by the workers while this process
+        # records the batch), then the replies, then the office's outputs
+        annotations = _annotation_jobs(report.files, folder / ANNOTATED_DIR)
+        answered_now = [
+            job[0].source is not None or _reply_due(job[0], ledger, told) is not None for job in annotations
+        ]
+        first = [job for job, now in zip(annotations, answered_now, strict=True) if now]
+        rest = [job for job, now in zip(annotations, answered_now, strict=True) if not now]
+        if first:
+            _make_folder_in(folder, ANNOTATED_DIR)  # a period folder that cannot be written stops the run here
+        copies = KeptCopies(out / CACHE_DIR / "copies" / f"{period}.pickle", engine_digest(specs))
+        annotated_first = _start_annotating(first, pool, copies)
+        prerendering = None if coalesce else _start_prerendering(report, specs, policy, cache.reused)
+        try:
+            _record(ledger, report, out, cache)
+            kill_point("recorded")
+        except BaseException:
+            if prerendering is not None:  # no workbook will be written: it ends (at its next block) before the run
+                prerendering.stop()
+                prerendering.wait()
+            raise
+        finally:
+            annotated_first()  # also when recording failed: no copy is still being written once the run ends
+        # the checked batch is held to the end of the run: frozen, the collector need not walk it again at its full
+        # collections (not collected first: that walk alone took ~0.05 s, and what little of it is garbage is collected
+        # once the run unfreezes it)
+        gc.freeze()
+        written = queue_replies(report, policy, ledger, out, told)
+        if policy.email.can_send:
+            delivery = send_pending(policy.email, ledger, out)
+            report.mail_sent, report.mail_failed, report.mail_error = delivery.sent, delivery.failed, delivery.reason
+        elif warning := unset_sender_warning(policy.email, written, "回信"):
+            report.notices.append(warning)
+        kill_point("replied")
+        report.deferred = coalesce and _more_landing(inbox, scan)
+        if not report.deferred:
+            _write_outputs(
+                report, specs, policy, period_start(period), full_ids, pool, ledger, (rest, copies), prerendering
+            )
+        kill_point("outputs_written")
+        ledger.plan_moves(moves)
+        kill_point("moves_planned")
+        finish_moves(ledger, out, verify=False, copied=archiving.taken())
     _remove_empty_folders(out / STAGING_DIR)
     append_log(out / RUN_LOG, report)
     return report
