@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.factory import fill_outing, fill_stats, fill_template, make_people, stats_for
-from unionbatch.inbox import place, scan_inbox
+from unionbatch.inbox import copies_ahead, place, scan_inbox
 from unionbatch.pipeline import run_batch
 
 PERIOD = "2026-11"
@@ -150,6 +150,35 @@ def test_identical_files_killed_while_archived_are_both_kept(tmp_path: Path, kil
     assert report_json(out)["totals"]["慰问名单"]["households"] == 4
     [(_, name, path)] = ledger_stored(out)
     assert (out / path).read_bytes() == content and name == Path(path).name
+
+
+@pytest.mark.parametrize("kill_at", ["recorded", "outputs_written", "copied:1"])
+def test_a_kept_inbox_killed_while_its_copies_are_made_ahead_is_archived_once_by_the_next_run(
+    tmp_path: Path, kill_at: str
+) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    files = [
+        fill_template(inbox / f"{unit}.xlsx", unit, make_people(3, seed=seed)) for seed, unit in enumerate("甲乙丙")
+    ]
+    contents = {path.name: path.read_bytes() for path in files}
+    assert run_process(inbox, out, kill_at, "--keep-inbox").returncode == -signal.SIGKILL
+    assert {path.name: path.read_bytes() for path in inbox.iterdir()} == contents  # the inbox as it was
+    assert run_process(inbox, out, None, "--keep-inbox").returncode == 0
+    archive = out / PERIOD / "原件"
+    assert {path.name: path.read_bytes() for path in archive.iterdir()} == contents  # once each, no temporary left
+    assert {path.name: path.read_bytes() for path in inbox.iterdir()} == contents
+    assert all(path.stat().st_mode & 0o077 == 0 for path in archive.iterdir())
+
+
+def test_copies_made_ahead_for_a_run_that_fails_are_removed_and_the_source_kept(tmp_path: Path) -> None:
+    source = tmp_path / "inbox" / "名单.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(b"the unit's list")
+    target = tmp_path / "原件" / "名单.xlsx"
+    with pytest.raises(RuntimeError), copies_ahead([(source, target, "sha", True)]) as ahead:
+        assert [copy.read_bytes() for copy in ahead.taken().values()] == [b"the unit's list"]
+        raise RuntimeError("a stage failed")
+    assert list(target.parent.iterdir()) == [] and source.read_bytes() == b"the unit's list"
 
 
 # ---- the settle rule: every entry unchanged for settle_seconds -----------------------------------------

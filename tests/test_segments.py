@@ -171,6 +171,26 @@ def test_behind_a_helper_the_writer_renders_back_from_the_last_block_to_those_th
     assert all((store.folder / name).stat().st_ino == inode for name, inode in helpers.items())  # taken as kept
 
 
+def test_a_writer_whose_helper_is_at_work_renders_from_the_last_block_and_forks_no_child_of_its_own(
+    tmp_path: Path, monkeypatch
+) -> None:
+    files = {f"第{number:02}单位": 600 for number in range(20)}  # above fastrows.SHARED_ROWS: else shared out
+    forks: list[object] = []
+    real_forked = fastrows.forked
+    monkeypatch.setattr(fastrows, "forked", lambda *arguments: forks.append(arguments) or real_forked(*arguments))
+    store = SegmentStore(tmp_path / "segments")
+    spliced = write.write_workbook(  # the helper has kept none of the sheet's blocks yet: it is at the first
+        tmp_path / "1" / "汇总.xlsx", two_sheets(files), CREATED, segments=store, helper=lambda: True
+    )
+    assert not forks and len(kept(store.folder)) == 20
+    fresh = write.write_workbook(tmp_path / "fresh" / "汇总.xlsx", two_sheets(files), CREATED)
+    assert _contents(spliced) == _contents(fresh)
+    shared = write.write_workbook(
+        tmp_path / "2" / "汇总.xlsx", two_sheets(files), CREATED, segments=SegmentStore(tmp_path / "alone")
+    )
+    assert forks and _contents(shared) == _contents(fresh)  # no helper: the rows are shared out with children
+
+
 def test_a_writer_and_a_helper_at_work_together_give_the_workbook_written_afresh(tmp_path: Path) -> None:
     files = {f"第{number:02}单位": 120 for number in range(40)}
     store = SegmentStore(tmp_path / "segments")
