@@ -171,10 +171,11 @@ def test_behind_a_helper_the_writer_renders_back_from_the_last_block_to_those_th
     assert all((store.folder / name).stat().st_ino == inode for name, inode in helpers.items())  # taken as kept
 
 
-def test_a_writer_whose_helper_is_at_work_renders_from_the_last_block_and_forks_no_child_of_its_own(
+def test_on_two_cores_a_writer_whose_helper_is_at_work_renders_from_the_last_block_and_forks_no_child(
     tmp_path: Path, monkeypatch
 ) -> None:
     files = {f"第{number:02}单位": 600 for number in range(20)}  # above fastrows.SHARED_ROWS: else shared out
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the helper takes the other core
     forks: list[object] = []
     real_forked = fastrows.forked
     monkeypatch.setattr(fastrows, "forked", lambda *arguments: forks.append(arguments) or real_forked(*arguments))

@@ -165,9 +165,11 @@ def _write_blocks(
     if splicing.ahead is not None:  # nothing to splice: the helper's package is thrown away
         _render_ahead(missing, keeping, splicing.ahead)
         return
-    # a helper at work renders in order, and the first missing block is the one it is at (or has yet to reach): this
-    # process renders from the other end, where no forked child would add a third process to two cores
-    if missing and splicing.helper is not None and splicing.helper():
+    # a helper at work renders in order from the first missing block (the one it is at, or has yet to reach): on two
+    # cores this process renders from the other end (a forked child would make three processes); on more, only once
+    # the helper has kept that block, else the blocks are shared out with forked children
+    at_work = missing and splicing.helper is not None and splicing.helper()
+    if at_work and ((os.cpu_count() or 1) <= 2 or _made_elsewhere(missing[0], keeping)):
         found |= _rendered_behind(missing, keeping)
     else:
         found |= _rendered_blocks(missing, keeping)
