@@ -259,6 +259,8 @@ def copies_ahead(moves: Sequence[tuple[Path, Path, str, bool]]) -> Iterator[Copi
 
 
 class CopiesAhead:
+    """The thread making the copies (see `copies_ahead`): `taken()` waits for it."""
+
     def __init__(self, moves: Sequence[tuple[Path, Path, str, bool]]) -> None:
         self.copies: dict[Path, Path] = {}
         self.failed: list[Exception] = []
