@@ -168,7 +168,7 @@ def _write_blocks(
     # a helper at work renders in order from the first missing block (the one it is at, or has yet to reach): on two
     # cores this process renders from the other end (a forked child would make three processes); on more, only once
     # the helper has kept that block, else the blocks are shared out with forked children
-    at_work = missing and splicing.helper is not None and splicing.helper()
+    at_work = bool(missing) and splicing.helper is not None and splicing.helper()
     if at_work and ((os.cpu_count() or 1) <= 2 or _made_elsewhere(missing[0], keeping)):
         found |= _rendered_behind(missing, keeping)
     else:

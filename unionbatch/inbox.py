@@ -263,7 +263,7 @@ class CopiesAhead:
 
     def __init__(self, moves: Sequence[tuple[Path, Path, str, bool]]) -> None:
         self.copies: dict[Path, Path] = {}
-        self.failed: list[Exception] = []
+        self.error: Exception | None = None
         self.thread = threading.Thread(target=self._copy, args=(moves,), name="unionbatch-archive", daemon=True)
         self.thread.start()
 
@@ -271,13 +271,13 @@ class CopiesAhead:
         try:
             self.copies = flushed_copies(moves)
         except Exception as error:  # noqa: BLE001  # raised where the copies are taken, as in finish_moves
-            self.failed.append(error)
+            self.error = error
 
     def taken(self) -> dict[Path, Path]:
         """source → its flushed copy, once all are made."""
         self.thread.join()
-        if self.failed:
-            raise self.failed[0]
+        if self.error is not None:
+            raise self.error
         return self.copies
 
 

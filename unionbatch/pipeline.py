@@ -583,9 +583,8 @@ def _run(
         for result, job in zip(results, work, strict=True):
             result.source = job.source if job.source != job.target else None
             result.sha256 = job.sha256
-        results += (
-            unzipped.results + mailed.results
-        )  # zips with members refused: their findings, for the report and reply
+        # zips with members refused: their findings, for the report and reply
+        results += unzipped.results + mailed.results
         by_roster = sorted(reconciliations, key=lambda row: policy.roster_rank(row.unit))  # 与名单核对 in office order
         report = Report(period=period, folder=folder, files=results, reconciliations=by_roster)
         report.checks_reused = cache.hits
